@@ -1,0 +1,283 @@
+"""`TransformersPolicy`: a local causal LM, batched, on CPU or GPU.
+
+The policy renders each conversation with the tokenizer's chat template, left-pads the
+batch (so every row's next token sits in the last column) and calls
+``model.generate`` once per batch. Log-probabilities are recorded by a logits processor
+that runs before temperature/top-p, so they are the model's raw next-token
+distribution — exactly what a forward pass over prompt + completion gives, which is
+what a trainer (importance ratios, KL) recomputes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sandgym.agents.base import Conversation, Generation, Policy, SamplingParams
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["TransformersPolicy", "load_model"]
+
+logger = logging.getLogger(__name__)
+
+
+def load_model(path: str | os.PathLike[str], *, device: str | None = None,
+               device_map: str | dict[str, Any] | None = None,
+               dtype: str | torch.dtype | None = None) -> tuple[Any, Any]:
+    """Load a local causal LM and its tokenizer, never contacting a model hub.
+
+    Shared by `TransformersPolicy` and the trainer, so both see the same weights, dtype
+    and padding conventions.
+
+    Args:
+        path: a directory with ``config.json``, weights and a tokenizer.
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; default CUDA when available.
+            Ignored when ``device_map`` is given.
+        device_map: passed to ``from_pretrained`` (e.g. ``"auto"`` to spread a large
+            model over several GPUs; needs accelerate).
+        dtype: ``torch.float32``, ``"bfloat16"``...; default float32 on CPU (bf16 is
+            slow and imprecise there) and bfloat16 on CUDA.
+
+    Returns:
+        ``(model, tokenizer)``, the model in eval mode, the tokenizer padding on the left.
+
+    Raises:
+        FileNotFoundError: ``path`` is not a model directory.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = Path(path).expanduser()
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(f"{path} is not a model directory (no config.json); give a "
+                                "directory written by save_pretrained, or 'default'")
+    if device_map is None:
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if dtype is None:
+        on_gpu = device_map is not None or str(device).startswith("cuda")
+        dtype = torch.bfloat16 if on_gpu else torch.float32
+    elif isinstance(dtype, str) and dtype != "auto":
+        dtype = getattr(torch, dtype)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, device_map=device_map,
+                                                 local_files_only=True)
+    if device_map is None:
+        model.to(device)
+    model.eval()
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    _prepare_tokenizer(tokenizer, model)
+    return model, tokenizer
+
+
+def _prepare_tokenizer(tokenizer: Any, model: Any) -> None:
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    if getattr(tokenizer, "chat_template", None) is None:
+        raise ValueError(f"the tokenizer of {model.name_or_path!r} has no chat template; pass "
+                         "a tokenizer with one (tokenizer.chat_template = ...)")
+
+
+class _LogprobRecorder:
+    """Logits processor that records the raw log-probability of each chosen token.
+
+    ``generate`` calls it with the scores of step t before the token of step t is
+    chosen; that token appears as the last input id of the next call. So each call
+    gathers the previous step's log-softmax at the newest token, and `finish` gathers
+    the last step. Memory: one (batch, vocab) row, not the whole (batch, steps, vocab).
+    Placed first among the custom processors, it runs before temperature and top-p
+    (transformers appends those after custom processors).
+    """
+
+    def __init__(self) -> None:
+        self._prev: torch.Tensor | None = None
+        self.steps: list[torch.Tensor] = []
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        import torch
+
+        if self._prev is not None:
+            self.steps.append(self._prev.gather(1, input_ids[:, -1:]).squeeze(1))
+        self._prev = torch.log_softmax(scores.float(), dim=-1)
+        return scores
+
+    def finish(self, sequences: torch.Tensor) -> torch.Tensor:
+        """(batch, steps) log-probs, given the full generated sequences."""
+        import torch
+
+        if self._prev is not None:
+            self.steps.append(self._prev.gather(1, sequences[:, -1:]).squeeze(1))
+            self._prev = None
+        if not self.steps:
+            return torch.zeros((sequences.shape[0], 0))
+        return torch.stack(self.steps, dim=1).cpu()
+
+
+class TransformersPolicy(Policy):
+    """A local Hugging Face causal LM as a policy, with batched left-padded generation.
+
+    Args:
+        model: a model directory, or an already loaded ``PreTrainedModel``.
+        tokenizer: its tokenizer; loaded from the directory (or the model's
+            ``name_or_path``) when omitted. It must have a chat template.
+        device: see `load_model`; ignored for an already loaded model.
+        device_map: see `load_model`.
+        dtype: see `load_model`.
+        batch_size: most conversations per ``model.generate`` call (None = all at once);
+            bounds memory for large batches.
+        name: recorded in trajectories; default the directory name.
+
+    Example:
+        >>> from sandgym.agents import TransformersPolicy, SamplingParams, default_model_path
+        >>> policy = TransformersPolicy(default_model_path())
+        >>> gen = policy.generate([[{"role": "user", "content": "Say hi"}]],
+        ...                       SamplingParams(max_new_tokens=8))[0]
+        >>> len(gen.token_ids) == len(gen.logprobs)
+        True
+    """
+
+    def __init__(self, model: str | os.PathLike[str] | Any, tokenizer: Any | None = None, *,
+                 device: str | None = None, device_map: str | dict[str, Any] | None = None,
+                 dtype: str | torch.dtype | None = None, batch_size: int | None = None,
+                 name: str | None = None) -> None:
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1 or None, got {batch_size}")
+        if isinstance(model, (str, os.PathLike)):
+            self.model, loaded_tok = load_model(model, device=device, device_map=device_map,
+                                                dtype=dtype)
+            self._tokenizer = tokenizer or loaded_tok
+            default_name = Path(model).name
+        else:
+            from transformers import AutoTokenizer
+
+            self.model = model
+            self._tokenizer = tokenizer or AutoTokenizer.from_pretrained(
+                model.name_or_path, local_files_only=True)
+            default_name = Path(str(model.name_or_path)).name or type(model).__name__
+        _prepare_tokenizer(self._tokenizer, self.model)
+        self.batch_size = batch_size
+        self.name = name or default_name
+        self._eos_ids = self._end_of_turn_ids()
+
+    @property
+    def tokenizer(self) -> Any:
+        """The tokenizer (left padding, chat template) used to build prompts."""
+        return self._tokenizer
+
+    @property
+    def device(self) -> torch.device:
+        """Where input ids go: the device of the input embeddings."""
+        return self.model.get_input_embeddings().weight.device
+
+    def _end_of_turn_ids(self) -> list[int]:
+        ids: set[int] = set()
+        for source in (self.model.generation_config.eos_token_id, self._tokenizer.eos_token_id):
+            if isinstance(source, int):
+                ids.add(source)
+            elif source is not None:
+                ids.update(source)
+        if not ids:
+            raise ValueError("the model has no eos_token_id (generation_config or tokenizer); "
+                             "set model.generation_config.eos_token_id to its end-of-turn token")
+        return sorted(ids)
+
+    def encode_prompt(self, conversation: Conversation) -> list[int]:
+        """Token ids of ``conversation`` rendered by the chat template, ready to generate."""
+        text = self._tokenizer.apply_chat_template(list(conversation), tokenize=False,
+                                                   add_generation_prompt=True)
+        return list(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def generate(self, conversations: Sequence[Conversation],
+                 sampling: SamplingParams | None = None) -> list[Generation]:
+        """Reply to every conversation (see `Policy.generate`).
+
+        Conversations are processed in chunks of ``batch_size``. With ``sampling.seed``
+        the call is reproducible (torch's global RNG is forked, not disturbed).
+        """
+        import torch
+
+        sampling = sampling or SamplingParams()
+        prompts = [self.encode_prompt(c) for c in conversations]
+        if not prompts:
+            return []
+        step = self.batch_size or len(prompts)
+        devices = [self.device] if self.device.type == "cuda" else []
+        results: list[Generation] = []
+        with torch.random.fork_rng(devices=devices):
+            if sampling.seed is not None:
+                torch.manual_seed(sampling.seed)
+            for start in range(0, len(prompts), step):
+                results.extend(self._generate_batch(prompts[start:start + step], sampling))
+        return results
+
+    def _generate_batch(self, prompts: list[list[int]], sampling: SamplingParams,
+                        ) -> list[Generation]:
+        import torch
+        from transformers import LogitsProcessorList
+
+        pad = self._tokenizer.pad_token_id
+        width = max(len(p) for p in prompts)
+        input_ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts])
+        attention = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
+        recorder = _LogprobRecorder()
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": sampling.max_new_tokens, "do_sample": not sampling.greedy,
+            "eos_token_id": self._eos_ids, "pad_token_id": pad,
+            "logits_processor": LogitsProcessorList([recorder]),
+            "return_dict_in_generate": True,
+        }
+        if not sampling.greedy:
+            kwargs.update(temperature=float(sampling.temperature), top_p=float(sampling.top_p),
+                          top_k=0)
+        if sampling.stop:
+            kwargs.update(stop_strings=list(sampling.stop), tokenizer=self._tokenizer)
+        with torch.inference_mode():
+            out = self.model.generate(input_ids=input_ids.to(self.device),
+                                      attention_mask=attention.to(self.device), **kwargs)
+        new_tokens = out.sequences[:, width:]
+        logprobs = recorder.finish(new_tokens)
+        new_tokens = new_tokens.cpu()
+        return [self._finish_row(prompt, new_tokens[i].tolist(), logprobs[i].tolist(), sampling)
+                for i, prompt in enumerate(prompts)]
+
+    def _finish_row(self, prompt: list[int], ids: list[int], logprobs: list[float],
+                    sampling: SamplingParams) -> Generation:
+        """Cut one generated row at its end (stop string, end-of-turn token, or budget)."""
+        eos_at = next((i for i, t in enumerate(ids) if t in self._eos_ids), None)
+        body = ids if eos_at is None else ids[:eos_at]
+        text = self._decode(body)
+        if sampling.stop:
+            cut = min((i for i in (text.find(s) for s in sampling.stop) if i >= 0), default=-1)
+            if cut >= 0:
+                keep = self._tokens_reaching_stop(body, sampling.stop)
+                return Generation(text=text[:cut], token_ids=body[:keep],
+                                  logprobs=logprobs[:keep], finish_reason="stop",
+                                  prompt_token_ids=prompt)
+        if eos_at is not None:
+            return Generation(text=text, token_ids=ids[:eos_at + 1],
+                              logprobs=logprobs[:eos_at + 1], finish_reason="stop",
+                              prompt_token_ids=prompt)
+        return Generation(text=text, token_ids=ids, logprobs=logprobs, finish_reason="length",
+                          prompt_token_ids=prompt)
+
+    def _decode(self, ids: list[int]) -> str:
+        return self._tokenizer.decode(ids, skip_special_tokens=True)
+
+    def _tokens_reaching_stop(self, ids: list[int], stop: Sequence[str]) -> int:
+        """Fewest leading tokens whose text contains a stop string (binary search)."""
+        lo, hi = 1, len(ids)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if any(s in self._decode(ids[:mid]) for s in stop):
+                hi = mid
+            else:
+                lo = mid + 1
+        return hi
+
+    def close(self) -> None:
+        """Drop the model so its memory can be freed; calling it twice is harmless."""
+        self.__dict__.pop("model", None)

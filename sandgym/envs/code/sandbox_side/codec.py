@@ -1,0 +1,110 @@
+"""Strict value codec shared by the worker (untrusted side) and the judge (trusted side).
+
+Only *exact* builtin types cross the boundary: ``type(x) is int`` and friends, checked
+recursively. A subclass (``class Evil(int): __eq__ = lambda *a: True``) or any other
+object is refused, so the judge only ever compares plain values it decoded itself.
+
+JSON carries None, bool, str, list, small ints and finite floats as themselves; every
+other value is a one-key object: ``{"t": [...]}`` tuple, ``{"s": [...]}`` set,
+``{"f": [...]}`` frozenset, ``{"d": [[k, v], ...]}`` dict, ``{"b": base64}`` bytes,
+``{"c": [re, im]}`` complex, ``{"x": "nan"|"inf"|"-inf"}`` float, ``{"i": hex}`` int
+beyond 2**53 (hex because Python 3.11 limits decimal int parsing).
+"""
+
+import base64 as _sg_base64
+import math as _sg_math
+
+SG_MAX_DEPTH = 64
+_SG_INT_LIMIT = 1 << 53
+
+
+class SgCodecError(Exception):
+    """A value that may not cross the boundary, or a malformed encoding."""
+
+
+def sg_encode(value, _depth=0, _type=type, _isfinite=_sg_math.isfinite):
+    """Encode a plain value; raise SgCodecError for anything else."""
+    if _depth > SG_MAX_DEPTH:
+        raise SgCodecError("value nested deeper than %d levels" % SG_MAX_DEPTH)
+    t = _type(value)
+    if value is None or t is bool or t is str:
+        return value
+    if t is int:
+        return value if -_SG_INT_LIMIT < value < _SG_INT_LIMIT else {"i": hex(value)}
+    if t is float:
+        return value if _isfinite(value) else {"x": repr(value)}
+    d = _depth + 1
+    if t is list:
+        return [sg_encode(v, d) for v in value]
+    if t is tuple:
+        return {"t": [sg_encode(v, d) for v in value]}
+    if t is dict:
+        return {"d": [[sg_encode(k, d), sg_encode(v, d)] for k, v in value.items()]}
+    if t is set:
+        return {"s": [sg_encode(v, d) for v in value]}
+    if t is frozenset:
+        return {"f": [sg_encode(v, d) for v in value]}
+    if t is bytes:
+        return {"b": _sg_base64.b64encode(value).decode("ascii")}
+    if t is complex:
+        return {"c": [sg_encode(value.real, d), sg_encode(value.imag, d)]}
+    raise SgCodecError("cannot send a value of type %s (only exact builtin types: int, "
+                       "float, str, bool, None, list, tuple, dict, set, frozenset, bytes, "
+                       "complex)" % _sg_type_name(value))
+
+
+def _sg_type_name(value):
+    try:
+        return str(type(value).__qualname__)[:80]
+    except Exception:  # noqa: BLE001 - a hostile metaclass
+        return "<unnamed>"
+
+
+def sg_decode(data, _depth=0):
+    """Decode what sg_encode produced (after json.loads) into plain builtin values."""
+    if _depth > SG_MAX_DEPTH:
+        raise SgCodecError("value nested deeper than %d levels" % SG_MAX_DEPTH)
+    t = type(data)
+    if data is None or t is bool or t is str:
+        return data
+    if t is int:
+        if not -_SG_INT_LIMIT < data < _SG_INT_LIMIT:
+            raise SgCodecError("large int not hex-tagged")
+        return data
+    if t is float:
+        if not _sg_math.isfinite(data):
+            raise SgCodecError("non-finite float not tagged")
+        return data
+    d = _depth + 1
+    if t is list:
+        return [sg_decode(v, d) for v in data]
+    if t is not dict or len(data) != 1:
+        raise SgCodecError("malformed value of type %s" % t.__name__)
+    (tag, body), = data.items()
+    if tag == "i" and type(body) is str:
+        return int(body, 16)
+    if tag == "x" and body in ("nan", "inf", "-inf"):
+        return float(body)
+    if tag == "b" and type(body) is str:
+        return _sg_base64.b64decode(body.encode("ascii"), validate=True)
+    if type(body) is not list:
+        raise SgCodecError("malformed tagged value %r" % (tag,))
+    if tag == "t":
+        return tuple(sg_decode(v, d) for v in body)
+    if tag == "s":
+        return {sg_decode(v, d) for v in body}
+    if tag == "f":
+        return frozenset(sg_decode(v, d) for v in body)
+    if tag == "d":
+        out = {}
+        for pair in body:
+            if type(pair) is not list or len(pair) != 2:
+                raise SgCodecError("malformed dict item")
+            out[sg_decode(pair[0], d)] = sg_decode(pair[1], d)
+        return out
+    if tag == "c" and len(body) == 2:
+        re_, im = sg_decode(body[0], d), sg_decode(body[1], d)
+        if type(re_) is not float or type(im) is not float:
+            raise SgCodecError("malformed complex")
+        return complex(re_, im)
+    raise SgCodecError("unknown tag %r" % (tag,))

@@ -1,0 +1,327 @@
+"""The trusted grader of a judged run (runs as the judge uid, which the answer cannot touch).
+
+Globals given by the executor: ``JUDGE_INPUT`` (bytes: JSON with the tests, which never
+enter memory the code under test can read), ``TO_CANDIDATE_FD`` / ``FROM_CANDIDATE_FD``
+(pipes to the worker's stdin/stdout). The tests run *here*, with ``candidate`` bound to
+a proxy that sends the arguments to the worker and strictly decodes the reply into plain
+values, so an answer can influence a test only through the values it returns.
+
+Whatever happens to the candidate, this program prints exactly one JSON record on its
+stdout (the unforgeable grading record) and exits 0. Hidden-test entries carry outcomes
+and error class names only; public-test entries may carry feedback text.
+"""
+
+import builtins
+import json
+import os
+import select
+import signal
+import sys
+import time
+
+from sandgym.envs.code.sandbox_side.codec import SgCodecError, sg_decode, sg_encode
+
+RECORD_VERSION = 1
+MAX_REPLY_BYTES = 8 << 20
+FEEDBACK_CHARS = 1500
+_RERAISABLE = {name: getattr(builtins, name) for name in (
+    "ArithmeticError", "AttributeError", "EOFError", "Exception", "IndexError", "KeyError",
+    "LookupError", "NotImplementedError", "OverflowError", "RecursionError", "RuntimeError",
+    "TypeError", "UnicodeError", "ValueError", "ZeroDivisionError")}
+
+
+class CandidateError(Exception):
+    """The candidate raised an exception without a builtin equivalent."""
+
+
+class CandidateGone(BaseException):
+    """The candidate died, hung, or broke the protocol: every later call fails too.
+
+    A BaseException, so that a test's ``except Exception`` cannot swallow it.
+    """
+
+    def __init__(self, outcome, error):
+        super().__init__(error)
+        self.outcome = outcome
+        self.error = error
+
+
+class JudgeTimeout(BaseException):
+    """The judge's own time budget ran out (e.g. slow test code)."""
+
+
+class _SetupFailed(Exception):
+    """The task's own prefix or test setup raised: a broken task."""
+
+
+def _alarm(signum, frame):
+    raise JudgeTimeout("time budget exhausted")
+
+
+def _trim(text, limit=FEEDBACK_CHARS):
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 40] + "\n... [truncated %d chars]" % (
+        len(text) - limit + 40)
+
+
+def _safe_repr(value, limit=200):
+    try:
+        return _trim(repr(value), limit)
+    except Exception:  # noqa: BLE001
+        return "<unrepresentable>"
+
+
+class Channel:
+    """JSON lines to and from the worker, every wait bounded by the deadline."""
+
+    def __init__(self, wfd, rfd, deadline):
+        self.wfd, self.rfd, self.deadline = wfd, rfd, deadline
+        os.set_blocking(wfd, False)
+        os.set_blocking(rfd, False)
+        self.buffer = b""
+        self.gone = None  # (outcome, error) once the candidate is unusable
+
+    def send(self, message):
+        data = memoryview((json.dumps(message) + "\n").encode("ascii"))
+        while data:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise CandidateGone("timeout", "Timeout")
+            if not select.select([], [self.wfd], [], left)[1]:
+                continue
+            try:
+                data = data[os.write(self.wfd, data):]
+            except BlockingIOError:
+                continue
+            except OSError:
+                raise CandidateGone("crash", "WorkerDied") from None
+
+    def receive(self):
+        while b"\n" not in self.buffer:
+            if len(self.buffer) > MAX_REPLY_BYTES:
+                raise CandidateGone("error", "ReplyTooLarge")
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise CandidateGone("timeout", "Timeout")
+            if not select.select([self.rfd], [], [], left)[0]:
+                continue
+            try:
+                chunk = os.read(self.rfd, 1 << 16)
+            except BlockingIOError:
+                continue
+            except OSError:
+                chunk = b""
+            if not chunk:
+                raise CandidateGone("crash", "WorkerDied")
+            self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        try:
+            message = json.loads(line)
+        except (ValueError, RecursionError):
+            raise CandidateGone("error", "ProtocolError") from None
+        if type(message) is not dict:
+            raise CandidateGone("error", "ProtocolError")
+        return message
+
+
+def _call_text(args, kwargs):
+    shown = [_safe_repr(a, 120) for a in args]
+    shown += ["%s=%s" % (k, _safe_repr(v, 120)) for k, v in kwargs.items()]
+    return "candidate(%s)" % ", ".join(shown)
+
+
+class Candidate:
+    """The proxy tests call as ``candidate(...)``; logs every call of the current test."""
+
+    def __init__(self, channel):
+        self.channel = channel
+        self.next_id = 0
+        self.calls = 0
+        self.log = []
+        self.verbose = False  # log call arguments and results (public tests only)
+        self.last_traceback = ""
+        self.poisoned = None  # set when a call ended in a way no test may excuse
+
+    def __call__(self, *args, **kwargs):
+        channel = self.channel
+        if channel.gone is not None:
+            self.poisoned = channel.gone
+            raise CandidateGone(*channel.gone)
+        try:
+            request = {"args": sg_encode(list(args)), "kwargs": sg_encode(dict(kwargs))}
+        except SgCodecError as exc:
+            raise TypeError("the test passes a value the judge cannot send: %s" % exc) from None
+        self.next_id += 1
+        self.calls += 1
+        request["id"] = self.next_id
+        call_text = _call_text(args, kwargs) if self.verbose else "candidate(...)"
+        try:
+            channel.send(request)
+            while True:
+                reply = channel.receive()
+                if reply.get("id") == self.next_id:
+                    break
+            return self._result(reply, call_text)
+        except CandidateGone as gone:
+            channel.gone = (gone.outcome, gone.error)
+            self.poisoned = channel.gone
+            self.log.append("%s -> %s" % (call_text, gone.error))
+            raise
+
+    def _result(self, reply, call_text):
+        if "ok" in reply:
+            try:
+                value = sg_decode(reply["ok"])
+            except Exception:  # noqa: BLE001 - malformed, unhashable, too deep...
+                self._poison("error", "BadValue", call_text)
+            if self.verbose:
+                self.log.append("%s returned %s" % (call_text, _safe_repr(value)))
+            return value
+        if "bad_value" in reply:
+            self._poison("error", "BadValue", call_text,
+                         " (%s)" % _trim(reply.get("bad_value"), 200))
+        name = reply.get("raise")
+        if type(name) is not str:
+            self._poison("error", "ProtocolError", call_text)
+        name = name[:80]
+        message = _trim(reply.get("msg", ""), 300)
+        self.log.append("%s raised %s: %s" % (call_text, name, message))
+        if name in ("SystemExit", "KeyboardInterrupt", "GeneratorExit"):
+            self.poisoned = ("crash", name)
+            raise CandidateGone("crash", name)
+        self.last_traceback = _trim(reply.get("tb", ""), FEEDBACK_CHARS)
+        cls = _RERAISABLE.get(name)
+        if cls is not None:
+            raise cls(message)
+        raise CandidateError("%s: %s" % (name, message))
+
+    def _poison(self, outcome, error, call_text, detail=""):
+        self.poisoned = (outcome, error)
+        self.log.append("%s -> %s%s" % (call_text, error, detail))
+        raise CandidateGone(outcome, error)
+
+
+def run_test(source, namespace, candidate, index, kind):
+    """Run one test snippet; return (outcome, error class, feedback text or None)."""
+    candidate.poisoned = None
+    candidate.log = []
+    candidate.last_traceback = ""
+    candidate.verbose = kind == "public"
+    scope = dict(namespace)
+    scope["candidate"] = candidate
+    error = None
+    try:
+        exec(compile(source, "<%s test %d>" % (kind, index), "exec"), scope)  # noqa: S102
+        outcome = "pass"
+    except CandidateGone as gone:
+        outcome, error = gone.outcome, gone.error
+    except JudgeTimeout:
+        raise
+    except AssertionError:
+        outcome, error = "fail", "AssertionError"
+    except Exception as exc:  # noqa: BLE001
+        outcome, error = "error", type(exc).__name__
+        if isinstance(exc, CandidateError):
+            error = str(exc).split(":", 1)[0]
+    if candidate.poisoned is not None:  # a test must not excuse a dead or hostile answer
+        outcome, error = candidate.poisoned
+    feedback = None
+    if kind == "public" and outcome != "pass":
+        parts = ["Test failed (%s):" % (error or outcome), _trim(source.strip(), 600)]
+        parts += candidate.log[-3:]
+        if candidate.last_traceback:
+            parts.append(candidate.last_traceback)
+        feedback = _trim("\n".join(parts))
+    return outcome, error, feedback
+
+
+def run_suite(tests, namespace, candidate, kind, out_of_time):
+    outcomes, errors, feedback = [], [], []
+    for index, source in enumerate(tests):
+        if out_of_time[0]:
+            outcome, error, text = "timeout", "Timeout", None
+        else:
+            try:
+                outcome, error, text = run_test(source, namespace, candidate, index, kind)
+            except JudgeTimeout:
+                out_of_time[0] = True
+                outcome, error, text = "timeout", "Timeout", None
+        if kind == "public" and text is None and outcome != "pass":
+            text = "Test failed (%s)." % (error or outcome)
+        outcomes.append(outcome)
+        errors.append(error)
+        feedback.append(text)
+    suite = {"total": len(tests), "passed": outcomes.count("pass"), "outcomes": outcomes,
+             "errors": errors}
+    if kind == "public":
+        suite["feedback"] = feedback
+    return suite
+
+
+def wait_for_load(channel):
+    """The worker's first message: ready, or why the answer did not load."""
+    try:
+        message = channel.receive()
+    except CandidateGone as gone:
+        channel.gone = (gone.outcome, gone.error)
+        return {"status": gone.outcome if gone.outcome != "error" else "crash",
+                "error": gone.error}, ""
+    if message.get("op") == "ready":
+        return {"status": "ok", "error": None}, ""
+    if message.get("op") == "load_error":
+        kind = "syntax_error" if message.get("kind") == "syntax" else "runtime_error"
+        error = message.get("error")
+        error = error[:80] if type(error) is str else "Exception"
+        channel.gone = ("error", error)
+        return {"status": kind, "error": error}, _trim(message.get("message", ""))
+    channel.gone = ("error", "ProtocolError")
+    return {"status": "crash", "error": "ProtocolError"}, ""
+
+
+def main():
+    record_fd = os.dup(1)
+    os.dup2(2, 1)  # prints of trusted test code must not mix into the record
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    spec = json.loads(JUDGE_INPUT)  # noqa: F821 - given by the executor
+    started = time.monotonic()
+    budget = float(spec["budget_s"])
+    deadline = started + budget
+    signal.signal(signal.SIGALRM, _alarm)
+    channel = Channel(TO_CANDIDATE_FD, FROM_CANDIDATE_FD, deadline)  # noqa: F821
+    record = {"judge": "sandgym", "version": RECORD_VERSION, "nonce": spec["nonce"]}
+    out_of_time = [False]
+    try:
+        signal.setitimer(signal.ITIMER_REAL, budget + 0.2)
+        namespace = {"__name__": "__sandgym_tests__"}
+        try:
+            exec(compile(spec.get("prefix", ""), "<prefix>", "exec"), namespace)  # noqa: S102
+            exec(compile(spec.get("setup", ""), "<setup>", "exec"), namespace)  # noqa: S102
+        except Exception as exc:  # noqa: BLE001 - a broken task, not the answer's fault
+            record["judge_error"] = "SetupError: %s" % type(exc).__name__
+            raise _SetupFailed() from None
+        candidate = Candidate(channel)
+        namespace[spec["entry_point"]] = candidate
+        load, load_message = wait_for_load(channel)
+        record["load"] = load
+        if spec.get("public_feedback") and load["status"] != "ok":
+            record["load"]["message"] = load_message
+        if spec.get("public") is not None:
+            record["public"] = run_suite(spec["public"], namespace, candidate, "public",
+                                         out_of_time)
+        record["hidden"] = run_suite(spec["hidden"], namespace, candidate, "hidden",
+                                     out_of_time)
+        record["calls"] = candidate.calls
+    except _SetupFailed:
+        pass
+    except JudgeTimeout:
+        record.setdefault("load", {"status": "timeout", "error": "Timeout"})
+        record["judge_error"] = "Timeout"
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    record["judge_s"] = round(time.monotonic() - started, 4)
+    data = (json.dumps(record) + "\n").encode("ascii")
+    while data:
+        data = data[os.write(record_fd, data):]
+
+
+main()

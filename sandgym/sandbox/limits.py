@@ -1,0 +1,76 @@
+"""Resource and isolation limits of a sandbox: one value, documented defaults."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, fields
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["SandboxLimits"]
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """Every limit a sandbox enforces, with safe defaults.
+
+    An environment may loosen a limit, but only by naming it (e.g.
+    ``SandboxLimits(network=True)`` for a web-tool env); loosened isolation is logged
+    once per sandbox at WARNING level, never applied silently.
+
+    Example:
+        >>> SandboxLimits(memory_mb=256).memory_mb
+        256
+    """
+
+    memory_mb: int = 512
+    """Container memory limit; swap is set to the same value, so there is no swap."""
+    cpus: float = 1.0
+    """CPU quota of the whole container, in cores."""
+    pids: int = 128
+    """Most processes and threads alive at once in the container (fork-bomb stop)."""
+    timeout_s: float = 10.0
+    """Default wall-clock deadline of one request; the whole process tree is killed."""
+    output_bytes: int = 256 * 1024
+    """Bytes kept of stdout and of stderr each per request; the rest is counted, dropped."""
+    file_size_mb: int = 16
+    """Largest file a process may write (RLIMIT_FSIZE)."""
+    workdir_mb: int = 64
+    """Size of the tmpfs work dir (/work), counted against memory_mb."""
+    tmp_mb: int = 64
+    """Size of the tmpfs /tmp, counted against memory_mb."""
+    network: bool = False
+    """Give the container a network (bridge). Off by default: network mode 'none'."""
+    read_only_root: bool = True
+    """Mount the image's root file system read-only."""
+
+    def __post_init__(self) -> None:
+        positive = ("memory_mb", "cpus", "pids", "timeout_s", "output_bytes", "file_size_mb",
+                    "workdir_mb", "tmp_mb")
+        for name in positive:
+            value = getattr(self, name)
+            if not value > 0:
+                raise ValueError(f"SandboxLimits.{name} must be > 0, got {value!r}")
+        if self.pids < 16:
+            raise ValueError(f"SandboxLimits.pids must be >= 16 (the executor needs room), "
+                             f"got {self.pids}")
+        if self.memory_mb < 64:
+            raise ValueError(f"SandboxLimits.memory_mb must be >= 64, got {self.memory_mb}")
+
+    @property
+    def nproc(self) -> int:
+        """RLIMIT_NPROC of the code under test: the pids limit less room for the executor."""
+        return max(8, self.pids - 16)
+
+    def loosened(self) -> list[str]:
+        """Names of isolation settings turned off relative to the defaults."""
+        out = []
+        if self.network:
+            out.append("network")
+        if not self.read_only_root:
+            out.append("read_only_root")
+        return out
+
+    def describe(self) -> dict[str, object]:
+        """The limits as a plain dict (for logs, JSON and the README table)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
