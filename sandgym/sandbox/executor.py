@@ -145,8 +145,10 @@ def _drop_to_user(uid: int, gid: int) -> None:
 def _isolate(fd_map: dict[int, int], cfg: Config, untrusted: bool) -> None:
     """In a fresh child: own session, only the given fds, limits. Still uid 0."""
     os.setsid()
-    for sig in (signal.SIGCHLD, signal.SIGPIPE, signal.SIGTERM, signal.SIGINT):
+    for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, signal.SIG_DFL)
+    for sig in (signal.SIGPIPE, signal.SIGXFSZ):  # as the interpreter sets them
+        signal.signal(sig, signal.SIG_IGN)
     signal.set_wakeup_fd(-1)
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
     # Park sources above every target first, so that no dup2 clobbers a later source.
@@ -536,6 +538,8 @@ class Executor:
             _write_files(req.get("files") or [], cfg.workdir)
             if req.get("argv"):
                 argv = [str(a) for a in req["argv"]]
+                for sig in (signal.SIGPIPE, signal.SIGXFSZ):  # programs expect defaults
+                    signal.signal(sig, signal.SIG_DFL)
                 try:
                     os.execvpe(argv[0], argv, os.environ)
                 except OSError as exc:

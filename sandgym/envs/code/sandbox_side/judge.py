@@ -40,10 +40,12 @@ class CandidateGone(BaseException):
     A BaseException, so that a test's ``except Exception`` cannot swallow it.
     """
 
-    def __init__(self, outcome, error):
+    def __init__(self, outcome, error, fatal=True, detail=""):
         super().__init__(error)
         self.outcome = outcome
         self.error = error
+        self.fatal = fatal
+        self.detail = detail
 
 
 class JudgeTimeout(BaseException):
@@ -163,9 +165,10 @@ class Candidate:
                     break
             return self._result(reply, call_text)
         except CandidateGone as gone:
-            channel.gone = (gone.outcome, gone.error)
-            self.poisoned = channel.gone
-            self.log.append("%s -> %s" % (call_text, gone.error))
+            if gone.fatal:
+                channel.gone = (gone.outcome, gone.error)
+            self.poisoned = (gone.outcome, gone.error)
+            self.log.append("%s -> %s%s" % (call_text, gone.error, gone.detail))
             raise
 
     def _result(self, reply, call_text):
@@ -173,32 +176,26 @@ class Candidate:
             try:
                 value = sg_decode(reply["ok"])
             except Exception:  # noqa: BLE001 - malformed, unhashable, too deep...
-                self._poison("error", "BadValue", call_text)
+                raise CandidateGone("error", "BadValue", fatal=False) from None
             if self.verbose:
                 self.log.append("%s returned %s" % (call_text, _safe_repr(value)))
             return value
         if "bad_value" in reply:
-            self._poison("error", "BadValue", call_text,
-                         " (%s)" % _trim(reply.get("bad_value"), 200))
+            raise CandidateGone("error", "BadValue", fatal=False,
+                                detail=" (%s)" % _trim(reply.get("bad_value"), 200))
         name = reply.get("raise")
         if type(name) is not str:
-            self._poison("error", "ProtocolError", call_text)
+            raise CandidateGone("error", "ProtocolError")
         name = name[:80]
         message = _trim(reply.get("msg", ""), 300)
         self.log.append("%s raised %s: %s" % (call_text, name, message))
         if name in ("SystemExit", "KeyboardInterrupt", "GeneratorExit"):
-            self.poisoned = ("crash", name)
-            raise CandidateGone("crash", name)
+            raise CandidateGone("crash", name, fatal=False)
         self.last_traceback = _trim(reply.get("tb", ""), FEEDBACK_CHARS)
         cls = _RERAISABLE.get(name)
         if cls is not None:
             raise cls(message)
         raise CandidateError("%s: %s" % (name, message))
-
-    def _poison(self, outcome, error, call_text, detail=""):
-        self.poisoned = (outcome, error)
-        self.log.append("%s -> %s%s" % (call_text, error, detail))
-        raise CandidateGone(outcome, error)
 
 
 def run_test(source, namespace, candidate, index, kind):

@@ -46,9 +46,12 @@ def _sg_error_name(exc):
 
 
 def _sg_format_exc(exc):
+    """The traceback without the worker's own frames (they would only confuse a model)."""
     try:
-        return _sg_trim("".join(_sg_traceback.format_exception(type(exc), exc,
-                                                               exc.__traceback__)))
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename == "<sandbox>":
+            tb = tb.tb_next
+        return _sg_trim("".join(_sg_traceback.format_exception(type(exc), exc, tb)))
     except BaseException:  # noqa: BLE001
         return _sg_error_name(exc)
 
