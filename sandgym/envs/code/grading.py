@@ -22,7 +22,8 @@ from sandgym.sandbox import DockerSandbox, ExecResult
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Grade", "grade_answer", "parse_record", "sandbox_error_grade"]
+__all__ = ["Grade", "grade_answer", "parse_record", "read_record", "read_suite",
+           "sandbox_error_grade"]
 
 JUDGE_GRACE_S = 5.0
 """Seconds past the judge's budget before the executor kills the run."""
@@ -112,7 +113,7 @@ def grade_answer(sandbox: DockerSandbox, task: CodeTask, reply: str, *, timeout_
     return parse_record(result, nonce, task_id=task.id)
 
 
-def _record_of(stdout: str, nonce: str) -> dict[str, Any] | None:
+def read_record(stdout: str, nonce: str) -> dict[str, Any] | None:
     """The judge's record if stdout is exactly one well-formed record with our nonce."""
     text = stdout.strip()
     if not text or "\n" in text:
@@ -128,7 +129,7 @@ def _record_of(stdout: str, nonce: str) -> dict[str, Any] | None:
     return record
 
 
-def _suite(record: dict[str, Any], key: str) -> dict[str, Any] | None:
+def read_suite(record: dict[str, Any], key: str) -> dict[str, Any] | None:
     suite = record.get(key)
     if not isinstance(suite, dict):
         return None
@@ -159,13 +160,13 @@ def parse_record(result: ExecResult, nonce: str, *, task_id: str = "?") -> Grade
     """Turn the judge's run into a Grade; only the nonce-carrying record counts."""
     if result.status == "sandbox_error":
         return sandbox_error_grade(result.stderr, result.duration_s)
-    record = _record_of(result.stdout, nonce)
+    record = read_record(result.stdout, nonce)
     if record is not None and str(record.get("judge_error", "")).startswith("SetupError"):
         logger.error("task %s is broken: its prefix or test setup raised (%s); scored as a "
                      "sandbox_error, fix the task file", task_id, record["judge_error"])
         return sandbox_error_grade(f"task setup failed: {record['judge_error']}",
                                    result.duration_s)
-    hidden = _suite(record, "hidden") if record is not None else None
+    hidden = read_suite(record, "hidden") if record is not None else None
     if hidden is None:
         # No usable record: the answer exhausted the container (memory, CPU) so the
         # judge could not finish. That is the answer's failure, never a pass.
@@ -181,7 +182,7 @@ def parse_record(result: ExecResult, nonce: str, *, task_id: str = "?") -> Grade
     load = str(load_info.get("status"))
     outcomes = [str(o) for o in hidden["outcomes"]]
     outcome = _classify(load, outcomes)
-    public = _suite(record, "public")
+    public = read_suite(record, "public")
     feedback = _feedback(load, load_info, public) if "public" in record else None
     return Grade(
         outcome=outcome,

@@ -1,0 +1,186 @@
+"""`sandgym/Shell-v0`: bash commands in a persistent work dir, graded on the final state."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from typing import Any, ClassVar
+
+from sandgym.envs.base import SandboxEnv
+from sandgym.envs.code.grading import read_record, read_suite
+from sandgym.envs.code.programs import SHELL_JUDGE_SOURCE
+from sandgym.envs.code.rewards import check_reward_mode, reward_of
+from sandgym.envs.errors import TaskSetError
+from sandgym.envs.tasks.schema import ShellTask, Task
+from sandgym.errors import SandboxError
+from sandgym.sandbox import ExecResult
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["ShellEnv"]
+
+SHELL_SYSTEM_PROMPT = (
+    "You are operating a Linux shell in a sandbox; your working directory is /work. "
+    "Reply with one bash command (or a short script) per turn, with no explanation and "
+    "no code fences. You will see its output. When the task is done, reply with: submit"
+)
+OUTPUT_CHARS = 4000
+_CWD_FILE = "/tmp/.sandgym-cwd"
+_CHECK_BUDGET_S = 10.0
+
+
+def _wrap(command: str) -> str:
+    """Run command in the directory the previous one ended in (state lives in files)."""
+    return (f"cd \"$(cat {_CWD_FILE} 2>/dev/null || echo /work)\" 2>/dev/null || cd /work\n"
+            f"trap 'pwd > {_CWD_FILE} 2>/dev/null' EXIT\n{command}\n")
+
+
+def _split_submit(action: str) -> tuple[str, bool]:
+    """(commands to run first, whether the action submits): the last line may be submit."""
+    lines = action.rstrip().splitlines()
+    if lines and lines[-1].strip() == "submit":
+        return "\n".join(lines[:-1]).strip(), True
+    return action, False
+
+
+def _format_output(result: ExecResult) -> str:
+    text = result.stdout + result.stderr
+    if len(text) > OUTPUT_CHARS:
+        text = text[:OUTPUT_CHARS] + f"\n... [truncated {len(text) - OUTPUT_CHARS} chars]"
+    if result.status == "timeout":
+        text += "\n[the command timed out and was killed]"
+    elif result.status == "oom":
+        text += "\n[the command ran out of memory and was killed]"
+    elif result.exit_code:
+        text += f"\n[exit code {result.exit_code}]"
+    return text
+
+
+class ShellEnv(SandboxEnv):
+    """InterCode-style bash: state persists in the work dir across the episode.
+
+    Each action is run with ``bash`` in the sandbox (every command is a fresh process:
+    files and the current directory persist, shell variables do not). The observation
+    is the command's output. The action ``submit`` (alone, or as the last line of an
+    action) ends the episode: the task's checks run on the final state of ``/work``
+    and on ``OUTPUT``, what the last command before ``submit`` printed. Reaching
+    ``max_turns`` truncates the episode and grades the state as it is.
+
+    Reward (``reward_mode``): ``binary`` 1.0 when every check passes; ``fraction`` the
+    share of checks passed; ``graded`` 1.0 pass, -0.3 otherwise (no syntax classes for
+    shell). ``sandbox_error``: reward nan, truncated, ``info["sandbox_error"] = True``.
+
+    The env holds one sandbox for the whole episode (released when it ends or on
+    close()), so a pool must have a sandbox per concurrent Shell episode.
+    """
+
+    default_tasks: ClassVar[str | None] = "builtin:shell"
+    system_prompt = SHELL_SYSTEM_PROMPT
+
+    def __init__(self, *, max_turns: int = 10, timeout_s: float = 10.0,
+                 reward_mode: str = "binary", **kwargs: Any) -> None:
+        super().__init__(max_turns=max_turns, timeout_s=timeout_s,
+                         reward_mode=check_reward_mode(reward_mode), **kwargs)
+        bad = [t.id for t in self.tasks if not isinstance(t, ShellTask)]
+        if bad:
+            raise TaskSetError(f"ShellEnv needs shell tasks ('kind': 'shell'); {bad[:3]} "
+                               f"are not")
+        self._last_output = ""
+        self._setup_error: str | None = None
+
+    def _observe_task(self, task: Task) -> str:
+        if self._setup_error:
+            return task.prompt + "\n\n[sandbox setup failed; submit to end the episode]"
+        return task.prompt
+
+    def _begin_episode(self, task: ShellTask) -> None:
+        self._last_output = ""
+        self._setup_error = None
+        try:
+            sandbox = self._episode_sandbox()
+            sandbox.reset()
+            for path, content in task.setup_files.items():
+                sandbox.write_file(path, content)
+            if task.setup_script:
+                result = sandbox.run(["/bin/bash", "-c", task.setup_script],
+                                     timeout=self.timeout_s)
+                if result.status != "ok":
+                    raise SandboxError(f"setup script of {task.id} failed ({result.status}): "
+                                       f"{result.stderr[-300:]}")
+        except SandboxError as e:
+            logger.warning("shell episode setup failed: %s", e)
+            self._setup_error = f"{type(e).__name__}: {e}"
+            self._release_sandbox()
+
+    def _format_reference(self, task: Task) -> str:
+        reference = task.reference.rstrip()
+        return reference if reference.endswith("submit") else reference + "\nsubmit"
+
+    def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        """Run one command, or grade the final state on ``submit``."""
+        task = self._start_step(action)
+        if self._setup_error:
+            return self._sandbox_failure(self._setup_error)
+        commands, submit = _split_submit(action)
+        observation = ""
+        run_status = None
+        if commands:
+            try:
+                result = self._episode_sandbox().run(["/bin/bash", "-c", _wrap(commands)],
+                                                     timeout=self.timeout_s)
+            except SandboxError as e:
+                return self._sandbox_failure(f"{type(e).__name__}: {e}")
+            self.last_duration_s = result.duration_s
+            if result.status == "sandbox_error":
+                return self._sandbox_failure(result.stderr)
+            self._last_output = result.stdout
+            observation = _format_output(result)
+            run_status = result.status
+        if not submit and self.turn < self.max_turns:
+            info = self._info({"status": "running", "exec_status": run_status}, 0.0,
+                              {"mode": self.reward_mode, "value": 0.0}, exit_code=None
+                              if run_status is None else result.exit_code)
+            return observation, 0.0, False, False, info
+        return self._grade(task, observation, truncated=not submit)
+
+    def _grade(self, task: ShellTask, observation: str, truncated: bool
+               ) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        nonce = secrets.token_hex(16)
+        spec = {"nonce": nonce, "budget_s": _CHECK_BUDGET_S, "workdir": "/work",
+                "checks": list(task.hidden_tests), "output": self._last_output}
+        try:
+            result = self._episode_sandbox().run_judged(
+                "", judge=SHELL_JUDGE_SOURCE, judge_input=json.dumps(spec).encode(),
+                timeout=_CHECK_BUDGET_S + 5.0)
+        except SandboxError as e:
+            return self._sandbox_failure(f"{type(e).__name__}: {e}")
+        if result.status == "sandbox_error":
+            return self._sandbox_failure(result.stderr)
+        record = read_record(result.stdout, nonce)
+        hidden = read_suite(record, "hidden") if record is not None else None
+        if hidden is None:
+            logger.error("shell judge gave no record for %s (%s): %s", task.id, result.status,
+                         result.judge_stderr[-500:])
+            return self._sandbox_failure("the shell judge produced no record")
+        passed, total = hidden["passed"], hidden["total"]
+        outcome = "pass" if total and passed == total else "failing_tests"
+        reward, components = reward_of(outcome, passed, total, self.reward_mode)
+        verdict = {"status": "pass" if outcome == "pass" else "fail", "outcome": outcome,
+                   "passed": passed, "total": total, "tests": hidden["outcomes"],
+                   "errors": hidden.get("errors"), "submitted": not truncated}
+        self.done = True
+        self._release_sandbox()
+        info = self._info(verdict, reward, components)
+        summary = f"{passed}/{total} checks passed."
+        observation = f"{observation}\n{summary}".lstrip("\n") if observation else summary
+        return observation, float(reward), not truncated, truncated, info
+
+    def _sandbox_failure(self, detail: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        self.done = True
+        self._release_sandbox()
+        verdict = {"status": "sandbox_error", "outcome": "sandbox_error",
+                   "detail": detail[:500]}
+        info = self._info(verdict, None, {"mode": self.reward_mode, "value": None})
+        return "The sandbox failed; the episode ends ungraded.", float("nan"), False, True, info
+
