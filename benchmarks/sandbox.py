@@ -66,7 +66,7 @@ def run(n: int) -> dict[str, object]:
         results["sandgym"] = _percentiles(_time(sandgym_step, n))
 
     plain = client.containers.run(DEFAULT_IMAGE, ["sleep", "infinity"], entrypoint=[],
-                                  detach=True, network_mode="none", user="65432",
+                                  detach=True, network_mode="none", user="1000000",
                                   labels={"sandgym.managed": "1", "sandgym.owner": "bench"})
     try:
         def docker_exec() -> None:
@@ -79,7 +79,7 @@ def run(n: int) -> dict[str, object]:
 
     def docker_run() -> None:
         output = client.containers.run(DEFAULT_IMAGE, ["python3", "-c", CODE], entrypoint=[],
-                                       remove=True, network_mode="none", user="65432",
+                                       remove=True, network_mode="none", user="1000000",
                                        labels={"sandgym.managed": "1", "sandgym.owner": "bench"})
         assert output == b"1\n", output
 

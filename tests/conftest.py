@@ -26,11 +26,13 @@ def _leaked_containers() -> list[str]:
 
     mine = owner_labels()["sandgym.owner"]
     leaked = []
-    for container in docker_client().containers.list(all=True,
-                                                      filters={"label": LABEL_MANAGED}):
-        labels = container.labels or {}
+    # The low-level listing does not inspect each container, so it cannot race with a
+    # container being auto-removed while we look.
+    for container in docker_client().api.containers(all=True,
+                                                    filters={"label": LABEL_MANAGED}):
+        labels = container.get("Labels") or {}
         if labels.get("sandgym.owner") == mine or owner_is_alive(labels) is False:
-            leaked.append(f"{container.name} ({labels.get('sandgym.owner')})")
+            leaked.append(f"{container['Id'][:12]} ({labels.get('sandgym.owner')})")
     return leaked
 
 

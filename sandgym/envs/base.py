@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import gymnasium as gym
 
 from sandgym.envs.errors import EnvError, EpisodeOverError, UnknownTaskError
+from sandgym.envs.pool import default_pool
 from sandgym.envs.spaces import AnyText
 from sandgym.envs.tasks import Task, TaskSource, load_tasks
 from sandgym.sandbox import DockerSandbox, SandboxPool
@@ -156,11 +157,7 @@ class SandboxEnv(gym.Env[str, str]):
     @property
     def pool(self) -> SandboxPool:
         """The pool this env leases from (the default pool unless one was given)."""
-        if self._pool is None:
-            from sandgym.envs.pool import default_pool
-
-            return default_pool()
-        return self._pool
+        return self._pool if self._pool is not None else default_pool()
 
     @contextmanager
     def _borrow_sandbox(self) -> Iterator[DockerSandbox]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -28,11 +29,13 @@ from sandgym.sandbox.stream import AttachedStream
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DockerSandbox", "docker_client", "SANDBOX_UID", "JUDGE_UID", "WORKDIR"]
+__all__ = ["DockerSandbox", "docker_client", "WORKDIR"]
 
-SANDBOX_UID = 65432
-JUDGE_UID = 65433
 WORKDIR = "/work"
+# Every sandbox runs its code under its own uid (and its judge under the next one).
+# Per-user limits such as RLIMIT_NPROC count a uid's processes across the whole host,
+# so a shared uid would let a fork bomb in one sandbox starve its neighbours.
+_UID_RANGE = (1_000_000, 2_000_000_000)
 _START_TIMEOUT_S = 60.0
 _REPLY_GRACE_S = 10.0
 _FILE_OP_TIMEOUT_S = 30.0
@@ -100,6 +103,7 @@ class DockerSandbox:
         self._healthy = False
         self._closed = False
         self.requests_served = 0
+        self.uid = _UID_RANGE[0] + 2 * secrets.randbelow((_UID_RANGE[1] - _UID_RANGE[0]) // 2)
         if start:
             self.start()
 
@@ -165,8 +169,8 @@ class DockerSandbox:
 
         lim = self.limits
         executor_config = {
-            "uid": SANDBOX_UID, "gid": SANDBOX_UID, "judge_uid": JUDGE_UID,
-            "judge_gid": JUDGE_UID, "workdir": WORKDIR,
+            "uid": self.uid, "gid": self.uid, "judge_uid": self.uid + 1,
+            "judge_gid": self.uid + 1, "workdir": WORKDIR,
             "scratch_dirs": [WORKDIR, "/tmp", "/dev/shm"],
             "output_bytes": lim.output_bytes, "file_size_bytes": lim.file_size_mb << 20,
             "nproc": lim.nproc, "default_timeout_s": lim.timeout_s,
@@ -183,9 +187,10 @@ class DockerSandbox:
             read_only=lim.read_only_root,
             tmpfs={
                 "/tmp": f"rw,nosuid,nodev,size={lim.tmp_mb}m,mode=1777",
-                WORKDIR: f"rw,nosuid,nodev,size={lim.workdir_mb}m,uid={SANDBOX_UID},"
-                f"gid={SANDBOX_UID},mode=0755",
+                WORKDIR: f"rw,nosuid,nodev,size={lim.workdir_mb}m,uid={self.uid},"
+                f"gid={self.uid},mode=0755",
             },
+            shm_size=f"{lim.tmp_mb}m",
             mem_limit=f"{lim.memory_mb}m",
             memswap_limit=f"{lim.memory_mb}m",
             nano_cpus=int(lim.cpus * 1e9),

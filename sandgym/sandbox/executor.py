@@ -254,6 +254,8 @@ def _user_env(cfg: Config, extra: dict | None) -> dict[str, str]:
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONUNBUFFERED": "1",
         "TMPDIR": "/tmp",
+        "USER": "sandbox",
+        "LOGNAME": "sandbox",
     }
     if extra:
         env.update({str(k): str(v) for k, v in extra.items()})

@@ -26,15 +26,18 @@ def collect_garbage(client: Any, *, everything: bool = False,
     import docker.errors
 
     removed = []
-    for container in client.containers.list(all=True, filters={"label": LABEL_MANAGED}):
-        labels = container.labels or {}
+    # The low-level listing does not inspect each container, so it cannot race with a
+    # container being auto-removed meanwhile.
+    for container in client.api.containers(all=True, filters={"label": LABEL_MANAGED}):
+        labels = container.get("Labels") or {}
         if not everything and owner_is_alive(labels) is not False:
             continue
-        entry = {"id": container.id, "name": container.name,
-                 "owner": labels.get(LABEL_OWNER, "?"), "status": container.status}
+        names = container.get("Names") or ["?"]
+        entry = {"id": container["Id"], "name": names[0].lstrip("/"),
+                 "owner": labels.get(LABEL_OWNER, "?"), "status": container.get("State", "?")}
         if not dry_run:
             try:
-                container.remove(force=True)
+                client.api.remove_container(container["Id"], force=True)
             except docker.errors.NotFound:
                 continue
             except docker.errors.APIError as e:

@@ -38,7 +38,7 @@ class SandboxLimits:
     workdir_mb: int = 64
     """Size of the tmpfs work dir (/work), counted against memory_mb."""
     tmp_mb: int = 64
-    """Size of the tmpfs /tmp, counted against memory_mb."""
+    """Size of the tmpfs /tmp and of /dev/shm each, counted against memory_mb."""
     network: bool = False
     """Give the container a network (bridge). Off by default: network mode 'none'."""
     read_only_root: bool = True
@@ -56,6 +56,14 @@ class SandboxLimits:
                              f"got {self.pids}")
         if self.memory_mb < 64:
             raise ValueError(f"SandboxLimits.memory_mb must be >= 64, got {self.memory_mb}")
+        scratch = self.workdir_mb + 2 * self.tmp_mb
+        if scratch + 32 > self.memory_mb:
+            # tmpfs pages count against the memory limit; full scratch space must still
+            # leave the executor room to run, or filling the disk would kill the sandbox.
+            raise ValueError(
+                f"SandboxLimits: workdir_mb + 2 * tmp_mb (= {scratch}) must stay 32 MB below "
+                f"memory_mb (= {self.memory_mb}); raise memory_mb or shrink the scratch space"
+            )
 
     @property
     def nproc(self) -> int:

@@ -35,7 +35,7 @@ def _wait_gone(ids: list[str], timeout: float = 30) -> set[str]:
     client = docker_client()
     deadline = time.monotonic() + timeout
     while True:
-        alive = {c.id for c in client.containers.list(all=True)} & set(ids)
+        alive = {c["Id"] for c in client.api.containers(all=True)} & set(ids)
         if not alive or time.monotonic() > deadline:
             return alive
 

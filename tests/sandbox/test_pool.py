@@ -102,7 +102,7 @@ def test_close_removes_everything_and_refuses_use():
         ids.append(box.container_id)
     small.close()
     small.close()  # harmless twice
-    remaining = {c.id for c in docker_client().containers.list(all=True)}
+    remaining = {c["Id"] for c in docker_client().api.containers(all=True)}
     assert not remaining.intersection(ids)
     with pytest.raises(PoolClosedError, match=re.escape("the sandbox pool is closed")):
         small.acquire()

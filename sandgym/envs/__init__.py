@@ -1,0 +1,52 @@
+"""Environments: Gymnasium envs whose actions run in sandboxes, their registry and tasks.
+
+* `register` / `make`: Gymnasium's registry under the ``sandgym/`` namespace;
+  plugins register through the entry-point group ``sandgym.envs``.
+* `SandboxEnv`: the base class (text spaces, tasks, seeded choice, sandbox lease).
+* `default_pool`: the process-wide sandbox pool used when an env gets no ``pool=``.
+
+Importing this package registers the built-in envs and plugins (`ensure_registered`);
+env classes and the sandbox layer load only when used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import gymnasium
+
+from sandgym.envs.errors import EnvError, EpisodeOverError, TaskSetError, UnknownTaskError
+from sandgym.envs.registration import (
+    EnvInfo,
+    discover_plugins,
+    ensure_registered,
+    env_info,
+    register,
+    registered_envs,
+)
+
+make = gymnasium.make
+"""`gymnasium.make` (sandgym envs are ordinary Gymnasium envs)."""
+
+__all__ = ["AnyText", "EnvError", "EnvInfo", "EpisodeOverError", "SandboxEnv", "TaskSetError",
+           "UnknownTaskError", "close_default_pool", "default_pool", "discover_plugins",
+           "ensure_registered", "env_info", "load_tasks", "make", "register",
+           "registered_envs"]
+
+_LAZY = {
+    "SandboxEnv": "sandgym.envs.base",
+    "AnyText": "sandgym.envs.spaces",
+    "default_pool": "sandgym.envs.pool",
+    "close_default_pool": "sandgym.envs.pool",
+    "load_tasks": "sandgym.envs.tasks",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+ensure_registered()

@@ -1,0 +1,107 @@
+"""Datasets from environments: the ``prompt`` + ``task_id`` rows GRPO trains on.
+
+GRPO needs prompts, and a reward function needs to know which task each completion
+answers. `prompts_dataset` builds both from any registered env: the conversational
+prompt (the env's system prompt, then the task's first observation) and the
+``task_id`` column, which TRL hands to reward functions and to an environment
+adapter's ``reset(**row)``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["env_prompts", "prompts_dataset"]
+
+
+def env_prompts(env_id: str, *, task_ids: Sequence[str] | None = None,
+                limit: int | None = None, env_kwargs: dict[str, Any] | None = None,
+                ) -> tuple[list[str], list[str], str | None]:
+    """The first observation of each task of an env, without starting a sandbox.
+
+    sandgym envs expose their tasks (``env.unwrapped.tasks``) and a task's first
+    observation is its prompt; any other text env is reset with seeds 0..limit-1 and
+    its observations recorded (``info["task_id"]`` or the seed names the row).
+
+    Returns:
+        ``(task_ids, observations, system_prompt)``.
+    """
+    import gymnasium as gym
+
+    import sandgym.envs.registration as registration
+
+    registration.ensure_registered()
+    env = gym.make(env_id, **(env_kwargs or {}))
+    try:
+        unwrapped = env.unwrapped
+        system = getattr(unwrapped, "system_prompt", None)
+        tasks = getattr(unwrapped, "tasks", None)
+        if tasks is not None:
+            by_id = {t.id: t for t in tasks}
+            chosen = list(task_ids) if task_ids is not None else list(by_id)
+            missing = [t for t in chosen if t not in by_id]
+            if missing:
+                unwrapped.get_task(missing[0])  # raises UnknownTaskError with "did you mean"
+            chosen = chosen[:limit] if limit is not None else chosen
+            return chosen, [by_id[t].prompt for t in chosen], system
+        if task_ids is not None:
+            raise ValueError(f"{env_id} has no task set (env.unwrapped.tasks); pass limit= "
+                             "to sample prompts by seed instead of task_ids=")
+        if limit is None:
+            raise ValueError(f"{env_id} has no task set; pass limit= (prompts to sample)")
+        ids, observations = [], []
+        for seed in range(limit):
+            obs, info = env.reset(seed=seed)
+            ids.append(str((info or {}).get("task_id", f"seed-{seed}")))
+            observations.append(str(obs))
+        return ids, observations, system
+    finally:
+        env.close()
+
+
+def prompts_dataset(env_id: str, *, task_ids: Sequence[str] | None = None,
+                    limit: int | None = None, repeat: int = 1,
+                    system_prompt: str | None = None,
+                    env_kwargs: dict[str, Any] | None = None) -> Any:
+    """A Hugging Face `Dataset` of conversational prompts for ``GRPOTrainer``.
+
+    Args:
+        env_id: a registered env, e.g. ``sandgym/PythonTests-v0``.
+        task_ids: the tasks to include (default: all, in the env's order).
+        limit: keep the first ``limit`` tasks.
+        repeat: how many times each task appears (an epoch over few tasks is short;
+            TRL shuffles rows).
+        system_prompt: the system message; None uses the env's (``env.unwrapped
+            .system_prompt``); ``""`` leaves it out.
+        env_kwargs: keyword arguments for ``gymnasium.make`` (e.g. ``tasks=``).
+
+    Returns:
+        A `datasets.Dataset` with columns ``prompt`` (list of ``{"role", "content"}``)
+        and ``task_id``.
+
+    Example:
+        >>> ds = prompts_dataset("sandgym/PythonTests-v0", limit=2)     # doctest: +SKIP
+        >>> ds.column_names, ds[0]["prompt"][-1]["role"]
+        (['prompt', 'task_id'], 'user')
+    """
+    from datasets import Dataset
+
+    if repeat < 1:
+        raise ValueError(f"repeat must be >= 1, got {repeat}")
+    ids, observations, env_system = env_prompts(env_id, task_ids=task_ids, limit=limit,
+                                                env_kwargs=env_kwargs)
+    system = env_system if system_prompt is None else system_prompt
+    rows: dict[str, list[Any]] = {"prompt": [], "task_id": []}
+    for _ in range(repeat):
+        for task_id, observation in zip(ids, observations):
+            messages = [{"role": "system", "content": system}] if system else []
+            messages.append({"role": "user", "content": observation})
+            rows["prompt"].append(messages)
+            rows["task_id"].append(task_id)
+    logger.info("prompts_dataset(%s): %d rows (%d tasks x %d)", env_id, len(rows["task_id"]),
+                len(ids), repeat)
+    return Dataset.from_dict(rows)
