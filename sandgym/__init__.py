@@ -15,7 +15,13 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["DockerSandbox", "ExecResult", "SandboxLimits", "SandboxPool", "__version__"]
+__all__ = ["DockerSandbox", "ExecResult", "SandboxLimits", "SandboxPool", "__version__",
+           "make", "register"]
+
+# Importing the envs package registers the built-in environments and discovers plugins
+# (entry-point group ``sandgym.envs``), so every process that imports sandgym — a Ray
+# worker included — sees the same registry. It does not import the sandbox layer.
+from sandgym.envs import make, register  # noqa: E402
 
 _LAZY = {
     "DockerSandbox": "sandgym.sandbox",

@@ -17,6 +17,8 @@ _COMMAND_MODULES = [
     "sandgym.cli.image",
     "sandgym.cli.sandbox",
     "sandgym.cli.bench",
+    "sandgym.cli.model",
+    "sandgym.cli.chat",
 ]
 
 app = typer.Typer(

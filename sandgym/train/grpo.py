@@ -1,0 +1,237 @@
+"""`sandgym train grpo`: GRPO (TRL) on execution rewards, top to bottom.
+
+One function, `train_grpo`, in the order things happen: pick the model, build the
+prompts, choose how rewards are computed (a sandboxed reward function, a multi-turn
+environment adapter, or Ray rollouts), wrap the model with LoRA, train, save, and write
+the metrics, the reward curve and a summary. Metric names are prefixed: ``reward/``,
+``verdict/``, ``sandbox/``, ``time/`` (see `sandgym.train.metrics`).
+
+Three modes, picked by ``mode="auto"`` from the env:
+
+* ``reward`` (one-turn Python-test envs): TRL generates, `execution_reward` grades;
+* ``tools`` (multi-turn envs): `environment_factory` turns env actions into tools;
+* ``ray``: `RayRolloutFunc` plays episodes on the rollout cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["MODES", "GRPORunConfig", "GRPORunResult", "choose_mode", "train_grpo"]
+
+MODES = ("auto", "reward", "tools", "ray")
+
+
+@dataclass
+class GRPORunConfig:
+    """Settings of one GRPO run; every field has a default that runs on a laptop CPU."""
+
+    env_id: str = field(default="sandgym/PythonTests-v0", metadata={
+        "help": "Registered env to train on."})
+    model: str = field(default="default", metadata={
+        "help": "'default' (SmolLM2-135M-Instruct from the local cache) or a model directory."})
+    lora: bool = field(default=True, metadata={
+        "help": "Train a LoRA adapter (True) or every weight (False)."})
+    steps: int = field(default=30, metadata={"help": "Optimizer steps."})
+    num_generations: int = field(default=4, metadata={
+        "help": "Completions per prompt (the GRPO group size)."})
+    prompts_per_step: int = field(default=1, metadata={
+        "help": "Distinct prompts per step; the batch is prompts_per_step * num_generations."})
+    max_completion_length: int = field(default=96, metadata={
+        "help": "Most new tokens per completion (per turn budget in tools mode: the total)."})
+    learning_rate: float | None = field(default=None, metadata={
+        "help": "AdamW learning rate; None: 5e-5 for LoRA, 1e-6 for a full fine-tune."})
+    temperature: float = field(default=1.0, metadata={"help": "Sampling temperature."})
+    beta: float = field(default=0.0, metadata={
+        "help": "KL coefficient against the initial model (0 skips the reference pass)."})
+    reward_mode: str | None = field(default=None, metadata={
+        "help": "binary | fraction | graded; None: the env's default."})
+    mode: str = field(default="auto", metadata={"help": f"One of {MODES}."})
+    limit: int | None = field(default=None, metadata={"help": "Train on the first N tasks."})
+    out: str = field(default="runs/grpo", metadata={"help": "Run directory."})
+    report_to: str = field(default="none", metadata={
+        "help": "TRL/transformers logger: none | tensorboard | wandb."})
+    seed: int = field(default=0, metadata={"help": "Seed of sampling, shuffling and init."})
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha."})
+    pool_size: int | None = field(default=None, metadata={
+        "help": "Sandboxes in the training pool; None: one per completion of a step."})
+    max_turns: int = field(default=3, metadata={
+        "help": "Tools / ray modes: most tool calls (turns) per episode."})
+    num_workers: int = field(default=2, metadata={"help": "Ray mode: rollout workers."})
+    address: str | None = field(default=None, metadata={
+        "help": "Ray mode: cluster address ('auto' joins a running one); None starts one."})
+    env_kwargs: dict[str, Any] = field(default_factory=dict, metadata={
+        "help": "Keyword arguments for gymnasium.make (e.g. tasks=...)."})
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        if self.steps < 1:
+            raise ValueError(f"steps must be >= 1, got {self.steps}")
+        if self.num_generations < 2:
+            raise ValueError(f"num_generations must be >= 2 (GRPO compares completions of a "
+                             f"prompt), got {self.num_generations}")
+        if self.prompts_per_step < 1:
+            raise ValueError(f"prompts_per_step must be >= 1, got {self.prompts_per_step}")
+        if self.report_to not in ("none", "tensorboard", "wandb"):
+            raise ValueError(f"report_to must be none, tensorboard or wandb, got "
+                             f"{self.report_to!r}")
+
+    @property
+    def batch_size(self) -> int:
+        """Completions per optimizer step."""
+        return self.num_generations * self.prompts_per_step
+
+
+@dataclass
+class GRPORunResult:
+    """Where a run left its outputs, and its headline figures."""
+
+    out_dir: Path
+    model_dir: Path
+    metrics_path: Path
+    curve_path: Path | None
+    summary: dict[str, Any]
+    mode: str
+    wall_s: float
+
+
+def choose_mode(env_id: str, mode: str = "auto") -> str:
+    """``reward`` for one-turn Python-test envs, ``tools`` for every other env."""
+    if mode != "auto":
+        return mode
+    import gymnasium as gym
+
+    from sandgym.envs.code import PythonRepairEnv, PythonTestsEnv
+    from sandgym.envs.registration import ensure_registered
+
+    ensure_registered()
+    entry = gym.spec(env_id).entry_point
+    cls = gym.envs.registration.load_env_creator(entry) if isinstance(entry, str) else entry
+    one_turn_tests = (isinstance(cls, type) and issubclass(cls, PythonTestsEnv)
+                      and not issubclass(cls, PythonRepairEnv))
+    return "reward" if one_turn_tests else "tools"
+
+
+def train_grpo(config: GRPORunConfig) -> GRPORunResult:
+    """Run GRPO on execution feedback and write everything under ``config.out``.
+
+    Writes ``metrics.jsonl``, ``reward_curve.png``, ``summary.json``, ``config.json``,
+    ``trainer_log.json`` (TRL's log history), and ``adapter/`` (LoRA) or ``model/``.
+    Every sandbox the run started is released when it returns or raises.
+    """
+    import torch
+    from trl import GRPOConfig, GRPOTrainer
+
+    from sandgym.agents import default_model_path, load_model
+    from sandgym.train.datasets import prompts_dataset
+    from sandgym.train.metrics import MetricsCallback, summarize
+
+    started = time.perf_counter()
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
+    mode = choose_mode(config.env_id, config.mode)
+    pool_size = config.pool_size or config.batch_size
+    torch.manual_seed(config.seed)
+
+    # 1. Model: the local default or a directory; never a hub download.
+    model_path = default_model_path() if config.model == "default" else Path(config.model)
+    model, tokenizer = load_model(model_path)
+    model.train()
+
+    # 2. Prompts and reward sources, by mode.
+    reward_funcs: list[Any] = []
+    timers: list[Any] = []
+    extra: dict[str, Any] = {}
+    if mode == "reward":
+        from sandgym.train.rewards import execution_reward
+
+        dataset = prompts_dataset(config.env_id, limit=config.limit,
+                                  env_kwargs=config.env_kwargs)
+        reward = execution_reward(config.env_id, reward_mode=config.reward_mode,
+                                  pool_size=pool_size)
+        reward_funcs, timers = [reward], [reward]
+    elif mode == "tools":
+        from sandgym.train.environment import environment_factory, tool_calling_tokenizer
+
+        env_kwargs = dict(config.env_kwargs)
+        if config.reward_mode:
+            env_kwargs["reward_mode"] = config.reward_mode
+        factory = environment_factory(config.env_id, pool_size=pool_size, **env_kwargs)
+        dataset = prompts_dataset(config.env_id, limit=config.limit,
+                                  system_prompt=factory.system_prompt,
+                                  env_kwargs=config.env_kwargs)
+        tokenizer = tool_calling_tokenizer(tokenizer)
+        extra["environment_factory"] = factory
+        timers = [factory]
+    else:
+        from sandgym.train.rollout_func import RayRolloutFunc, rollout_reward
+
+        dataset = prompts_dataset(config.env_id, limit=config.limit,
+                                  env_kwargs=config.env_kwargs)
+        rollout = RayRolloutFunc(config.env_id, num_workers=config.num_workers,
+                                 address=config.address, max_turns=config.max_turns,
+                                 max_new_tokens=config.max_completion_length,
+                                 work_dir=out / "rollout_policy", env_kwargs=config.env_kwargs)
+        reward_funcs, timers = [rollout_reward], [rollout]
+        extra["rollout_func"] = rollout
+    if len(dataset) < config.prompts_per_step:
+        raise ValueError(f"{config.env_id} gives {len(dataset)} prompts; prompts_per_step is "
+                         f"{config.prompts_per_step}")
+
+    # 3. LoRA (or not), and TRL's configuration.
+    peft_config = None
+    if config.lora:
+        from peft import LoraConfig
+
+        peft_config = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha,
+                                 lora_dropout=0.0, target_modules="all-linear",
+                                 task_type="CAUSAL_LM")
+    on_gpu = torch.cuda.is_available()
+    args = GRPOConfig(
+        output_dir=str(out), max_steps=config.steps, seed=config.seed,
+        per_device_train_batch_size=config.batch_size, num_generations=config.num_generations,
+        max_completion_length=config.max_completion_length, temperature=config.temperature,
+        learning_rate=config.learning_rate or (5e-5 if config.lora else 1e-6),
+        beta=config.beta, logging_steps=1, save_strategy="no", report_to=config.report_to,
+        logging_dir=str(out / "logs"), bf16=on_gpu and torch.cuda.is_bf16_supported(),
+        use_cpu=not on_gpu, gradient_checkpointing=False, dataloader_pin_memory=False,
+        max_tool_calling_iterations=config.max_turns if mode == "tools" else None,
+    )
+    closers = list(timers)
+    metrics = MetricsCallback(out, timers=timers, closers=closers)
+
+    # 4. Train. Sandboxes are released whatever happens.
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*experimental feature.*")
+            trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs or None, args=args,
+                                  train_dataset=dataset, processing_class=tokenizer,
+                                  peft_config=peft_config, callbacks=[metrics], **extra)
+        trainer.train()
+    finally:
+        for closer in closers:
+            closer.close()
+
+    # 5. Save the adapter (or model) and the logs.
+    model_dir = out / ("adapter" if config.lora else "model")
+    trainer.save_model(str(model_dir))
+    tokenizer.save_pretrained(str(model_dir))
+    (out / "trainer_log.json").write_text(json.dumps(trainer.state.log_history, indent=1))
+    summary = summarize(metrics.rows)
+    summary.update(mode=mode, env_id=config.env_id, wall_s=time.perf_counter() - started)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    curve = out / "reward_curve.png"
+    return GRPORunResult(out_dir=out, model_dir=model_dir, metrics_path=metrics.path,
+                         curve_path=curve if curve.exists() else None, summary=summary,
+                         mode=mode, wall_s=time.perf_counter() - started)
