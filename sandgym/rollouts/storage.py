@@ -271,11 +271,17 @@ class TrajectoryStore:
         if not parts:
             return
         tmp = self.path.with_name(f".{self.path.name}.merge.tmp")
+        seen: set[str] = set()
         with pq.ParquetWriter(tmp, SCHEMA) as writer:
             for source in parquet_sources(self.path):
                 file = pq.ParquetFile(source)
                 for i in range(file.num_row_groups):
-                    writer.write_table(_conform(file.read_row_group(i), source))
+                    table = _conform(file.read_row_group(i), source)
+                    # A crash between os.replace and unlinking the parts leaves parts
+                    # whose rows are already in the file: keep the first copy only.
+                    ids = table.column("episode_id").to_pylist()
+                    keep = [eid not in seen and not seen.add(eid) for eid in ids]
+                    writer.write_table(table if all(keep) else table.filter(pa.array(keep)))
         os.replace(tmp, self.path)
         for part in parts:
             part.unlink()

@@ -404,8 +404,7 @@ class Executor:
                 self._kill_user(self.cfg.uid, self.cfg.gid)
             if self.cfg.judge_uid in uids:
                 self._kill_user(self.cfg.judge_uid, self.cfg.judge_gid)
-            self._reap_any()
-            time.sleep(0.001)
+            time.sleep(0.001)  # killed processes need a moment to become zombies
 
     @staticmethod
     def _wait_blocking(pid: int) -> int:
@@ -416,16 +415,6 @@ class Executor:
                 continue
             except ChildProcessError:
                 return 0
-
-    @staticmethod
-    def _reap_any() -> None:
-        while True:
-            try:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
 
     def _drain_wakeups(self) -> None:
         try:
@@ -792,7 +781,6 @@ def main() -> None:
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)
     os.close(devnull)
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     executor = Executor(cfg, in_fd, out_fd)
     # The first compile() in a process pays a one-time set-up; pay it here, once, so
     # that every forked child starts with a warm compiler.

@@ -134,7 +134,7 @@ def train_grpo(config: GRPORunConfig) -> GRPORunResult:
 
     from sandgym.agents import default_model_path, load_model
     from sandgym.train.datasets import prompts_dataset
-    from sandgym.train.metrics import MetricsCallback, summarize
+    from sandgym.train.metrics import MetricsCallback, json_safe, summarize
 
     started = time.perf_counter()
     out = Path(config.out)
@@ -204,7 +204,7 @@ def train_grpo(config: GRPORunConfig) -> GRPORunResult:
         max_completion_length=config.max_completion_length, temperature=config.temperature,
         learning_rate=config.learning_rate or (5e-5 if config.lora else 1e-6),
         beta=config.beta, logging_steps=1, save_strategy="no", report_to=config.report_to,
-        logging_dir=str(out / "logs"), bf16=on_gpu and torch.cuda.is_bf16_supported(),
+        bf16=on_gpu and torch.cuda.is_bf16_supported(),
         use_cpu=not on_gpu, gradient_checkpointing=False, dataloader_pin_memory=False,
         max_tool_calling_iterations=config.max_turns if mode == "tools" else None,
     )
@@ -230,7 +230,7 @@ def train_grpo(config: GRPORunConfig) -> GRPORunResult:
     (out / "trainer_log.json").write_text(json.dumps(trainer.state.log_history, indent=1))
     summary = summarize(metrics.rows)
     summary.update(mode=mode, env_id=config.env_id, wall_s=time.perf_counter() - started)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    (out / "summary.json").write_text(json.dumps(json_safe(summary), indent=2, default=str) + "\n")
     curve = out / "reward_curve.png"
     return GRPORunResult(out_dir=out, model_dir=model_dir, metrics_path=metrics.path,
                          curve_path=curve if curve.exists() else None, summary=summary,

@@ -22,7 +22,7 @@ from transformers import TrainerCallback
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MetricsCallback", "load_metrics", "plot_reward_curve", "summarize"]
+__all__ = ["MetricsCallback", "json_safe", "load_metrics", "plot_reward_curve", "summarize"]
 
 
 class MetricsCallback(TrainerCallback):
@@ -85,7 +85,7 @@ class MetricsCallback(TrainerCallback):
                 row[key] = value
         self.rows.append(row)
         with self.path.open("a") as f:
-            f.write(json.dumps(_clean(row)) + "\n")
+            f.write(json.dumps(json_safe(row)) + "\n")
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         """Draw the curve, write the summary, release sandboxes."""
@@ -93,7 +93,7 @@ class MetricsCallback(TrainerCallback):
             if self.rows:
                 plot_reward_curve(self.rows, self.out_dir / "reward_curve.png")
             (self.out_dir / "summary.json").write_text(
-                json.dumps(_clean(summarize(self.rows)), indent=2) + "\n")
+                json.dumps(json_safe(summarize(self.rows)), indent=2) + "\n")
         finally:
             for closer in self.closers:
                 try:
@@ -103,14 +103,14 @@ class MetricsCallback(TrainerCallback):
                                    exc_info=True)
 
 
-def _clean(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """JSON-safe: NaN becomes null."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_clean(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 

@@ -1,0 +1,111 @@
+"""Policy specs that need an environment: ``canonical`` joins envs and agents.
+
+`sandgym.agents.policy_from_spec` knows ``default``, ``openai:URL#MODEL`` and model
+directories; it cannot know ``canonical`` (reply with each task's reference answer)
+because agents import no env (DESIGN.md, layering). The rollout layer joins both, so
+the one place that resolves every spec is `build_policy` here.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sandgym.agents import Policy
+
+__all__ = ["CANONICAL", "POLICY_HELP", "build_policy", "canonical_policy", "ensure_envs"]
+
+logger = logging.getLogger(__name__)
+
+CANONICAL = "canonical"
+POLICY_HELP = ("'default' (the bundled SmolLM2-135M-Instruct), 'openai:URL#MODEL' (an "
+               "OpenAI-compatible server), a model directory, or 'canonical' (each task's "
+               "reference answer: an oracle for checking envs and throughput)")
+
+
+def ensure_envs() -> None:
+    """Register sandgym's envs (and plugins) in this process, e.g. in a Ray worker."""
+    import sandgym.envs  # noqa: F401 - registers on import once the package says so
+    from sandgym.envs.registration import ensure_registered
+
+    ensure_registered()
+
+
+def _first_user_message(messages: list[dict]) -> str:
+    for message in messages:
+        if message.get("role") == "user":
+            return str(message.get("content", ""))
+    raise ValueError("the conversation has no user message; the canonical policy answers "
+                     "the task prompt")
+
+
+def canonical_policy(env: Any) -> Policy:
+    """A ScriptedPolicy that answers every task of ``env`` with its reference answer.
+
+    The reply is chosen by the conversation's first user message (the task prompt),
+    so one policy serves a whole batch of episodes on different tasks.
+
+    Args:
+        env: a sandgym env (or its wrapper) with ``tasks`` and ``reference_answer``.
+
+    Raises:
+        ValueError: the env has no tasks with reference answers.
+
+    Example:
+        >>> import gymnasium                                          # doctest: +SKIP
+        >>> policy = canonical_policy(gymnasium.make("sandgym/HumanEval-v0"))
+    """
+    from sandgym.agents import ScriptedPolicy
+
+    unwrapped = getattr(env, "unwrapped", env)
+    tasks = getattr(unwrapped, "tasks", None)
+    if not tasks or not hasattr(unwrapped, "reference_answer"):
+        raise ValueError(f"{type(unwrapped).__name__} has no task set with reference answers; "
+                         "the canonical policy needs one")
+    observe = getattr(unwrapped, "_observe_task", lambda task: task.prompt)
+    by_prompt = {str(observe(task)): task.id for task in tasks}
+
+    def reply(messages: list[dict]) -> str:
+        prompt = _first_user_message(messages)
+        try:
+            task_id = by_prompt[prompt]
+        except KeyError:
+            raise ValueError(f"canonical policy: no task of {type(unwrapped).__name__} has "
+                             f"the prompt {prompt[:80]!r}") from None
+        return unwrapped.reference_answer(task_id)
+
+    return ScriptedPolicy(reply, name=CANONICAL)
+
+
+def build_policy(spec: str, *, env: Any = None, env_id: str | None = None,
+                 **options: Any) -> Policy:
+    """The policy a spec names, including ``canonical`` for the given env.
+
+    Args:
+        spec: see `POLICY_HELP`.
+        env: the env the policy will play (needed for ``canonical``).
+        env_id: alternatively, its id: a pool-less instance is made to read the tasks
+            (no container starts).
+        **options: passed to the policy (e.g. ``device``, ``batch_size``).
+
+    Raises:
+        sandgym.agents.PolicySpecError: an unknown spec.
+        ValueError: ``canonical`` without an env, or for an env without reference answers.
+    """
+    if spec.strip() == CANONICAL:
+        if env is None:
+            if env_id is None:
+                raise ValueError("the canonical policy needs the env (env= or env_id=)")
+            import gymnasium
+
+            ensure_envs()
+            env = gymnasium.make(env_id)
+            try:
+                return canonical_policy(env)
+            finally:
+                env.close()
+        return canonical_policy(env)
+    from sandgym.agents import policy_from_spec
+
+    return policy_from_spec(spec, **options)
