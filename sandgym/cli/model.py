@@ -25,7 +25,7 @@ def fetch(force: bool = typer.Option(False, help="Convert again even if already 
 @app.command("path")
 def path() -> None:
     """Print the default model's directory (exit 1 if it has not been fetched yet)."""
-    from sandgym.agents.default_model import _model_dir, is_default_model_ready
+    from sandgym.agents.default_model import default_model_dir, is_default_model_ready
 
     typer.echo(str(default_model_dir()))
     if not is_default_model_ready():

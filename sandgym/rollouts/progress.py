@@ -74,11 +74,17 @@ class RichProgress(NullProgress):
         self._task: Any = None
 
     def start(self, stats: CollectStats, label: str) -> None:
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeElapsedColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         self._progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("[bold]{task.description}"), BarColumn(bar_width=24),
+            MofNCompleteColumn(),
             TextColumn("{task.fields[rate]} ep/s"),
             TextColumn("reward {task.fields[reward]}"),
             TextColumn("step {task.fields[latency]} ms"),

@@ -34,10 +34,12 @@ class CollectStats:
     started: float = field(default_factory=time.monotonic)
     first_batch_at: float | None = None
     done_at_first_batch: int = 0
+    last_record_at: float | None = None
 
     def add(self, record: dict[str, Any]) -> None:
         """Count one written episode."""
         self.done += 1
+        self.last_record_at = time.monotonic()
         if record.get("sandbox_error"):
             self.sandbox_errors += 1
         elif record.get("final_reward") is not None:
@@ -95,8 +97,9 @@ class CollectResult:
         worker_restarts: workers replaced after dying or hanging.
         wall_s: the whole call, Ray start-up included.
         episodes_per_s: episodes / wall_s.
-        steady_episodes_per_s: episodes per second from the first finished batch on,
-            i.e. without Ray and worker start-up (0 when fewer than two batches).
+        steady_episodes_per_s: episodes per second between the first finished batch and
+            the last episode, i.e. without Ray and worker start-up or shutdown (0 when
+            fewer than two batches).
         step_latency_s: mean sandboxed seconds per env step.
         tokens_per_s: generated tokens per second of generation (per worker, summed
             over batches); 0 for scripted policies.
@@ -133,7 +136,7 @@ class CollectResult:
         wall = stats.elapsed_s
         steady = 0.0
         if stats.first_batch_at is not None and stats.done > stats.done_at_first_batch:
-            span = time.monotonic() - stats.first_batch_at
+            span = (stats.last_record_at or time.monotonic()) - stats.first_batch_at
             steady = (stats.done - stats.done_at_first_batch) / span if span > 0 else 0.0
         return cls(
             out=out, env_id=env_id, policy=policy, episodes=stats.done, skipped=stats.skipped,

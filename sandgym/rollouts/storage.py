@@ -80,6 +80,7 @@ FIELDS: list[tuple[str, pa.DataType, bool, str]] = [
     ("final_observation", pa.string(), True, "The env's reply to the last action."),
     ("attempts", pa.int32(), False, "Times the episode was started (1 = first try)."),
     ("worker", pa.string(), True, "host:pid of the Ray worker that played the recorded attempt."),
+    ("node_id", pa.string(), True, "Ray node id of that worker."),
     ("error", pa.string(), True, "Why the episode is a sandbox_error, when known."),
     ("finished_at", pa.float64(), False, "Unix time the driver received the episode."),
 ]

@@ -7,7 +7,9 @@ batch's trajectory records when the batch ends; the driver owns retries and stor
 
 The public class is a plain handle in front of a private actor created with
 ``ray.remote(_WorkerActor).options(...)`` (as ``ray.util.queue`` does): callers never
-touch Ray's decorators, and every blocking method takes a timeout.
+touch Ray's decorators, and every blocking method takes a timeout. Batches run one at
+a time (the default concurrency group); ``info``, ``pid`` and ``close`` answer from a
+separate ``control`` group even while a batch runs.
 """
 
 from __future__ import annotations
@@ -16,16 +18,22 @@ import logging
 import os
 import socket
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Union
+
+import ray
 
 from sandgym.rollouts.config import SANDBOX_RESOURCE, EpisodeSpec, RolloutConfig
 
 if TYPE_CHECKING:
-    import ray
+    from sandgym.agents import Policy, SamplingParams
 
-    from sandgym.agents import SamplingParams
+PolicySource = Union[str, Callable[[], "Policy"]]  # noqa: UP007 - evaluated at runtime on 3.10
+"""A policy spec (see `sandgym.rollouts.policies.POLICY_HELP`), or a picklable
+zero-argument factory called once in each worker (e.g.
+``functools.partial(ScriptedPolicy, ["..."])``)."""
 
-__all__ = ["RolloutWorker"]
+__all__ = ["PolicySource", "RolloutWorker"]
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +41,7 @@ logger = logging.getLogger(__name__)
 class _WorkerActor:
     """The actor body: built once per worker process (pool warm-up, model load)."""
 
-    def __init__(self, env_id: str, policy: str, config: RolloutConfig,
+    def __init__(self, env_id: str, policy: PolicySource, config: RolloutConfig,
                  sampling: SamplingParams | None) -> None:
         import gymnasium
 
@@ -41,29 +49,38 @@ class _WorkerActor:
         from sandgym.sandbox import SandboxPool
 
         ensure_envs()
+        if isinstance(policy, str) and policy != "canonical":
+            _quiet_model_loading()
         self.env_id = env_id
-        self.policy_spec = policy
         self.config = config
         self.sampling = sampling
         self.ident = f"{socket.gethostname()}:{os.getpid()}"
+        self.node_id = ray.get_runtime_context().get_node_id()
         self._pool = SandboxPool(size=config.pool_size)
         self._envs: list[Any] = []
         try:
             self._envs = [gymnasium.make(env_id, pool=self._pool, **config.env_kwargs)
                           for _ in range(config.batch_size)]
-            self._policy = build_policy(policy, env=self._envs[0], **config.policy_options)
+            if isinstance(policy, str):
+                self._policy = build_policy(policy, env=self._envs[0],
+                                            **config.policy_options)
+            else:
+                self._policy = policy()
+            self.policy_label = policy if isinstance(policy, str) else self._policy.name
+            # Containers start while the policy loads; waiting here keeps start-up out of
+            # the first batch's step latency and turns a broken engine into a start error.
+            self._pool.wait_ready(timeout=300.0)
         except BaseException:
             self.close()
             raise
 
+    @ray.method(concurrency_group="control")
     def info(self) -> dict[str, Any]:
         """Where this worker runs: host, pid, Ray node, GPUs."""
-        import ray
-
-        context = ray.get_runtime_context()
         return {"worker": self.ident, "host": socket.gethostname(), "pid": os.getpid(),
-                "node_id": context.get_node_id(), "gpu_ids": ray.get_gpu_ids()}
+                "node_id": self.node_id, "gpu_ids": ray.get_gpu_ids()}
 
+    @ray.method(concurrency_group="control")
     def pid(self) -> int:
         """The worker process id (tests kill it to check fault tolerance)."""
         return os.getpid()
@@ -83,11 +100,12 @@ class _WorkerActor:
             env_workers=len(specs))
         wall = time.perf_counter() - started
         records = []
-        for spec, traj in zip(specs, trajectories):
+        for spec, traj in zip(specs, trajectories, strict=True):
             record = traj.to_record()
-            record.update(env_id=self.env_id, policy=self.policy_spec,
+            record.update(env_id=self.env_id, policy=self.policy_label,
                           sample_index=spec.sample_index, attempts=spec.attempt,
-                          worker=self.ident, error=_sandbox_error_of(traj))
+                          worker=self.ident, node_id=self.node_id,
+                          error=_sandbox_error_of(traj))
             records.append(record)
         # The episode active in every turn took part in every generate call, so the
         # largest per-episode generation time is the batch's generation wall time.
@@ -97,6 +115,7 @@ class _WorkerActor:
         return {"records": records, "wall_s": wall, "generation_s": generation,
                 "completion_tokens": tokens, "worker": self.ident}
 
+    @ray.method(concurrency_group="control")
     def close(self) -> None:
         """Close envs, policy and pool (removes this worker's containers)."""
         for env in self._envs:
@@ -110,6 +129,17 @@ class _WorkerActor:
         pool = getattr(self, "_pool", None)
         if pool is not None:
             pool.close()
+
+
+def _quiet_model_loading() -> None:
+    """No weight-loading progress bars: they would interleave with the driver's bar."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:
+        return
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
 
 
 def _sandbox_error_of(traj: Any) -> str | None:
@@ -131,7 +161,8 @@ class RolloutWorker:
 
     Args:
         env_id: the environment to play, e.g. ``sandgym/HumanEval-v0``.
-        policy: a policy spec (`sandgym.rollouts.policies.POLICY_HELP`).
+        policy: a policy spec (`sandgym.rollouts.policies.POLICY_HELP`), or a picklable
+            zero-argument factory returning a `Policy`, called in the worker.
         config: batch size, pool size, resources.
         sampling: decoding settings for every turn.
         name: optional Ray actor name.
@@ -146,21 +177,18 @@ class RolloutWorker:
         >>> worker.close()
     """
 
-    def __init__(self, env_id: str, policy: str, config: RolloutConfig | None = None, *,
+    def __init__(self, env_id: str, policy: PolicySource, config: RolloutConfig | None = None, *,
                  sampling: SamplingParams | None = None, name: str | None = None) -> None:
-        import ray
-
         self.config = config or RolloutConfig()
         options: dict[str, Any] = {
             "num_cpus": self.config.num_cpus_per_worker,
             "num_gpus": self.config.num_gpus_per_worker,
             "resources": {SANDBOX_RESOURCE: 1},
             "max_restarts": 0,  # the driver replaces dead workers and retries their work
-            "max_concurrency": 2,  # lets close() run while a batch is stuck
         }
         if name is not None:
             options["name"] = name
-        self._actor = ray.remote(_WorkerActor).options(**options).remote(
+        self._actor = _remote_class().options(**options).remote(
             env_id, policy, self.config, sampling)
 
     def submit(self, specs: list[EpisodeSpec]) -> ray.ObjectRef:
@@ -169,20 +197,14 @@ class RolloutWorker:
 
     def run(self, specs: list[EpisodeSpec], timeout: float | None = 600.0) -> dict[str, Any]:
         """Play a batch and wait for it (raises ``GetTimeoutError`` after ``timeout``)."""
-        import ray
-
         return ray.get(self.submit(specs), timeout=timeout)
 
     def info(self, timeout: float | None = 120.0) -> dict[str, Any]:
         """Host, pid and Ray node of the worker (waits for its start-up)."""
-        import ray
-
         return ray.get(self._actor.info.remote(), timeout=timeout)
 
     def pid(self, timeout: float | None = 120.0) -> int:
         """The worker's process id."""
-        import ray
-
         return ray.get(self._actor.pid.remote(), timeout=timeout)
 
     def close(self, timeout: float = 10.0) -> None:
@@ -192,20 +214,31 @@ class RolloutWorker:
         answer in time it is killed, and its containers go away when the engine sees
         its attach streams close.
         """
-        import ray
-
         try:
-            ray.get(self._actor.close.remote(), timeout=timeout)
+            ray.get(self.request_close(), timeout=timeout)
         except Exception as e:  # noqa: BLE001 - dead, hung or already closed: kill below
             logger.debug("graceful close of a rollout worker failed: %s", e)
         self.kill()
 
+    def request_close(self) -> ray.ObjectRef:
+        """Ask the worker to close; the ref resolves when its sandboxes are gone."""
+        return self._actor.close.remote()
+
     def kill(self) -> None:
         """End the actor's process now."""
-        import ray
-
         try:
             ray.kill(self._actor, no_restart=True)
         except Exception as e:  # noqa: BLE001 - already gone
             logger.debug("killing a rollout worker failed: %s", e)
 
+
+
+_REMOTE: Any = None
+
+
+def _remote_class() -> Any:
+    """The Ray actor class, made once (a control group answers while a batch runs)."""
+    global _REMOTE
+    if _REMOTE is None:
+        _REMOTE = ray.remote(concurrency_groups={"control": 2})(_WorkerActor)
+    return _REMOTE

@@ -46,7 +46,8 @@ def test_end_of_turn_not_written_by_the_model_is_context(default_policy) -> None
     ids, mask = conversation_tokens(tok, MESSAGES, completions)
     assert tok.decode(ids) == render(tok, MESSAGES[:4]) + "two, I think"
     masked_out = tok.decode([t for t, m in zip(ids, mask) if not m])
-    assert masked_out.count("<|im_end|>") == 3  # system, user 1, the template's close of "1"
+    # system, user 1, the template's close of "1" (the model did not write it), user 2
+    assert masked_out.count("<|im_end|>") == 4
     assert [t for t, m in zip(ids, mask) if m] == completions[0] + completions[1]
 
 

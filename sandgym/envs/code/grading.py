@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandgym.envs.code.extract import extract_code
-from sandgym.envs.code.programs import JUDGE_SOURCE, worker_program
+from sandgym.envs.code.programs import JUDGE_PROGRAM, worker_program
 from sandgym.envs.tasks.schema import CodeTask
 from sandgym.sandbox import DockerSandbox, ExecResult
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Grade", "grade_answer", "parse_record", "read_record", "read_suite",
+__all__ = ["Grade", "grade_answer", "parse_record", "read_record", "read_suite", "run_judge",
            "sandbox_error_grade"]
 
 JUDGE_GRACE_S = 5.0
@@ -100,7 +100,18 @@ def grade_answer(sandbox: DockerSandbox, task: CodeTask, reply: str, *, timeout_
     Returns:
         The Grade; infrastructure failures come back as outcome ``sandbox_error``.
     """
-    code = extract_code(reply, task.entry_point)
+    result, nonce = run_judge(sandbox, task, extract_code(reply, task.entry_point),
+                              timeout_s=timeout_s, public=public)
+    return parse_record(result, nonce, task_id=task.id)
+
+
+def run_judge(sandbox: DockerSandbox, task: CodeTask, code: str, *, timeout_s: float,
+              public: bool = False) -> tuple[ExecResult, str]:
+    """One judged run of ``code`` against task's tests; returns (result, nonce).
+
+    The raw result (with the answer's stderr) is for diagnostics and tests; only
+    `parse_record` may turn it into a verdict.
+    """
     nonce = secrets.token_hex(16)
     spec = {"nonce": nonce, "budget_s": timeout_s, "prefix": task.code_prefix,
             "setup": task.test_setup, "entry_point": task.entry_point,
@@ -108,9 +119,9 @@ def grade_answer(sandbox: DockerSandbox, task: CodeTask, reply: str, *, timeout_
             "public": list(task.public_tests) if public else None,
             "public_feedback": public}
     result = sandbox.run_judged(worker_program(code, task.entry_point, task.code_prefix),
-                                judge=JUDGE_SOURCE, judge_input=json.dumps(spec).encode(),
+                                judge=JUDGE_PROGRAM, judge_input=json.dumps(spec).encode(),
                                 timeout=timeout_s + JUDGE_GRACE_S)
-    return parse_record(result, nonce, task_id=task.id)
+    return result, nonce
 
 
 def read_record(stdout: str, nonce: str) -> dict[str, Any] | None:

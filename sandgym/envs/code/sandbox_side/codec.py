@@ -25,7 +25,7 @@ class SgCodecError(Exception):
 def sg_encode(value, _depth=0, _type=type, _isfinite=_sg_math.isfinite):
     """Encode a plain value; raise SgCodecError for anything else."""
     if _depth > SG_MAX_DEPTH:
-        raise SgCodecError("value nested deeper than %d levels" % SG_MAX_DEPTH)
+        raise SgCodecError(f"value nested deeper than {SG_MAX_DEPTH} levels")
     t = _type(value)
     if value is None or t is bool or t is str:
         return value
@@ -48,9 +48,9 @@ def sg_encode(value, _depth=0, _type=type, _isfinite=_sg_math.isfinite):
         return {"b": _sg_base64.b64encode(value).decode("ascii")}
     if t is complex:
         return {"c": [sg_encode(value.real, d), sg_encode(value.imag, d)]}
-    raise SgCodecError("cannot send a value of type %s (only exact builtin types: int, "
-                       "float, str, bool, None, list, tuple, dict, set, frozenset, bytes, "
-                       "complex)" % _sg_type_name(value))
+    raise SgCodecError(f"cannot send a value of type {_sg_type_name(value)} (only exact "
+                       "builtin types: int, float, str, bool, None, list, tuple, dict, set, "
+                       "frozenset, bytes, complex)")
 
 
 def _sg_type_name(value):
@@ -63,7 +63,7 @@ def _sg_type_name(value):
 def sg_decode(data, _depth=0):
     """Decode what sg_encode produced (after json.loads) into plain builtin values."""
     if _depth > SG_MAX_DEPTH:
-        raise SgCodecError("value nested deeper than %d levels" % SG_MAX_DEPTH)
+        raise SgCodecError(f"value nested deeper than {SG_MAX_DEPTH} levels")
     t = type(data)
     if data is None or t is bool or t is str:
         return data
@@ -79,7 +79,7 @@ def sg_decode(data, _depth=0):
     if t is list:
         return [sg_decode(v, d) for v in data]
     if t is not dict or len(data) != 1:
-        raise SgCodecError("malformed value of type %s" % t.__name__)
+        raise SgCodecError(f"malformed value of type {t.__name__}")
     (tag, body), = data.items()
     if tag == "i" and type(body) is str:
         return int(body, 16)
@@ -88,7 +88,7 @@ def sg_decode(data, _depth=0):
     if tag == "b" and type(body) is str:
         return _sg_base64.b64decode(body.encode("ascii"), validate=True)
     if type(body) is not list:
-        raise SgCodecError("malformed tagged value %r" % (tag,))
+        raise SgCodecError(f"malformed tagged value {tag!r}")
     if tag == "t":
         return tuple(sg_decode(v, d) for v in body)
     if tag == "s":
@@ -107,4 +107,4 @@ def sg_decode(data, _depth=0):
         if type(re_) is not float or type(im) is not float:
             raise SgCodecError("malformed complex")
         return complex(re_, im)
-    raise SgCodecError("unknown tag %r" % (tag,))
+    raise SgCodecError(f"unknown tag {tag!r}")

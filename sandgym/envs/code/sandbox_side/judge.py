@@ -16,7 +16,6 @@ import json
 import os
 import select
 import signal
-import sys
 import time
 
 from sandgym.envs.code.sandbox_side.codec import SgCodecError, sg_decode, sg_encode
@@ -62,8 +61,9 @@ def _alarm(signum, frame):
 
 def _trim(text, limit=FEEDBACK_CHARS):
     text = str(text)
-    return text if len(text) <= limit else text[: limit - 40] + "\n... [truncated %d chars]" % (
-        len(text) - limit + 40)
+    if len(text) <= limit:
+        return text
+    return text[: limit - 40] + f"\n... [truncated {len(text) - limit + 40} chars]"
 
 
 def _safe_repr(value, limit=200):
@@ -128,8 +128,8 @@ class Channel:
 
 def _call_text(args, kwargs):
     shown = [_safe_repr(a, 120) for a in args]
-    shown += ["%s=%s" % (k, _safe_repr(v, 120)) for k, v in kwargs.items()]
-    return "candidate(%s)" % ", ".join(shown)
+    shown += [f"{k}={_safe_repr(v, 120)}" for k, v in kwargs.items()]
+    return "candidate({})".format(", ".join(shown))
 
 
 class Candidate:
@@ -152,7 +152,7 @@ class Candidate:
         try:
             request = {"args": sg_encode(list(args)), "kwargs": sg_encode(dict(kwargs))}
         except SgCodecError as exc:
-            raise TypeError("the test passes a value the judge cannot send: %s" % exc) from None
+            raise TypeError(f"the test passes a value the judge cannot send: {exc}") from None
         self.next_id += 1
         self.calls += 1
         request["id"] = self.next_id
@@ -168,7 +168,7 @@ class Candidate:
             if gone.fatal:
                 channel.gone = (gone.outcome, gone.error)
             self.poisoned = (gone.outcome, gone.error)
-            self.log.append("%s -> %s%s" % (call_text, gone.error, gone.detail))
+            self.log.append(f"{call_text} -> {gone.error}{gone.detail}")
             raise
 
     def _result(self, reply, call_text):
@@ -178,24 +178,24 @@ class Candidate:
             except Exception:  # noqa: BLE001 - malformed, unhashable, too deep...
                 raise CandidateGone("error", "BadValue", fatal=False) from None
             if self.verbose:
-                self.log.append("%s returned %s" % (call_text, _safe_repr(value)))
+                self.log.append(f"{call_text} returned {_safe_repr(value)}")
             return value
         if "bad_value" in reply:
             raise CandidateGone("error", "BadValue", fatal=False,
-                                detail=" (%s)" % _trim(reply.get("bad_value"), 200))
+                                detail=" ({})".format(_trim(reply.get("bad_value"), 200)))
         name = reply.get("raise")
         if type(name) is not str:
             raise CandidateGone("error", "ProtocolError")
         name = name[:80]
         message = _trim(reply.get("msg", ""), 300)
-        self.log.append("%s raised %s: %s" % (call_text, name, message))
+        self.log.append(f"{call_text} raised {name}: {message}")
         if name in ("SystemExit", "KeyboardInterrupt", "GeneratorExit"):
             raise CandidateGone("crash", name, fatal=False)
         self.last_traceback = _trim(reply.get("tb", ""), FEEDBACK_CHARS)
         cls = _RERAISABLE.get(name)
         if cls is not None:
             raise cls(message)
-        raise CandidateError("%s: %s" % (name, message))
+        raise CandidateError(f"{name}: {message}")
 
 
 def run_test(source, namespace, candidate, index, kind):
@@ -208,7 +208,7 @@ def run_test(source, namespace, candidate, index, kind):
     scope["candidate"] = candidate
     error = None
     try:
-        exec(compile(source, "<%s test %d>" % (kind, index), "exec"), scope)  # noqa: S102
+        exec(compile(source, f"<{kind} test {index}>", "exec"), scope)  # noqa: S102
         outcome = "pass"
     except CandidateGone as gone:
         outcome, error = gone.outcome, gone.error
@@ -224,7 +224,7 @@ def run_test(source, namespace, candidate, index, kind):
         outcome, error = candidate.poisoned
     feedback = None
     if kind == "public" and outcome != "pass":
-        parts = ["Test failed (%s):" % (error or outcome), _trim(source.strip(), 600)]
+        parts = [f"Test failed ({error or outcome}):", _trim(source.strip(), 600)]
         parts += candidate.log[-3:]
         if candidate.last_traceback:
             parts.append(candidate.last_traceback)
@@ -244,7 +244,7 @@ def run_suite(tests, namespace, candidate, kind, out_of_time):
                 out_of_time[0] = True
                 outcome, error, text = "timeout", "Timeout", None
         if kind == "public" and text is None and outcome != "pass":
-            text = "Test failed (%s)." % (error or outcome)
+            text = f"Test failed ({error or outcome})."
         outcomes.append(outcome)
         errors.append(error)
         feedback.append(text)
@@ -294,7 +294,7 @@ def main():
             exec(compile(spec.get("prefix", ""), "<prefix>", "exec"), namespace)  # noqa: S102
             exec(compile(spec.get("setup", ""), "<setup>", "exec"), namespace)  # noqa: S102
         except Exception as exc:  # noqa: BLE001 - a broken task, not the answer's fault
-            record["judge_error"] = "SetupError: %s" % type(exc).__name__
+            record["judge_error"] = f"SetupError: {type(exc).__name__}"
             raise _SetupFailed() from None
         candidate = Candidate(channel)
         namespace[spec["entry_point"]] = candidate
@@ -310,15 +310,42 @@ def main():
         record["calls"] = candidate.calls
     except _SetupFailed:
         pass
-    except JudgeTimeout:
+    except JudgeTimeout:  # e.g. starved of CPU by a fork bomb: every test left is lost
         record.setdefault("load", {"status": "timeout", "error": "Timeout"})
         record["judge_error"] = "Timeout"
+        for kind, key in (("public", "public"), ("hidden", "hidden")):
+            if key not in record and spec.get(kind) is not None:
+                tests = spec[kind]
+                record[key] = {"total": len(tests), "passed": 0,
+                               "outcomes": ["timeout"] * len(tests),
+                               "errors": ["Timeout"] * len(tests)}
+                if kind == "public":
+                    record[key]["feedback"] = ["Timed out."] * len(tests)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
     record["judge_s"] = round(time.monotonic() - started, 4)
     data = (json.dumps(record) + "\n").encode("ascii")
     while data:
         data = data[os.write(record_fd, data):]
+    os.close(record_fd)
+    let_worker_exit(channel)
+
+
+def let_worker_exit(channel, grace_s=0.2):
+    """Close the worker's stdin and wait briefly for it to exit on its own.
+
+    The executor kills whatever is left when the judge exits, but killing a live
+    process costs it far more than letting an honest worker end by itself.
+    """
+    try:
+        os.close(channel.wfd)
+        end = time.monotonic() + grace_s
+        while time.monotonic() < end:
+            if select.select([channel.rfd], [], [], end - time.monotonic())[0]:
+                if not os.read(channel.rfd, 1 << 16):
+                    return
+    except OSError:
+        pass
 
 
 main()

@@ -28,7 +28,7 @@ def _alarm(signum, frame):
 def _path(path):
     full = os.path.normpath(os.path.join(WORKDIR, path))
     if not (full == WORKDIR or full.startswith(WORKDIR + "/")):
-        raise ValueError("checks read inside %s only, got %r" % (WORKDIR, path))
+        raise ValueError(f"checks read inside {WORKDIR} only, got {path!r}")
     return full
 
 
@@ -40,12 +40,12 @@ def read(path):
         import stat
 
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ValueError("%s is not a regular file" % path)
+            raise ValueError(f"{path} is not a regular file")
         data = os.read(fd, MAX_READ_BYTES + 1)
     finally:
         os.close(fd)
     if len(data) > MAX_READ_BYTES:
-        raise ValueError("%s is larger than %d bytes" % (path, MAX_READ_BYTES))
+        raise ValueError(f"{path} is larger than {MAX_READ_BYTES} bytes")
     return data.decode("utf-8", "replace")
 
 
@@ -91,7 +91,7 @@ def main():
         try:
             signal.setitimer(signal.ITIMER_REAL, left)
             try:
-                exec(compile(source, "<check %d>" % index, "exec"), dict(helpers))  # noqa: S102
+                exec(compile(source, f"<check {index}>", "exec"), dict(helpers))  # noqa: S102
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
             outcomes.append("pass")

@@ -18,7 +18,6 @@ The host appends ``sg_worker_main(<setup json>)``; the codec is inlined above th
 import json as _sg_json
 import os as _sg_os
 import re as _sg_re
-import sys as _sg_sys
 import traceback as _sg_traceback
 
 from sandgym.envs.code.sandbox_side.codec import sg_decode, sg_encode
@@ -59,7 +58,7 @@ def _sg_format_exc(exc):
 def _sg_load(setup):
     """Return (namespace, None) or (None, failure message dict)."""
     answer, prefix, entry = setup["answer"], setup.get("prefix", ""), setup["entry_point"]
-    defines_entry = _sg_re.search(r"^(async\s+)?def\s+%s\s*\(" % _sg_re.escape(entry),
+    defines_entry = _sg_re.search(rf"^(async\s+)?def\s+{_sg_re.escape(entry)}\s*\(",
                                   answer, _sg_re.M) is not None
     namespace = {"__name__": "__sandgym_answer__", "__builtins__": __builtins__}
     try:
@@ -80,7 +79,7 @@ def _sg_load(setup):
                       "message": _sg_format_exc(exc)}
     if not callable(namespace.get(entry)):
         return None, {"op": "load_error", "kind": "runtime", "error": "MissingEntryPoint",
-                      "message": "the answer does not define a function named %r" % entry}
+                      "message": f"the answer does not define a function named {entry!r}"}
     return namespace, None
 
 

@@ -1,0 +1,455 @@
+"""`collect`: play many episodes on a Ray cluster and stream them to Parquet.
+
+The driver plans every episode (deterministic ids), skips those already stored, hands
+the rest to workers in batches, and owns everything stateful: the retry counters, the
+set of written ids (an episode is written exactly once), and the output file.
+
+Failure handling, in one place:
+
+* a batch's episode with ``sandbox_error`` is re-queued (next attempt, maybe on another
+  worker) until ``max_attempts``; then it is written with ``sandbox_error=True``;
+* a worker that dies (killed, OOM) or hangs past ``batch_timeout_s`` is replaced and
+  its in-flight episodes re-queued under the same bound; past it they are written as
+  ``sandbox_error`` rows whose ``error`` says the worker died;
+* an exception raised inside a worker (a bug, a broken policy) re-queues the batch;
+  an episode exhausting its attempts that way aborts the run with the remote error;
+* Ctrl-C stops the workers (their pools remove the containers), writes what finished,
+  and raises `RolloutInterrupted` carrying the summary.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import math
+import os
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import ray
+
+from sandgym.rollouts.config import SANDBOX_RESOURCE, EpisodeSpec, RolloutConfig, plan_episodes
+from sandgym.rollouts.errors import NoSandboxNodesError, RolloutError, WorkerStartError
+from sandgym.rollouts.progress import NullProgress, make_progress
+from sandgym.rollouts.result import CollectResult, CollectStats
+from sandgym.rollouts.storage import TrajectoryStore
+from sandgym.rollouts.worker import PolicySource, RolloutWorker
+
+if TYPE_CHECKING:
+    from sandgym.agents import SamplingParams
+
+__all__ = ["RolloutInterrupted", "collect", "ray_session", "resolve_tasks"]
+
+logger = logging.getLogger(__name__)
+
+RecordHook = Callable[[dict[str, Any]], None]
+
+
+class RolloutInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a collection; ``result`` summarises what was saved."""
+
+    def __init__(self, result: CollectResult) -> None:
+        super().__init__(f"interrupted after {result.episodes} episodes (saved to "
+                         f"{result.out}; rerun with the same --out to resume)")
+        self.result = result
+
+
+def collect(env_id: str, policy: PolicySource = "default", *, out: str | os.PathLike[str],
+            tasks: Sequence[str] | None = None, limit: int | None = None,
+            samples_per_task: int = 1, num_workers: int = 2, address: str | None = None,
+            sampling: SamplingParams | None = None, config: RolloutConfig | None = None,
+            progress: bool | NullProgress | None = None,
+            on_record: RecordHook | None = None) -> CollectResult:
+    """Collect ``samples_per_task`` episodes of each task into a Parquet file.
+
+    Args:
+        env_id: a registered env, e.g. ``sandgym/HumanEval-v0``.
+        policy: ``default``, ``openai:URL#MODEL``, a model directory or ``canonical``;
+            or a picklable zero-argument factory returning a `Policy`, called once in
+            each worker (e.g. ``functools.partial(ScriptedPolicy, ["..."])``).
+        out: the ``.parquet`` file; existing episodes in it are skipped (resume).
+        tasks: task ids to play (default: all of the env's tasks, in order).
+        limit: keep only the first ``limit`` tasks.
+        samples_per_task: episodes per task (ids ``ENV|TASK|0..K-1``).
+        num_workers: rollout actors; capped by the cluster's ``sandgym_sandbox`` slots.
+        address: None starts a private local Ray (declaring the sandbox resource after
+            checking Docker); ``"auto"`` or ``"ray://host:10001"`` joins a cluster. If
+            Ray is already initialised in this process it is used as is.
+        sampling: decoding settings (default greedy, 256 new tokens).
+        config: batch size, retries, resources, timeouts (`RolloutConfig`).
+        progress: True for a live bar, False for log lines, None to pick by terminal;
+            or a `NullProgress`-like object.
+        on_record: called in the driver with each record as it is written.
+
+    Returns:
+        The `CollectResult` summary.
+
+    Raises:
+        RolloutInterrupted: on Ctrl-C, after saving what finished (a KeyboardInterrupt).
+        NoSandboxNodesError: the cluster has no node declaring ``sandgym_sandbox``.
+        WorkerStartError: workers keep dying before finishing anything.
+        RolloutError: an episode kept raising inside the workers.
+
+    Example:
+        >>> result = collect("sandgym/HumanEval-v0", "canonical", limit=4,   # doctest: +SKIP
+        ...                  out="runs/check.parquet")
+        >>> result.pass_rate
+        1.0
+    """
+    config = config or RolloutConfig()
+    if num_workers < 1:
+        raise ValueError(f"num_workers must be >= 1, got {num_workers}")
+    label = policy if isinstance(policy, str) else _factory_name(policy)
+    _warn_identical_samples(label, sampling, samples_per_task)
+    task_ids = resolve_tasks(env_id, tasks, limit)
+    plan = plan_episodes(env_id, task_ids, samples_per_task)
+    reporter = progress if isinstance(progress, NullProgress) else make_progress(progress)
+    out = Path(out)
+    with TrajectoryStore(out, row_group_size=config.row_group_size,
+                         flush_interval_s=config.flush_interval_s) as store:
+        todo = [spec for spec in plan if spec.episode_id not in store.finished_ids]
+        stats = CollectStats(total=len(todo), skipped=len(plan) - len(todo))
+        if stats.skipped:
+            logger.info("%s: %d of %d episodes already stored; resuming", out,
+                        stats.skipped, len(plan))
+        workers_used = 0
+        interrupted = False
+        if todo:
+            run = _Run(env_id, policy, label, sampling, config, store, stats, on_record)
+            try:
+                with ray_session(address, num_workers=num_workers, config=config) as slots:
+                    workers_used = _worker_count(num_workers, slots, len(todo), config)
+                    reporter.start(stats, f"{env_id} × {label}")
+                    try:
+                        run.execute(todo, workers_used, reporter)
+                    finally:
+                        with _sigint_deferred():
+                            run.shutdown()
+                            reporter.update(stats)
+                            reporter.stop()
+            except KeyboardInterrupt:
+                interrupted = True
+                logger.warning("interrupted: workers stopped; %d finished episodes saved to "
+                               "%s (rerun with the same --out to resume)", stats.done, out)
+    result = CollectResult.from_stats(stats, out=str(out), env_id=env_id, policy=label,
+                                      num_workers=workers_used, interrupted=interrupted)
+    if interrupted:
+        raise RolloutInterrupted(result)
+    return result
+
+
+def _factory_name(factory: Any) -> str:
+    func = getattr(factory, "func", factory)  # functools.partial
+    return getattr(func, "__name__", type(func).__name__)
+
+
+def _warn_identical_samples(policy: str, sampling: SamplingParams | None, k: int) -> None:
+    greedy = sampling is None or sampling.temperature == 0.0
+    if k > 1 and greedy and policy != "canonical":
+        logger.warning("samples_per_task=%d with greedy decoding gives %d identical samples "
+                       "per task; set a temperature > 0 to sample", k, k)
+
+
+def resolve_tasks(env_id: str, tasks: Sequence[str] | None, limit: int | None) -> list[str]:
+    """The task ids to play: given ones (checked) or the env's own, cut to ``limit``.
+
+    The env is made without a pool, so no container starts on the driver.
+    """
+    import gymnasium
+
+    from sandgym.rollouts.policies import ensure_envs
+
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be >= 1, got {limit}")
+    ensure_envs()
+    env = gymnasium.make(env_id)
+    try:
+        known = list(getattr(env.unwrapped, "task_ids", None) or [])
+    finally:
+        env.close()
+    if not known:
+        raise RolloutError(f"{env_id} exposes no task_ids; rollouts need an env with a task "
+                           "set (sandgym.envs.SandboxEnv provides one)")
+    if tasks is not None:
+        index = set(known)
+        for task_id in tasks:
+            if task_id not in index:
+                close = difflib.get_close_matches(task_id, known, n=3)
+                hint = f"; did you mean {close}?" if close else ""
+                raise RolloutError(f"{env_id} has no task {task_id!r}{hint}")
+        known = list(dict.fromkeys(tasks))
+    return known[:limit] if limit is not None else known
+
+
+def _worker_count(requested: int, slots: float, episodes: int, config: RolloutConfig) -> int:
+    """Workers worth starting: no more than slots, nor than batches to play."""
+    n = min(requested, int(slots), math.ceil(episodes / config.batch_size))
+    if int(slots) < requested:
+        logger.warning("the cluster has %d %s slot(s); starting %d worker(s) instead of %d",
+                       int(slots), SANDBOX_RESOURCE, n, requested)
+    return max(n, 1)
+
+
+@contextmanager
+def ray_session(address: str | None, *, num_workers: int,
+                config: RolloutConfig) -> Iterator[float]:
+    """Connect to Ray for a collection; yield the cluster's sandbox slots.
+
+    Without an address a private local Ray starts, declaring ``num_workers`` sandbox
+    slots once ``docker info`` answers here; it is shut down afterwards (which also
+    ends any worker still alive). With an address the driver joins the cluster and
+    disconnects afterwards. An already initialised Ray is used and left running.
+
+    Raises:
+        sandgym.errors.EngineUnavailableError: local start without a Docker engine.
+        NoSandboxNodesError: no node declares the sandbox resource.
+    """
+    os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    owned = False
+    if ray.is_initialized():
+        if address is not None:
+            logger.info("Ray is already initialised in this process; ignoring address=%r",
+                        address)
+    elif address is None:
+        from sandgym.sandbox import docker_client
+
+        docker_client()  # a clear error now rather than dying workers later
+        cpus = max(os.cpu_count() or 1, math.ceil(num_workers * config.num_cpus_per_worker))
+        ray.init(address="local", num_cpus=cpus, resources={SANDBOX_RESOURCE: num_workers},
+                 include_dashboard=False, logging_level=logging.WARNING,
+                 object_store_memory=256 * 1024**2)
+        owned = True
+    else:
+        ray.init(address=address, logging_level=logging.WARNING)
+        owned = True
+    try:
+        slots = ray.cluster_resources().get(SANDBOX_RESOURCE, 0)
+        if slots < 1:
+            raise NoSandboxNodesError(
+                f"no Ray node offers the {SANDBOX_RESOURCE!r} resource, so no node is known "
+                "to run sandboxes. On each node with Docker and the sandbox image, start Ray "
+                f"with: ray start ... --resources='{{\"{SANDBOX_RESOURCE}\": 4}}' "
+                "(see docs/cluster.md)")
+        if config.num_gpus_per_worker > ray.cluster_resources().get("GPU", 0):
+            raise RolloutError(f"workers request {config.num_gpus_per_worker} GPU(s) but the "
+                               "cluster has none; set num_gpus_per_worker=0 or add GPU nodes")
+        yield slots
+    finally:
+        if owned:
+            with _sigint_deferred():
+                ray.shutdown()
+
+
+@contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Ignore Ctrl-C during cleanup, so a second press cannot leave containers behind."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@dataclass
+class _Slot:
+    """One worker position; its worker is replaced when it dies."""
+
+    index: int
+    worker: RolloutWorker
+    refs: set[Any] = field(default_factory=set)
+    batches_done: int = 0
+    last_progress: float = field(default_factory=time.monotonic)
+    dead: bool = False
+
+
+class _Run:
+    """The scheduling loop of one collection (driver side)."""
+
+    def __init__(self, env_id: str, policy: PolicySource, label: str,
+                 sampling: SamplingParams | None,
+                 config: RolloutConfig, store: TrajectoryStore, stats: CollectStats,
+                 on_record: RecordHook | None) -> None:
+        self.env_id = env_id
+        self.policy = policy
+        self.label = label
+        self.sampling = sampling
+        self.config = config
+        self.store = store
+        self.stats = stats
+        self.on_record = on_record
+        self.queue: deque[EpisodeSpec] = deque()
+        self.inflight: dict[Any, tuple[_Slot, list[EpisodeSpec]]] = {}
+        self.slots: list[_Slot] = []
+        self.start_failures = 0
+
+    # ------------------------------------------------------------------ loop
+
+    def execute(self, todo: list[EpisodeSpec], num_workers: int,
+                reporter: NullProgress | None = None) -> None:
+        """Play every episode of ``todo`` (and their retries) to a written record."""
+        self.queue.extend(todo)
+        self.slots = [self._new_slot(i) for i in range(num_workers)]
+        while self.queue or self.inflight:
+            self._dispatch()
+            ready, _ = ray.wait(list(self.inflight), num_returns=1,
+                                timeout=self.config.poll_interval_s)
+            for ref in ready:
+                if ref in self.inflight:  # a dead worker's other refs are already handled
+                    self._receive(ref)
+            self._check_hung()
+            self.store.maybe_flush()
+            if reporter is not None:
+                reporter.update(self.stats)
+
+    def _new_slot(self, index: int) -> _Slot:
+        worker = RolloutWorker(self.env_id, self.policy, self.config, sampling=self.sampling)
+        return _Slot(index, worker)
+
+    def _dispatch(self) -> None:
+        depth, size = self.config.inflight_per_worker, self.config.batch_size
+        for slot in self.slots:
+            while self.queue and len(slot.refs) < depth:
+                batch = [self.queue.popleft() for _ in range(min(size, len(self.queue)))]
+                if not slot.refs:
+                    slot.last_progress = time.monotonic()
+                ref = slot.worker.submit(batch)
+                slot.refs.add(ref)
+                self.inflight[ref] = (slot, batch)
+
+    def _receive(self, ref: Any) -> None:
+        from ray.exceptions import RayActorError, RayError, RayTaskError
+
+        slot, batch = self.inflight.pop(ref)
+        slot.refs.discard(ref)
+        try:
+            result = ray.get(ref, timeout=60)
+        except RayActorError as e:
+            self._worker_lost(slot, batch, f"worker died: {_first_line(e)}", e)
+        except RayTaskError as e:
+            self._batch_failed(batch, e)
+        except RayError as e:  # object lost with its node, etc.
+            self._worker_lost(slot, batch, f"worker lost: {_first_line(e)}", e)
+        else:
+            slot.batches_done += 1
+            slot.last_progress = time.monotonic()
+            self.start_failures = 0
+            self._accept(batch, result)
+
+    def _accept(self, batch: list[EpisodeSpec], result: dict[str, Any]) -> None:
+        by_id = {spec.episode_id: spec for spec in batch}
+        for record in result["records"]:
+            spec = by_id[record["episode_id"]]
+            if record.get("sandbox_error") and spec.attempt < self.config.max_attempts:
+                logger.info("episode %s: sandbox error (attempt %d/%d), retrying: %s",
+                            spec.episode_id, spec.attempt, self.config.max_attempts,
+                            record.get("error"))
+                self._requeue(spec)
+            else:
+                self._write(record)
+        self.stats.add_batch(result)
+
+    def _write(self, record: dict[str, Any]) -> None:
+        if record["episode_id"] in self.store.finished_ids:
+            logger.debug("dropping a second copy of episode %s", record["episode_id"])
+            return
+        record["finished_at"] = time.time()
+        self.store.append(record)
+        self.stats.add(record)
+        if self.on_record is not None:
+            self.on_record(record)
+
+    def _requeue(self, spec: EpisodeSpec) -> None:
+        self.stats.retries += 1
+        self.queue.appendleft(spec.retry())
+
+    # ------------------------------------------------------------------ failures
+
+    def _worker_lost(self, slot: _Slot, batch: list[EpisodeSpec], reason: str,
+                     cause: BaseException) -> None:
+        """Re-queue everything the worker held and put a fresh worker in its slot."""
+        lost = list(batch)
+        for ref in list(slot.refs):
+            lost += self.inflight.pop(ref)[1]
+        slot.refs.clear()
+        logger.warning("rollout worker %d: %s; %d episode(s) will be retried", slot.index,
+                       reason, len(lost))
+        for spec in lost:
+            if spec.attempt < self.config.max_attempts:
+                self._requeue(spec)
+            else:
+                self._write(self._failure_record(spec, reason))
+        if slot.batches_done == 0:
+            self.start_failures += 1
+            if self.start_failures >= self.config.worker_start_failures:
+                raise WorkerStartError(
+                    f"{self.start_failures} rollout workers in a row died before finishing a "
+                    f"batch; last error: {cause}. Check Docker and the sandbox image on the "
+                    "worker nodes (`sandgym image status`) and the policy spec.") from cause
+        slot.worker.kill()
+        self.slots[slot.index] = self._new_slot(slot.index)
+        self.stats.worker_restarts += 1
+
+    def _batch_failed(self, batch: list[EpisodeSpec], error: BaseException) -> None:
+        """An exception inside the worker: retry, and abort once an episode runs out."""
+        for spec in batch:
+            if spec.attempt >= self.config.max_attempts:
+                raise RolloutError(f"episode {spec.episode_id} failed in the worker "
+                                   f"{spec.attempt} times; last error:\n{error}") from error
+        logger.warning("a batch of %d episodes raised in its worker; retrying: %s",
+                       len(batch), _first_line(error))
+        for spec in batch:
+            self._requeue(spec)
+
+    def _check_hung(self) -> None:
+        now = time.monotonic()
+        for slot in list(self.slots):
+            if slot.refs and now - slot.last_progress > self.config.batch_timeout_s:
+                ref = next(iter(slot.refs))
+                _, batch = self.inflight.pop(ref)
+                slot.refs.discard(ref)
+                slot.batches_done = max(slot.batches_done, 1)  # hung, not a start failure
+                self._worker_lost(slot, batch, f"no result for {self.config.batch_timeout_s:.0f}"
+                                  " s (hung); killed", TimeoutError("batch timeout"))
+
+    def _failure_record(self, spec: EpisodeSpec, reason: str) -> dict[str, Any]:
+        from sandgym.agents import Trajectory
+
+        record = Trajectory(episode_id=spec.episode_id, env_id=self.env_id,
+                            task_id=spec.task_id, policy=self.label, sandbox_error=True,
+                            truncated=True, seed=spec.seed).to_record()
+        record.update(sample_index=spec.sample_index, attempts=spec.attempt, worker=None,
+                      error=f"{reason} (attempt {spec.attempt}/{self.config.max_attempts})")
+        return record
+
+    # ------------------------------------------------------------------ shutdown
+
+    def shutdown(self, timeout: float = 15.0) -> None:
+        """Close every worker (their pools remove the containers), then kill them."""
+        closing = []
+        for slot in self.slots:
+            try:
+                closing.append(slot.worker.request_close())
+            except Exception as e:  # noqa: BLE001 - a dead actor cannot be asked
+                logger.debug("asking worker %d to close failed: %s", slot.index, e)
+        if closing:
+            ray.wait(closing, num_returns=len(closing), timeout=timeout)
+        for slot in self.slots:
+            slot.worker.kill()
+        self.slots = []
+        self.inflight.clear()
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:300] if text else type(error).__name__

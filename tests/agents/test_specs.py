@@ -1,0 +1,49 @@
+"""policy_from_spec: the string forms the CLI accepts."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from sandgym.agents import OpenAIPolicy, PolicySpecError, policy_from_spec
+
+
+def test_openai_spec_splits_url_and_model() -> None:
+    policy = policy_from_spec("openai:http://127.0.0.1:8000/v1#org/model-1", max_concurrency=3)
+    assert isinstance(policy, OpenAIPolicy)
+    assert (policy.base_url, policy.model, policy.max_concurrency) == (
+        "http://127.0.0.1:8000/v1", "org/model-1", 3)
+    assert policy.name == "openai:org/model-1"
+
+
+@pytest.mark.parametrize("spec", ["openai:http://127.0.0.1:8000/v1", "openai:#m",
+                                  "openai:http://x/v1#"])
+def test_openai_spec_needs_url_and_model(spec: str) -> None:
+    with pytest.raises(PolicySpecError, match=re.escape("needs a URL and a model name: "
+                                                        "openai:URL#MODEL")):
+        policy_from_spec(spec)
+
+
+def test_openai_spec_with_a_bad_url() -> None:
+    with pytest.raises(PolicySpecError, match="base_url must start with http://"):
+        policy_from_spec("openai:localhost:8000#m")
+
+
+def test_canonical_is_built_by_the_eval_command() -> None:
+    with pytest.raises(PolicySpecError, match="use `sandgym eval --policy canonical`"):
+        policy_from_spec("canonical")
+
+
+def test_unknown_spec_lists_the_accepted_forms(tmp_path) -> None:
+    with pytest.raises(PolicySpecError, match=re.escape(
+            "policy spec 'gpt-5' is not a known form; use 'default'")):
+        policy_from_spec("gpt-5")
+    with pytest.raises(PolicySpecError, match="is a directory without config.json"):
+        policy_from_spec(str(tmp_path))
+
+
+@pytest.mark.slow
+def test_a_model_directory_is_a_local_policy(default_model_dir) -> None:
+    policy = policy_from_spec(str(default_model_dir), name="mine", device="cpu")
+    assert type(policy).__name__ == "TransformersPolicy" and policy.name == "mine"

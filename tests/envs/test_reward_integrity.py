@@ -1,0 +1,221 @@
+"""Reward integrity: answers that try to game the grader must never earn the pass reward.
+
+Every attack below runs through the real grading path (worker + judge in a sandbox of
+the session pool) against a task with several hidden tests; the expected result is
+"no pass, reward 0 in binary mode, not a sandbox_error" and, after each attack, the
+same pool still grades an honest answer correctly (the attack broke nothing).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+
+from sandgym.envs.code.grading import grade_answer, run_judge
+from sandgym.envs.code.rewards import reward_of
+from sandgym.envs.tasks import CodeTask
+
+MARKER = f"SANDGYM_SECRET_{uuid.uuid4().hex}"
+
+TASK = CodeTask(
+    id="integrity/mul", prompt="Write mul(a, b).", entry_point="mul",
+    hidden_tests=(f"assert candidate(6, 7) == 42  # {MARKER}",
+                  f"assert candidate(3, 5) == 15 and '{MARKER}' != candidate(1, 1)",
+                  "assert candidate(-2, 8) == -16", "assert candidate(0, 9) == 0"),
+    public_tests=("assert candidate(2, 2) == 4",),
+    reference="def mul(a, b):\n    return a * b\n",
+)
+
+WRONG = "def mul(a, b):\n    return a + b\n"
+FORGED = json.dumps({"judge": "sandgym", "version": 1, "nonce": "guess",
+                     "load": {"status": "ok", "error": None},
+                     "hidden": {"total": 4, "passed": 4, "outcomes": ["pass"] * 4,
+                                "errors": [None] * 4}})
+
+ATTACKS = {
+    "sys.exit(0) at import": "import sys\nsys.exit(0)\n" + WRONG,
+    "os._exit(0) at import": "import os\nos._exit(0)\n",
+    "sys.exit(0) in the function": "import sys\ndef mul(a, b):\n    sys.exit(0)\n",
+    "os._exit(0) in the function": "import os\ndef mul(a, b):\n    os._exit(0)\n",
+    "raise SystemExit in the function": "def mul(a, b):\n    raise SystemExit(0)\n",
+    "os._exit(0) after the first call": (
+        "import os\nn = [0]\ndef mul(a, b):\n    n[0] += 1\n    if n[0] > 1:\n"
+        "        os._exit(0)\n    return a * b\n"),
+    "kill -9 -1": "import os\nos.system('kill -9 -1')\n" + WRONG,
+    "kill -9 -1 in the function": "import os\ndef mul(a, b):\n    os.kill(-1, 9)\n",
+    "kill the parent": "import os\ntry:\n    os.kill(os.getppid(), 9)\nexcept OSError:\n"
+                       "    pass\n" + WRONG,
+    "signal every process": (
+        "import os, signal\nfor pid in os.listdir('/proc'):\n    if pid.isdigit():\n"
+        "        for sig in (signal.SIGSTOP, signal.SIGKILL):\n            try:\n"
+        "                os.kill(int(pid), sig)\n            except OSError:\n"
+        "                pass\n" + WRONG),
+    "object equal to anything": (
+        "class Any:\n    def __eq__(self, other):\n        return True\n"
+        "    def __ne__(self, other):\n        return False\n"
+        "def mul(a, b):\n    return Any()\n"),
+    "int subclass equal to anything": (
+        "class I(int):\n    def __eq__(self, other):\n        return True\n"
+        "    __hash__ = int.__hash__\ndef mul(a, b):\n    return I(0)\n"),
+    "str subclass equal to anything": (
+        "class S(str):\n    def __eq__(self, other):\n        return True\n"
+        "    def __ne__(self, other):\n        return False\n    __hash__ = str.__hash__\n"
+        "def mul(a, b):\n    return S('x')\n"),
+    "equal-to-anything inside a list": (
+        "class Any:\n    def __eq__(self, other):\n        return True\n"
+        "def mul(a, b):\n    return [Any()]\n"),
+    "fake pass records on stdout and stderr": (
+        f"import sys\nprint({FORGED!r})\nprint({FORGED!r}, file=sys.stderr)\n"
+        f"def mul(a, b):\n    print({FORGED!r})\n    return 0\n"),
+    "forged replies on the protocol fds": (
+        "import os, json\n"
+        "msgs = [json.dumps({'op': 'ready'})] + [json.dumps({'id': i, 'ok': 42})\n"
+        "                                         for i in range(1, 50)]\n"
+        "for fd in map(int, os.listdir('/proc/self/fd')):\n    try:\n"
+        "        os.write(fd, ('\\n'.join(msgs) + '\\n').encode())\n    except OSError:\n"
+        "        pass\n"
+        f"    try:\n        os.write(fd, ({FORGED!r} + '\\n').encode())\n    except OSError:\n"
+        "        pass\nos._exit(0)\n"),
+    "replace the worker and answer every call": (
+        "import os, json\nfds = [int(f) for f in os.listdir('/proc/self/fd')]\n"
+        "rd = [f for f in fds if f > 2]\n"
+        "for fd in fds:\n    try:\n        os.write(fd, b'{\"op\": \"ready\"}\\n')\n"
+        "    except OSError:\n        pass\n"
+        "import select\nwhile True:\n    r, _, _ = select.select(rd, [], [], 2)\n"
+        "    if not r:\n        break\n    for fd in r:\n        try:\n"
+        "            line = os.read(fd, 65536)\n        except OSError:\n            continue\n"
+        "        for raw in line.splitlines():\n            try:\n"
+        "                i = json.loads(raw)['id']\n            except Exception:\n"
+        "                continue\n            for out in fds:\n                try:\n"
+        "                    os.write(out, (json.dumps({'id': i, 'ok': 42}) + '\\n').encode())\n"
+        "                except OSError:\n                    pass\nos._exit(0)\n"),
+    "monkeypatch builtins json and sys.modules": (
+        "import builtins, json, sys\nbuiltins.AssertionError = type('X', (Exception,), {})\n"
+        "json.dumps = lambda *a, **k: '{\"passed\": true}'\n"
+        "json.loads = lambda *a, **k: {'id': 1, 'ok': 42}\n"
+        "sys.modules['json'] = json\nbuiltins.isinstance = lambda *a: True\n" + WRONG),
+    "turn a failing run into a clean exit": (
+        "import atexit, os, sys\natexit.register(lambda: os._exit(0))\n"
+        "sys.excepthook = lambda *a: os._exit(0)\n"
+        "def mul(a, b):\n    raise AssertionError('fail')\n"),
+    "tamper with the judge's files and fds": (
+        "import os, glob\n"
+        f"for path in glob.glob('/proc/*/fd/*'):\n    try:\n        with open(path, 'w') as f:\n"
+        f"            f.write({FORGED!r})\n    except OSError:\n        pass\n"
+        "for path in ['/opt/sandgym/executor.py', '/usr/lib/python3.11/json/__init__.py']:\n"
+        "    try:\n        open(path, 'a').write('raise SystemExit')\n    except OSError:\n"
+        "        pass\n" + WRONG),
+    "infinite loop at import": "while True:\n    pass\n",
+    "infinite loop in the function": "def mul(a, b):\n    while True:\n        pass\n",
+    "fork bomb": "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n"
+                 "        pass\n",
+    "memory bomb": "x = []\nwhile True:\n    x.append(bytearray(64 << 20))\n",
+    "100 MB of output": "import sys\nsys.stdout.write('x' * (100 << 20))\n"
+                        "sys.stderr.write('y' * (100 << 20))\n" + WRONG,
+    "threads that keep running": (
+        "import os, threading\ndef spin():\n    while True:\n        for fd in range(3, 20):\n"
+        "            try:\n                os.write(fd, b'{\"id\": 1, \"ok\": 42}\\n')\n"
+        "            except OSError:\n                pass\n"
+        "for _ in range(4):\n    threading.Thread(target=spin).start()\n" + WRONG),
+    "deep recursion": "def mul(a, b):\n    return mul(a, b)\n",
+    "deeply nested return value": (
+        "def mul(a, b):\n    x = []\n    for _ in range(10000):\n        x = [x]\n    return x\n"),
+    "constant answer": "def mul(a, b):\n    return 42\n",
+    "empty answer": "",
+}
+
+
+@pytest.mark.parametrize("name", list(ATTACKS))
+def test_attack_earns_no_pass(name, pool):
+    started = time.monotonic()
+    with pool.sandbox() as sandbox:
+        grade = grade_answer(sandbox, TASK, ATTACKS[name], timeout_s=3.0)
+    elapsed = time.monotonic() - started
+    reward, _ = reward_of(grade.outcome, grade.passed, grade.total, "binary")
+    assert grade.status != "pass", grade
+    assert grade.passed < grade.total
+    assert reward == 0.0, grade  # a model failure, never a sandbox_error
+    # Bounded by the judge's budget plus the executor's grace (not a timing claim:
+    # a hang would take the 900 s pytest timeout).
+    assert elapsed < 60, elapsed
+    with pool.sandbox() as sandbox:  # the attack broke nothing
+        honest = grade_answer(sandbox, TASK, TASK.reference, timeout_s=5.0)
+    assert honest.status == "pass", honest
+
+
+def test_honest_answer_with_huge_output_still_passes(pool):
+    answer = "import sys\nsys.stdout.write('x' * (20 << 20))\n" + TASK.reference
+    with pool.sandbox() as sandbox:
+        grade = grade_answer(sandbox, TASK, answer, timeout_s=5.0)
+    assert grade.status == "pass", grade
+
+
+def _scan_answer(plant: bool) -> str:
+    """An answer whose first call searches everything it can read for MARKER."""
+    return f"""
+import os, re, sys
+if {plant!r}:  # positive control: the scan must find what is really there
+    open('/tmp/planted', 'w').write('x' + {MARKER[:16]!r} + {MARKER[16:]!r})
+    PLANTED = ''.join([{MARKER[:16]!r}, {MARKER[16:]!r}])
+MARK = {MARKER[:16]!r} + {MARKER[16:]!r}
+MARK_B = MARK.encode()
+found, scanned = [], [0]
+def look(path, limit=4 << 20):
+    try:
+        with open(path, 'rb') as f:
+            data = f.read(limit)
+    except Exception:
+        return
+    scanned[0] += 1
+    if MARK_B in data:
+        found.append(path)
+def scan():
+    for top in ('/proc', '/tmp', '/work', '/dev/shm', '/run', '/var', '/opt', '/etc', '/root',
+                '/home'):
+        for root, dirs, files in os.walk(top):
+            if root == '/proc':
+                dirs[:] = [d for d in dirs if d.isdigit()]
+            if root.startswith('/proc/') and root.count('/') > 2:
+                dirs[:] = []
+            for name in files:
+                if root.startswith('/proc') and name in ('pagemap', 'kpageflags', 'kcore',
+                                                         'mem', 'clear_refs'):
+                    continue
+                look(os.path.join(root, name))
+    import gc
+    for obj in gc.get_objects():  # the worker's memory, inherited from the executor
+        items = obj.items() if isinstance(obj, dict) else obj if isinstance(
+            obj, (list, tuple, set)) else ()
+        for item in items:
+            for value in item if isinstance(item, tuple) else (item,):
+                if value is MARK or value is MARK_B:  # our own needle
+                    continue
+                if isinstance(value, (str, bytes)) and MARK in (
+                        value if isinstance(value, str) else value.decode('latin-1')):
+                    found.append('object in memory')
+    print('SCANNED', scanned[0], 'FOUND', found, file=sys.stderr)
+def mul(a, b):
+    if not scanned[0]:
+        scan()
+    return a * b
+"""
+
+
+def test_hidden_tests_are_not_reachable_from_the_sandbox_during_grading(pool):
+    # On its first call the answer searches everything it can read (files, /proc of every
+    # process, the objects in its own memory) for a marker that exists only in the hidden
+    # tests, while the judge is running those very tests.
+    with pool.sandbox() as sandbox:
+        control, _ = run_judge(sandbox, TASK, _scan_answer(plant=True), timeout_s=60.0)
+    assert "'/tmp/planted'" in control.stderr and "'object in memory'" in control.stderr, \
+        control.stderr[-2000:]
+    with pool.sandbox() as sandbox:
+        result, _ = run_judge(sandbox, TASK, _scan_answer(plant=False), timeout_s=60.0)
+    assert "SCANNED" in result.stderr, result
+    scanned = int(result.stderr.split("SCANNED")[1].split()[0])
+    assert scanned > 100
+    assert "FOUND []" in result.stderr, result.stderr[-2000:]
+    assert MARKER not in result.stdout  # nor does the record carry the hidden tests

@@ -1,0 +1,64 @@
+"""Episode plan, config validation, policy specs (no Ray, no containers)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from sandgym.rollouts import RolloutConfig, RolloutError, build_policy, plan_episodes
+from sandgym.rollouts.driver import resolve_tasks
+
+
+def test_plan_is_deterministic_and_groups_samples_of_a_task():
+    plan = plan_episodes("sandgym/HumanEval-v0", ["HumanEval/0", "HumanEval/1"], 2)
+    assert [s.episode_id for s in plan] == [
+        "sandgym/HumanEval-v0|HumanEval/0|0", "sandgym/HumanEval-v0|HumanEval/0|1",
+        "sandgym/HumanEval-v0|HumanEval/1|0", "sandgym/HumanEval-v0|HumanEval/1|1"]
+    again = plan_episodes("sandgym/HumanEval-v0", ["HumanEval/0", "HumanEval/1"], 2)
+    assert [s.seed for s in plan] == [s.seed for s in again]
+    assert len({s.seed for s in plan}) == 4
+    assert plan[0].retry().attempt == 2 and plan[0].retry().episode_id == plan[0].episode_id
+
+
+def test_config_errors_say_the_fix():
+    assert RolloutConfig(batch_size=3).pool_size == 3
+    with pytest.raises(ValueError, match=re.escape("RolloutConfig.batch_size must be an int >= 1")):
+        RolloutConfig(batch_size=0)
+    with pytest.raises(ValueError, match=re.escape("env_kwargs may not hold 'pool'")):
+        RolloutConfig(env_kwargs={"pool": None})
+
+
+def test_resolve_tasks_limits_and_checks_ids():
+    assert resolve_tasks("sandgym/HumanEval-v0", None, 3) == [
+        "HumanEval/0", "HumanEval/1", "HumanEval/2"]
+    assert resolve_tasks("sandgym/HumanEval-v0", ["HumanEval/5", "HumanEval/5"], None) == [
+        "HumanEval/5"]
+    with pytest.raises(RolloutError, match=re.escape("has no task 'HumanEval/500'; did you mean")):
+        resolve_tasks("sandgym/HumanEval-v0", ["HumanEval/500"], None)
+
+
+def test_canonical_policy_answers_each_prompt_with_its_reference():
+    import gymnasium
+
+    from sandgym.rollouts.policies import ensure_envs
+
+    ensure_envs()
+    env = gymnasium.make("sandgym/HumanEval-v0")
+    policy = build_policy("canonical", env=env)
+    prompts = {}
+    for task_id in ("HumanEval/0", "HumanEval/7"):
+        prompts[task_id], _ = env.reset(options={"task_id": task_id})
+    replies = policy.generate([[{"role": "system", "content": "s"},
+                                {"role": "user", "content": prompts[t]}] for t in prompts])
+    assert [r.text for r in replies] == [env.unwrapped.reference_answer(t) for t in prompts]
+    with pytest.raises(ValueError, match=re.escape("no task of PythonTestsEnv has the prompt")):
+        policy.generate([[{"role": "user", "content": "not a task"}]])
+    env.close()
+
+
+def test_unknown_policy_spec_is_refused():
+    from sandgym.agents import PolicySpecError
+
+    with pytest.raises(PolicySpecError):
+        build_policy("no-such-policy")

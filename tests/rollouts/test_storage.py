@@ -1,0 +1,96 @@
+"""Parquet storage: streamed parts, crash safety, resume ids, merge, lock, Dataset load."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pyarrow.parquet as pq
+import pytest
+
+from sandgym.agents import Trajectory
+from sandgym.rollouts import SCHEMA, StorageError, TrajectoryStore, load_trajectories
+from sandgym.rollouts.storage import finished_episode_ids, parquet_sources
+
+
+def record(i: int, **extra) -> dict:
+    r = Trajectory(episode_id=f"env|t{i}|0", env_id="env", task_id=f"t{i}", policy="p",
+                   messages=[{"role": "user", "content": "hi"}], actions=["a"],
+                   rewards=[1.0], final_reward=1.0, num_turns=1,
+                   completion_token_ids=[[1, 2]], logprobs=[[-0.1, -0.2]],
+                   token_ids=[5, 1, 2], loss_mask=[0, 1, 1]).to_record()
+    r.update(sample_index=0, attempts=1, worker="h:1", finished_at=0.0)
+    r.update(extra)
+    return r
+
+
+def test_close_merges_parts_into_one_dataset_file(tmp_path):
+    out = tmp_path / "run.parquet"
+    with TrajectoryStore(out, row_group_size=2) as store:
+        for i in range(5):
+            store.append(record(i))
+        assert len(parquet_sources(out)) == 2  # two full row groups written as parts
+    assert parquet_sources(out) == [out]
+    assert not (tmp_path / "run.parquet.parts").exists()
+    assert pq.read_schema(out).names == SCHEMA.names
+    ds = load_trajectories(out)
+    assert sorted(ds["episode_id"]) == [f"env|t{i}|0" for i in range(5)]
+    traj = load_trajectories(out, as_trajectories=True)[0]
+    assert traj.messages == [{"role": "user", "content": "hi"}]
+    assert traj.completion_token_ids == [[1, 2]] and traj.loss_mask == [0, 1, 1]
+
+
+def test_crash_keeps_written_parts_and_next_run_resumes(tmp_path):
+    out = tmp_path / "run.parquet"
+    with TrajectoryStore(out, row_group_size=10) as store:
+        store.append(record(0))
+    crashed = TrajectoryStore(out, row_group_size=2)
+    for i in range(1, 4):
+        crashed.append(record(i))
+    # Simulate a crash: the lock is released by process death, the buffer is lost, and
+    # a half-written temporary file is left behind.
+    crashed._lock.release()
+    (tmp_path / "run.parquet.parts" / ".part-x.parquet.tmp").write_bytes(b"PAR1 garbage")
+    assert finished_episode_ids(out) == {"env|t0|0", "env|t1|0", "env|t2|0"}
+    with TrajectoryStore(out) as store:
+        assert store.finished_ids == {"env|t0|0", "env|t1|0", "env|t2|0"}
+        store.append(record(3))
+    assert sorted(load_trajectories(out)["episode_id"]) == [f"env|t{i}|0" for i in range(4)]
+    assert parquet_sources(out) == [out]
+
+
+def test_merge_drops_rows_already_in_the_file(tmp_path):
+    out = tmp_path / "run.parquet"
+    with TrajectoryStore(out) as store:
+        store.append(record(0))
+    # A crash between replacing the file and deleting the parts leaves copies behind.
+    parts = tmp_path / "run.parquet.parts"
+    parts.mkdir()
+    pq.write_table(pq.read_table(out), parts / "part-1.parquet")
+    with TrajectoryStore(out) as store:
+        store.append(record(1))
+    assert sorted(load_trajectories(out)["episode_id"]) == ["env|t0|0", "env|t1|0"]
+
+
+def test_second_writer_is_refused(tmp_path):
+    out = tmp_path / "run.parquet"
+    with TrajectoryStore(out):
+        with pytest.raises(StorageError, match=re.escape("another run is writing")):
+            TrajectoryStore(out)
+
+
+def test_sandbox_error_rows_keep_null_reward_and_nan_rewards(tmp_path):
+    out = tmp_path / "run.parquet"
+    with TrajectoryStore(out) as store:
+        store.append(record(0, final_reward=None, sandbox_error=True, rewards=[math.nan],
+                            error="sandbox_error: boom", unknown_field=1))
+    row = load_trajectories(out)[0]
+    assert row["final_reward"] is None and row["sandbox_error"] is True
+    assert math.isnan(row["rewards"][0]) and row["error"] == "sandbox_error: boom"
+
+
+def test_bad_suffix_and_missing_file_are_explained(tmp_path):
+    with pytest.raises(StorageError, match=re.escape("--out must name a .parquet file")):
+        TrajectoryStore(tmp_path / "run.jsonl")
+    with pytest.raises(StorageError, match=re.escape("no trajectories at")):
+        load_trajectories(tmp_path / "none.parquet")
