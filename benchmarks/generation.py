@@ -89,7 +89,8 @@ def main(argv: list[str]) -> int:
         best["batched"] = min(best["batched"], time.perf_counter() - started)
 
     seq_tokens, bat_tokens = _tokens(results["sequential"]), _tokens(results["batched"])
-    same = sum(a.actions == b.actions for a, b in zip(results["sequential"], results["batched"]))
+    pairs = zip(results["sequential"], results["batched"], strict=True)
+    same = sum(a.actions == b.actions for a, b in pairs)
     device = getattr(policy, "device", None)
     print(json.dumps({
         "benchmark": "generation",

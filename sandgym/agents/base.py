@@ -73,7 +73,8 @@ class SamplingParams:
             if not isinstance(s, str) or not s:
                 raise ValueError(f"stop must be a list of non-empty strings, got {self.stop!r}; "
                                  "remove empty entries")
-        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int)):
+        if self.seed is not None and (isinstance(self.seed, bool)
+                                      or not isinstance(self.seed, int)):
             raise ValueError(f"seed must be an int or None, got {self.seed!r}")
 
     @property
@@ -95,7 +96,8 @@ class Generation:
             that does not return them).
         logprobs: one log-probability per entry of ``token_ids`` under the model's raw
             distribution (temperature 1, no top-p), i.e. what a forward pass of the same
-            model gives; empty when unknown.
+            model gives; empty when unknown. A server that sends logprobs but no token
+            ids yields logprobs per server token with ``token_ids`` empty.
         finish_reason: ``"stop"`` (end-of-turn token or stop string) or ``"length"``.
         prompt_token_ids: the tokens the model conditioned on, when known.
     """
@@ -141,7 +143,7 @@ class Policy(ABC):
             One `Generation` per conversation, in the same order.
         """
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, most policies hold nothing
         """Release what the policy holds; calling it twice is harmless."""
 
     def __enter__(self) -> Policy:

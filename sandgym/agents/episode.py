@@ -105,12 +105,12 @@ def run_episodes(envs: Sequence[Any], policy: Policy, *, sampling: SamplingParam
             if len(gens) != len(active):
                 raise AgentError(f"policy {policy.name!r} returned {len(gens)} generations for "
                                  f"{len(active)} conversations; generate must return one each")
-            for i, gen in zip(active, gens):
+            for i, gen in zip(active, gens, strict=True):
                 trajs[i].timings["generation_s"] += elapsed
                 _record_generation(trajs[i], gen)
             steps = pool.map(lambda pair: _step(envs[pair[0]], trajs[pair[0]], pair[1].text),
-                             zip(active, gens))
-            for i, finished in zip(active, list(steps)):
+                             zip(active, gens, strict=True))
+            for i, finished in zip(active, list(steps), strict=True):
                 if finished:
                     done[i] = True
                 elif turn + 1 == max_turns:

@@ -37,7 +37,8 @@ class ScriptedPolicy(Policy):
         >>> conv = [{"role": "user", "content": "go"}]
         >>> policy.generate([conv])[0].text
         'first'
-        >>> conv += [{"role": "assistant", "content": "first"}, {"role": "user", "content": "again"}]
+        >>> conv += [{"role": "assistant", "content": "first"},
+        ...          {"role": "user", "content": "again"}]
         >>> policy.generate([conv])[0].text
         'second'
     """

@@ -19,6 +19,8 @@ _COMMAND_MODULES = [
     "sandgym.cli.bench",
     "sandgym.cli.model",
     "sandgym.cli.chat",
+    "sandgym.cli.envs",
+    "sandgym.cli.eval",
 ]
 
 app = typer.Typer(

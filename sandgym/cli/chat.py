@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -23,10 +23,10 @@ def register(root: typer.Typer) -> None:
 
 def chat(
     env: str = typer.Option(..., "--env", help="Environment id, e.g. sandgym/HumanEval-v0."),
-    task_id: Optional[str] = typer.Option(None, help="Task to play (default: drawn by seed)."),  # noqa: UP007
-    seed: Optional[int] = typer.Option(None, help="Seed for env.reset."),  # noqa: UP007
+    task_id: str | None = typer.Option(None, help="Task to play (default: drawn by seed)."),
+    seed: int | None = typer.Option(None, help="Seed for env.reset."),
     max_turns: int = typer.Option(10, help="Most replies before the episode is cut."),
-    policy: Optional[str] = typer.Option(  # noqa: UP007
+    policy: str | None = typer.Option(
         None, help="Let a policy play instead of you: 'default', 'openai:URL#MODEL' or a "
         "model directory."),
     max_new_tokens: int = typer.Option(512, help="Token budget per reply with --policy."),

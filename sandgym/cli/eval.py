@@ -76,6 +76,8 @@ def evaluate(env_id: str, policy_spec: str, *, limit: int | None = None, samples
     sandgym.envs.ensure_registered()
     pool = sandgym.envs.default_pool()
     width = concurrency or pool.size
+    if _holds_sandbox(env_id):
+        width = min(width, pool.size)  # more would wait for sandboxes held by the others
     envs = [gymnasium.make(env_id) for _ in range(width)]
     try:
         task_ids = list(envs[0].unwrapped.task_ids)[:limit]
@@ -96,6 +98,15 @@ def evaluate(env_id: str, policy_spec: str, *, limit: int | None = None, samples
         for env in envs:
             env.close()
     return summarize(env_id, policy_spec, task_ids, samples, trajectories)
+
+
+def _holds_sandbox(env_id: str) -> bool:
+    import gymnasium
+
+    entry = gymnasium.spec(env_id).entry_point
+    if isinstance(entry, str):
+        entry = gymnasium.envs.registration.load_env_creator(entry)
+    return bool(getattr(entry, "holds_sandbox", False))
 
 
 def summarize(env_id: str, policy_spec: str, task_ids: Sequence[str], samples: int,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Annotated
 
 import typer
 
@@ -15,31 +15,32 @@ def register(root: typer.Typer) -> None:
 
 
 def rollout(
-    env: str = typer.Option(..., "--env", help="Environment id, e.g. sandgym/HumanEval-v0."),
-    policy: str = typer.Option(
-        "default", help="'default', 'openai:URL#MODEL', a model directory, or 'canonical' "
-        "(reference answers)."),
-    out: Path = typer.Option(..., help="Output .parquet; rerunning with the same file "
-                             "resumes (finished episodes are skipped)."),
-    samples: int = typer.Option(1, "--samples", help="Episodes per task."),
-    limit: Optional[int] = typer.Option(None, help="Use only the first N tasks."),  # noqa: UP007
-    tasks: Optional[str] = typer.Option(  # noqa: UP007
-        None, help="Comma-separated task ids to play (default: all)."),
-    workers: int = typer.Option(2, help="Rollout workers (Ray actors)."),
-    address: Optional[str] = typer.Option(  # noqa: UP007
-        None, help="Join a Ray cluster ('auto', 'ray://HOST:10001'); default: start a "
-        "local one."),
-    batch_size: int = typer.Option(4, help="Episodes each worker plays concurrently."),
-    max_turns: int = typer.Option(10, help="Most policy replies per episode."),
-    max_new_tokens: int = typer.Option(256, help="Token budget per reply."),
-    temperature: float = typer.Option(0.7, help="Sampling temperature (0 = greedy)."),
-    num_gpus: float = typer.Option(0.0, help="GPUs per worker for a local model."),
-    max_attempts: int = typer.Option(3, help="Most tries per episode (sandbox errors, "
-                                     "dead workers)."),
-    json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON (no "
-                                  "progress bar)."),
-    progress: Optional[bool] = typer.Option(  # noqa: UP007
-        None, "--progress/--no-progress", help="Live progress bar (default: on a terminal)."),
+    env: Annotated[str, typer.Option("--env", help="Environment id, e.g. sandgym/HumanEval-v0.")],
+    out: Annotated[Path, typer.Option(help="Output .parquet; rerunning with the same file "
+                                      "resumes (finished episodes are skipped).")],
+    policy: Annotated[str, typer.Option(
+        help="'default', 'openai:URL#MODEL', a model directory, or 'canonical' "
+        "(reference answers).")] = "default",
+    samples: Annotated[int, typer.Option("--samples", help="Episodes per task.")] = 1,
+    limit: Annotated[int | None, typer.Option(help="Use only the first N tasks.")] = None,
+    tasks: Annotated[str | None, typer.Option(
+        help="Comma-separated task ids to play (default: all).")] = None,
+    workers: Annotated[int, typer.Option(help="Rollout workers (Ray actors).")] = 2,
+    address: Annotated[str | None, typer.Option(
+        help="Join a Ray cluster ('auto', 'ray://HOST:10001'); default: start a local "
+        "one.")] = None,
+    batch_size: Annotated[int, typer.Option(
+        help="Episodes each worker plays concurrently (one batched generate per turn).")] = 4,
+    max_turns: Annotated[int, typer.Option(help="Most policy replies per episode.")] = 10,
+    max_new_tokens: Annotated[int, typer.Option(help="Token budget per reply.")] = 256,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature (0 = greedy).")] = 0.7,
+    num_gpus: Annotated[float, typer.Option(help="GPUs per worker for a local model.")] = 0.0,
+    max_attempts: Annotated[int, typer.Option(
+        help="Most tries per episode (sandbox errors, dead workers).")] = 3,
+    json_out: Annotated[bool, typer.Option(
+        "--json", help="Print the summary as JSON (no progress bar).")] = False,
+    progress: Annotated[bool | None, typer.Option(
+        "--progress/--no-progress", help="Live progress bar (default: on a terminal).")] = None,
 ) -> None:
     """Collect SAMPLES episodes per task with W workers and write them to OUT."""
     from rich.console import Console

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Optional
 
 import typer
 
@@ -26,19 +25,19 @@ def grpo(
     num_generations: int = typer.Option(4, help="Completions per prompt (GRPO group size)."),
     prompts_per_step: int = typer.Option(1, help="Distinct prompts per step."),
     max_completion_length: int = typer.Option(96, help="Most new tokens per completion."),
-    learning_rate: Optional[float] = typer.Option(  # noqa: UP007 - typer needs Optional
+    learning_rate: float | None = typer.Option(
         None, help="Learning rate (default 5e-5 LoRA, 1e-6 full)."),
-    reward_mode: Optional[str] = typer.Option(  # noqa: UP007
+    reward_mode: str | None = typer.Option(
         None, help="binary | fraction | graded (default: the env's)."),
     mode: str = typer.Option("auto", help="auto | reward | tools | ray (auto: reward for "
                              "one-turn Python-test envs, tools for multi-turn envs)."),
-    limit: Optional[int] = typer.Option(None, help="Train on the first N tasks."),  # noqa: UP007
+    limit: int | None = typer.Option(None, help="Train on the first N tasks."),
     out: str = typer.Option("runs/grpo", help="Run directory."),
     report_to: str = typer.Option("none", help="none | tensorboard | wandb (passed to TRL)."),
     seed: int = typer.Option(0, help="Random seed."),
     max_turns: int = typer.Option(3, help="tools/ray modes: most turns per episode."),
     num_workers: int = typer.Option(2, help="ray mode: rollout workers."),
-    address: Optional[str] = typer.Option(  # noqa: UP007
+    address: str | None = typer.Option(
         None, help="ray mode: cluster address ('auto' joins a running cluster)."),
 ) -> None:
     """Fine-tune with GRPO; writes metrics.jsonl, reward_curve.png and the adapter/model."""

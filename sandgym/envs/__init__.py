@@ -12,6 +12,7 @@ env classes and the sandbox layer load only when used.
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Any
 
 import gymnasium
@@ -49,4 +50,17 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _expose_on_parent() -> None:
+    """Make `sandgym.register` / `sandgym.make` usable by plugins during `import sandgym`.
+
+    Plugins are loaded while the ``sandgym`` package is still initialising (its
+    ``__init__`` imports this module), so its own names are not bound yet.
+    """
+    parent = sys.modules.get("sandgym")
+    if parent is not None:
+        parent.__dict__.setdefault("register", register)
+        parent.__dict__.setdefault("make", make)
+
+
+_expose_on_parent()
 ensure_registered()

@@ -49,6 +49,9 @@ class SandboxEnv(gym.Env[str, str]):
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
     default_tasks: ClassVar[str | None] = None
+    holds_sandbox: ClassVar[bool] = False
+    """True when an episode keeps one sandbox from reset to its end (stateful envs):
+    a pool then needs a sandbox per concurrent episode."""
     system_prompt: str | None = None
 
     def __init__(self, *, pool: SandboxPool | None = None, tasks: TaskSource | None = None,

@@ -7,11 +7,9 @@ Created on first use (so `import sandgym` starts no container), sized for the ma
 from __future__ import annotations
 
 import atexit
-import copyreg
 import logging
 import os
 import threading
-import weakref
 
 from sandgym.sandbox import SandboxPool
 
@@ -41,7 +39,7 @@ def default_pool() -> SandboxPool:
     """The shared pool, started on first call; a closed one is replaced."""
     global _pool
     with _lock:
-        if _pool is None or _pool._closed:  # noqa: SLF001 - no public "closed" flag yet
+        if _pool is None or _pool.closed:
             size = default_pool_size()
             logger.info("starting the default sandbox pool (%d sandboxes)", size)
             _pool = SandboxPool(size=size)
@@ -58,26 +56,3 @@ def close_default_pool() -> None:
 
 
 atexit.register(close_default_pool)
-
-# gymnasium.make() deep-copies an env spec's kwargs (``pool=`` among them), e.g. in
-# check_env's ``env.spec.make()``. A pool is a shared handle to running containers:
-# copying it must give the same pool. Until SandboxPool defines __deepcopy__ itself,
-# teach copy (and same-process pickling) that, through the public copyreg table.
-_live_pools: weakref.WeakValueDictionary[int, SandboxPool] = weakref.WeakValueDictionary()
-
-
-def _same_pool(token: int) -> SandboxPool:
-    try:
-        return _live_pools[token]
-    except KeyError:
-        raise RuntimeError("a SandboxPool cannot be copied to another process; create a pool "
-                           "there (or omit pool= to use the default pool)") from None
-
-
-def _reduce_pool(pool: SandboxPool) -> tuple:
-    _live_pools[id(pool)] = pool
-    return _same_pool, (id(pool),)
-
-
-if "__deepcopy__" not in vars(SandboxPool):
-    copyreg.pickle(SandboxPool, _reduce_pool)

@@ -317,10 +317,23 @@ class _Run:
         return _Slot(index, worker)
 
     def _dispatch(self) -> None:
-        depth, size = self.config.inflight_per_worker, self.config.batch_size
-        for slot in self.slots:
-            while self.queue and len(slot.refs) < depth:
-                batch = [self.queue.popleft() for _ in range(min(size, len(self.queue)))]
+        """Hand out batches: every worker's first one before anyone's second.
+
+        A second (queued) batch keeps a worker busy while the driver round-trips, but
+        near the end it could leave another worker idle, so it is only queued while
+        there is work left for every worker; the last episodes are split evenly.
+        """
+        n = len(self.slots)
+        for level in range(1, self.config.inflight_per_worker + 1):
+            for slot in self.slots:
+                if not self.queue:
+                    return
+                if len(slot.refs) >= level:
+                    continue
+                if level > 1 and len(self.queue) < self.config.batch_size * n:
+                    return
+                size = min(self.config.batch_size, math.ceil(len(self.queue) / n))
+                batch = [self.queue.popleft() for _ in range(size)]
                 if not slot.refs:
                     slot.last_progress = time.monotonic()
                 ref = slot.worker.submit(batch)

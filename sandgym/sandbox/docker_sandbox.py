@@ -186,8 +186,10 @@ class DockerSandbox:
             network_mode="bridge" if lim.network else "none",
             read_only=lim.read_only_root,
             tmpfs={
-                "/tmp": f"rw,nosuid,nodev,size={lim.tmp_mb}m,mode=1777",
-                WORKDIR: f"rw,nosuid,nodev,size={lim.workdir_mb}m,uid={self.uid},"
+                # exec: scripts and binaries written by the code may run (they could
+                # do nothing Python code cannot); Docker's tmpfs default is noexec.
+                "/tmp": f"rw,exec,nosuid,nodev,size={lim.tmp_mb}m,mode=1777",
+                WORKDIR: f"rw,exec,nosuid,nodev,size={lim.workdir_mb}m,uid={self.uid},"
                 f"gid={self.uid},mode=0755",
             },
             shm_size=f"{lim.tmp_mb}m",

@@ -384,14 +384,17 @@ class Executor:
         if pid == 0:
             try:
                 _drop_to_user(uid, gid)
-                for _ in range(10000):
+                # kill(-1) keeps "succeeding" on zombies (our own killed children stay
+                # zombies until we reap them), so do not loop until ESRCH here: the
+                # caller rescans /proc, which skips zombies, and calls again if needed.
+                for _ in range(3):
                     try:
                         os.kill(-1, signal.SIGKILL)
                     except ProcessLookupError:
-                        os._exit(0)
+                        break
             except BaseException:  # noqa: BLE001
                 os._exit(1)
-            os._exit(2)
+            os._exit(0)
         self._wait_blocking(pid)
 
     def kill_everything(self) -> None:

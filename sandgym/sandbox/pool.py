@@ -157,6 +157,19 @@ class SandboxPool:
 
     # ------------------------------------------------------------------ state
 
+    @property
+    def closed(self) -> bool:
+        """True after close()."""
+        return self._closed
+
+    def __copy__(self) -> SandboxPool:
+        return self  # a pool is a shared resource, never duplicated
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SandboxPool:
+        # gymnasium.make deep-copies an env spec's kwargs; a pool passed as pool=...
+        # must stay the same pool.
+        return self
+
     def stats(self) -> dict[str, int]:
         """Counts of idle, in-use and starting containers, and replacements so far."""
         with self._cond:

@@ -97,7 +97,7 @@ def prompts_dataset(env_id: str, *, task_ids: Sequence[str] | None = None,
     system = env_system if system_prompt is None else system_prompt
     rows: dict[str, list[Any]] = {"prompt": [], "task_id": []}
     for _ in range(repeat):
-        for task_id, observation in zip(ids, observations):
+        for task_id, observation in zip(ids, observations, strict=True):
             messages = [{"role": "system", "content": system}] if system else []
             messages.append({"role": "user", "content": observation})
             rows["prompt"].append(messages)

@@ -37,7 +37,7 @@ def test_mask_covers_exactly_the_model_tokens(default_policy: TransformersPolicy
     assert tok.decode(ids) == render(tok, MESSAGES[:4]) + "two, I think<|im_end|>"
     assert ids[:len(encode(tok, render(tok, MESSAGES[:2])))] == \
         encode(tok, render(tok, MESSAGES[:2]))
-    assert [t for t, m in zip(ids, mask) if m] == completions[0] + completions[1]
+    assert [t for t, m in zip(ids, mask, strict=True) if m] == completions[0] + completions[1]
 
 
 def test_end_of_turn_not_written_by_the_model_is_context(default_policy) -> None:
@@ -45,10 +45,10 @@ def test_end_of_turn_not_written_by_the_model_is_context(default_policy) -> None
     completions = [encode(tok, "1"), encode(tok, "two, I think")]  # cut by a budget
     ids, mask = conversation_tokens(tok, MESSAGES, completions)
     assert tok.decode(ids) == render(tok, MESSAGES[:4]) + "two, I think"
-    masked_out = tok.decode([t for t, m in zip(ids, mask) if not m])
+    masked_out = tok.decode([t for t, m in zip(ids, mask, strict=True) if not m])
     # system, user 1, the template's close of "1" (the model did not write it), user 2
     assert masked_out.count("<|im_end|>") == 4
-    assert [t for t, m in zip(ids, mask) if m] == completions[0] + completions[1]
+    assert [t for t, m in zip(ids, mask, strict=True) if m] == completions[0] + completions[1]
 
 
 def test_no_token_view_without_completion_tokens(default_policy) -> None:
@@ -63,7 +63,7 @@ def test_episodes_carry_token_ids_and_loss_mask(default_policy: TransformersPoli
     for traj in trajs:
         assert traj.num_turns == 2 and len(traj.logprobs) == 2
         assert traj.token_ids is not None and len(traj.token_ids) == len(traj.loss_mask)
-        written = [t for t, m in zip(traj.token_ids, traj.loss_mask) if m]
+        written = [t for t, m in zip(traj.token_ids, traj.loss_mask, strict=True) if m]
         assert written == traj.completion_token_ids[0] + traj.completion_token_ids[1]
         # The first prompt is exactly what the policy conditioned on at turn 0.
         first = traj.prompt_token_ids[0]

@@ -94,10 +94,10 @@ def test_served_greedy_answers_match_the_local_policy(
         # transformers serve returns no logprobs; a server that does gives one per token.
         assert gen.logprobs == [] or len(gen.logprobs) == len(gen.token_ids)
         assert gen.prompt_token_ids and gen.token_ids  # from the tokenizer we passed
-    matches = sum(r.text == loc.text for r, loc in zip(remote, local))
+    matches = sum(r.text == loc.text for r, loc in zip(remote, local, strict=True))
     record_property("greedy_match_rate", f"{matches}/{len(PROMPTS)}")
     print(f"transformers serve vs local greedy: {matches}/{len(PROMPTS)} identical")
-    assert matches >= 1, [(r.text, loc.text) for r, loc in zip(remote, local)]
+    assert matches >= 1, [(r.text, loc.text) for r, loc in zip(remote, local, strict=True)]
 
 
 def test_served_stop_strings_are_cut_like_local(served: tuple[str, str]) -> None:

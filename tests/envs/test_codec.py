@@ -76,8 +76,8 @@ def test_too_deep_nesting_is_refused_both_ways():
 
 
 @pytest.mark.parametrize("raw", ['{"t": 1}', '{"zz": []}', '{"a": 1, "b": 2}', "1e400",
-                                 '{"i": 5}', '{"d": [[1]]}', '{"c": [1, 2]}', "12345678901234567890",
-                                 '{"x": "1.0"}'])
+                                 '{"i": 5}', '{"d": [[1]]}', '{"c": [1, 2]}', '{"x": "1.0"}',
+                                 "12345678901234567890"])
 def test_malformed_encodings_are_refused(raw):
     with pytest.raises(SgCodecError):
         sg_decode(json.loads(raw))

@@ -106,6 +106,7 @@ def test_unknown_reward_mode_names_the_valid_ones():
         gym.make("sandgym/PythonTests-v0", reward_mode="bogus")
 
 
+@pytest.mark.filterwarnings("ignore:.*The reward is a NaN value")  # documented
 def test_sandbox_error_is_nan_truncated_and_flagged_never_a_failing_reward(add_task):
     dead = SandboxPool(size=1, prewarm=False)
     dead.close()

@@ -288,3 +288,9 @@ def test_sys_exit_semantics_match_the_interpreter(sandbox):
     assert run(sandbox, "import sys; sys.exit(4)").exit_code == 4
     message = run(sandbox, "import sys; sys.exit('nope')")
     assert message.exit_code == 1 and "nope" in message.stderr
+
+
+def test_scripts_written_to_the_workdir_can_run(sandbox):
+    result = sandbox.run("printf '#!/bin/sh\\necho ran\\n' > run.sh && chmod +x run.sh && ./run.sh")
+    assert result.status == "ok" and result.stdout == "ran\n", result
+    sandbox.reset()

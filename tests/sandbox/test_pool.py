@@ -111,3 +111,11 @@ def test_close_removes_everything_and_refuses_use():
 def test_pool_size_is_validated():
     with pytest.raises(ValueError, match="SandboxPool size must be >= 1, got 0"):
         SandboxPool(size=0)
+
+
+def test_pool_survives_deepcopy_as_the_same_object(pool):
+    import copy
+
+    assert copy.deepcopy({"pool": pool})["pool"] is pool
+    assert copy.copy(pool) is pool
+    assert not pool.closed

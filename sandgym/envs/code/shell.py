@@ -76,6 +76,7 @@ class ShellEnv(SandboxEnv):
     """
 
     default_tasks: ClassVar[str | None] = "builtin:shell"
+    holds_sandbox: ClassVar[bool] = True
     system_prompt = SHELL_SYSTEM_PROMPT
 
     def __init__(self, *, max_turns: int = 10, timeout_s: float = 10.0,

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from sandgym.envs import register
+import sandgym
 
 __all__ = ["register_envs"]
 
 
 def register_envs() -> None:
     """Called once per process by sandgym's plugin discovery (group ``sandgym.envs``)."""
-    register("sandgym/ExampleStrings-v0", "sandgym_example_env.env:StringTasksEnv",
-             family="example", task_count=3, reward_mode="fraction",
-             description="Example plugin: three string functions, fraction of hidden "
-             "tests passed.")
+    sandgym.register("sandgym/ExampleStrings-v0", "sandgym_example_env.env:StringTasksEnv",
+                     family="example", task_count=3, reward_mode="fraction",
+                     description="Example plugin: three string functions, fraction of "
+                     "hidden tests passed.")

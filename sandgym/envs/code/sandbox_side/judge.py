@@ -82,6 +82,7 @@ class Channel:
         os.set_blocking(rfd, False)
         self.buffer = b""
         self.gone = None  # (outcome, error) once the candidate is unusable
+        self.worker_pid = None  # as the worker claims: used only to wait for its exit
 
     def send(self, message):
         data = memoryview((json.dumps(message) + "\n").encode("ascii"))
@@ -161,8 +162,8 @@ class Candidate:
             channel.send(request)
             while True:
                 reply = channel.receive()
-                if reply.get("id") == self.next_id:
-                    break
+                if type(reply.get("id")) is int and reply["id"] == self.next_id:
+                    break  # (other lines: stale or forged; they carry no weight anyway)
             return self._result(reply, call_text)
         except CandidateGone as gone:
             if gone.fatal:
@@ -264,6 +265,8 @@ def wait_for_load(channel):
         return {"status": gone.outcome if gone.outcome != "error" else "crash",
                 "error": gone.error}, ""
     if message.get("op") == "ready":
+        if type(message.get("pid")) is int:
+            channel.worker_pid = message["pid"]
         return {"status": "ok", "error": None}, ""
     if message.get("op") == "load_error":
         kind = "syntax_error" if message.get("kind") == "syntax" else "runtime_error"
@@ -335,17 +338,28 @@ def let_worker_exit(channel, grace_s=0.2):
     """Close the worker's stdin and wait briefly for it to exit on its own.
 
     The executor kills whatever is left when the judge exits, but killing a live
-    process costs it far more than letting an honest worker end by itself.
+    process costs it far more than letting an honest worker end by itself. Only the
+    time spent here depends on what the worker says (its pid): never the record.
     """
+    end = time.monotonic() + grace_s
     try:
         os.close(channel.wfd)
-        end = time.monotonic() + grace_s
-        while time.monotonic() < end:
+        while time.monotonic() < end:  # EOF: the worker closed its end (it is exiting)
             if select.select([channel.rfd], [], [], end - time.monotonic())[0]:
                 if not os.read(channel.rfd, 1 << 16):
-                    return
+                    break
+        while channel.worker_pid and time.monotonic() < end and _alive(channel.worker_pid):
+            time.sleep(0.0005)
     except OSError:
         pass
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rpartition(b")")[2].split()[0] not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return False
 
 
 main()

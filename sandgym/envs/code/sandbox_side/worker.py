@@ -126,5 +126,5 @@ def sg_worker_main(setup_json):
     if failure is not None:
         _sg_send(wfd, failure)
         return
-    _sg_send(wfd, {"op": "ready"})
+    _sg_send(wfd, {"op": "ready", "pid": _sg_os.getpid()})
     _sg_serve(namespace[setup["entry_point"]], rfd, wfd)
