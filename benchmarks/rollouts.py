@@ -9,14 +9,16 @@ Measured in one run, on one local Ray (``num_cpus`` = this machine's cores):
   ``sandgym/HumanEval-v0``; ``episodes_per_s`` counts the whole call (worker start-up
   included), ``steady_episodes_per_s`` the time after the first batch came back;
 * ``scaling_2_over_1``: the 2-to-1 worker ratio of both rates;
-* ``default_model``: `collect` with the default model (CPU): generated tokens/s and
-  the share of the workers' time spent in the environment rather than generating.
+* ``default_model``: `collect` with the default model (CPU): ``tokens_per_s`` is the
+  workers' generation throughput (tokens over time inside generate, summed over
+  batches), ``tokens_per_s_whole_run`` tokens over the whole call, ``env_share`` the
+  share of the workers' batch time spent in the environment rather than generating.
 
 On a 2-core machine two workers share the cores with the Docker engine and the
 sandboxed tests, so the ratio says how much a second worker still adds, not what a
 cluster gives.
 
-Usage: ``sandgym bench rollouts [--json] [--episodes 48] [--model-episodes 4]
+Usage: ``sandgym bench rollouts [--json] [--episodes 96] [--model-episodes 8]
 [--skip-model]``. Prints one JSON object.
 """
 
@@ -106,7 +108,10 @@ def run(episodes: int, model_episodes: int, max_new_tokens: int, skip_model: boo
                 report["default_model"] = _collect(
                     "default", model_episodes, 2, Path(tmp) / "model.parquet",
                     sampling=sampling)
-                report["default_model"]["max_new_tokens"] = max_new_tokens
+                model = report["default_model"]
+                model["max_new_tokens"] = max_new_tokens
+                model["tokens_per_s_whole_run"] = round(
+                    model["completion_tokens"] / model["wall_s"], 3) if model["wall_s"] else None
     finally:
         ray.shutdown()
     return report
@@ -117,7 +122,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="sandgym bench rollouts", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true", help="print only the JSON object")
-    parser.add_argument("--episodes", type=int, default=48,
+    parser.add_argument("--episodes", type=int, default=96,
                         help="HumanEval tasks played by the scripted runs (one sample each)")
     parser.add_argument("--model-episodes", type=int, default=8,
                         help="HumanEval tasks played by the default model")

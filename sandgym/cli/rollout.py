@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Annotated
@@ -33,7 +34,9 @@ def rollout(
         help="Episodes each worker plays concurrently (one batched generate per turn).")] = 4,
     max_turns: Annotated[int, typer.Option(help="Most policy replies per episode.")] = 10,
     max_new_tokens: Annotated[int, typer.Option(help="Token budget per reply.")] = 256,
-    temperature: Annotated[float, typer.Option(help="Sampling temperature (0 = greedy).")] = 0.7,
+    temperature: Annotated[float | None, typer.Option(
+        help="Sampling temperature (0 = greedy); default 0 for one sample per task, "
+        "0.8 for several.")] = None,
     num_gpus: Annotated[float, typer.Option(help="GPUs per worker for a local model.")] = 0.0,
     max_attempts: Annotated[int, typer.Option(
         help="Most tries per episode (sandbox errors, dead workers).")] = 3,
@@ -45,13 +48,15 @@ def rollout(
     """Collect SAMPLES episodes per task with W workers and write them to OUT."""
     from rich.console import Console
 
-    from sandgym.agents import SamplingParams
     from sandgym.rollouts import RolloutConfig, RolloutInterrupted, collect, summary_table
+    from sandgym.rollouts.driver import default_sampling
 
     try:
         config = RolloutConfig(batch_size=batch_size, max_turns=max_turns,
                                max_attempts=max_attempts, num_gpus_per_worker=num_gpus)
-        sampling = SamplingParams(temperature=temperature, max_new_tokens=max_new_tokens)
+        sampling = default_sampling(samples, max_new_tokens)
+        if temperature is not None:
+            sampling = dataclasses.replace(sampling, temperature=temperature)
     except ValueError as e:
         raise typer.BadParameter(str(e)) from e
     task_list = [t.strip() for t in tasks.split(",") if t.strip()] if tasks else None

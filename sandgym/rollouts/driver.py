@@ -45,7 +45,7 @@ from sandgym.rollouts.worker import PolicySource, RolloutWorker
 if TYPE_CHECKING:
     from sandgym.agents import SamplingParams
 
-__all__ = ["RolloutInterrupted", "collect", "ray_session", "resolve_tasks"]
+__all__ = ["RolloutInterrupted", "collect", "default_sampling", "ray_session", "resolve_tasks"]
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,8 @@ def collect(env_id: str, policy: PolicySource = "default", *, out: str | os.Path
         address: None starts a private local Ray (declaring the sandbox resource after
             checking Docker); ``"auto"`` or ``"ray://host:10001"`` joins a cluster. If
             Ray is already initialised in this process it is used as is.
-        sampling: decoding settings (default greedy, 256 new tokens).
+        sampling: decoding settings; default `default_sampling` (greedy for one sample
+            per task, temperature 0.8 for several, as ``sandgym eval`` does).
         config: batch size, retries, resources, timeouts (`RolloutConfig`).
         progress: True for a live bar, False for log lines, None to pick by terminal;
             or a `NullProgress`-like object.
@@ -107,37 +108,42 @@ def collect(env_id: str, policy: PolicySource = "default", *, out: str | os.Path
     if num_workers < 1:
         raise ValueError(f"num_workers must be >= 1, got {num_workers}")
     label = policy if isinstance(policy, str) else _factory_name(policy)
+    if sampling is None:
+        sampling = default_sampling(samples_per_task)
     _warn_identical_samples(label, sampling, samples_per_task)
     task_ids = resolve_tasks(env_id, tasks, limit)
     plan = plan_episodes(env_id, task_ids, samples_per_task)
     reporter = progress if isinstance(progress, NullProgress) else make_progress(progress)
     out = Path(out)
-    with TrajectoryStore(out, row_group_size=config.row_group_size,
-                         flush_interval_s=config.flush_interval_s) as store:
-        todo = [spec for spec in plan if spec.episode_id not in store.finished_ids]
-        stats = CollectStats(total=len(todo), skipped=len(plan) - len(todo))
-        if stats.skipped:
-            logger.info("%s: %d of %d episodes already stored; resuming", out,
-                        stats.skipped, len(plan))
-        workers_used = 0
-        interrupted = False
+    store = TrajectoryStore(out, row_group_size=config.row_group_size,
+                            flush_interval_s=config.flush_interval_s)
+    todo = [spec for spec in plan if spec.episode_id not in store.finished_ids]
+    stats = CollectStats(total=len(todo), skipped=len(plan) - len(todo))
+    if stats.skipped:
+        logger.info("%s: %d of %d episodes already stored; resuming", out, stats.skipped,
+                    len(plan))
+    workers_used = 0
+    interrupted = False
+    try:
         if todo:
             run = _Run(env_id, policy, label, sampling, config, store, stats, on_record)
-            try:
-                with ray_session(address, num_workers=num_workers, config=config) as slots:
-                    workers_used = _worker_count(num_workers, slots, len(todo), config)
-                    reporter.start(stats, f"{env_id} × {label}")
-                    try:
-                        run.execute(todo, workers_used, reporter)
-                    finally:
-                        with _sigint_deferred():
-                            run.shutdown()
-                            reporter.update(stats)
-                            reporter.stop()
-            except KeyboardInterrupt:
-                interrupted = True
-                logger.warning("interrupted: workers stopped; %d finished episodes saved to "
-                               "%s (rerun with the same --out to resume)", stats.done, out)
+            with ray_session(address, num_workers=num_workers, config=config) as slots:
+                workers_used = _worker_count(num_workers, slots, len(todo), config)
+                reporter.start(stats, f"{env_id} × {label}")
+                try:
+                    run.execute(todo, workers_used, reporter)
+                finally:
+                    with _sigint_deferred():
+                        run.shutdown()
+                        reporter.update(stats)
+                        reporter.stop()
+    except KeyboardInterrupt:
+        interrupted = True
+        logger.warning("interrupted: workers stopped; %d finished episodes saved to %s "
+                       "(rerun with the same --out to resume)", stats.done, out)
+    finally:
+        with _sigint_deferred():
+            store.close()  # flush and merge: what finished is kept however the run ended
     result = CollectResult.from_stats(stats, out=str(out), env_id=env_id, policy=label,
                                       num_workers=workers_used, interrupted=interrupted)
     if interrupted:
@@ -150,9 +156,16 @@ def _factory_name(factory: Any) -> str:
     return getattr(func, "__name__", type(func).__name__)
 
 
-def _warn_identical_samples(policy: str, sampling: SamplingParams | None, k: int) -> None:
-    greedy = sampling is None or sampling.temperature == 0.0
-    if k > 1 and greedy and policy != "canonical":
+def default_sampling(samples_per_task: int, max_new_tokens: int = 256) -> SamplingParams:
+    """Greedy for one sample per task; temperature 0.8 when several should differ."""
+    from sandgym.agents import SamplingParams
+
+    return SamplingParams(temperature=0.0 if samples_per_task == 1 else 0.8,
+                          max_new_tokens=max_new_tokens)
+
+
+def _warn_identical_samples(policy: str, sampling: SamplingParams, k: int) -> None:
+    if k > 1 and sampling.temperature == 0.0 and policy != "canonical":
         logger.warning("samples_per_task=%d with greedy decoding gives %d identical samples "
                        "per task; set a temperature > 0 to sample", k, k)
 
@@ -213,7 +226,7 @@ def ray_session(address: str | None, *, num_workers: int,
     """
     os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    owned = False
+    init_args: dict[str, Any] | None = None
     if ray.is_initialized():
         if address is not None:
             logger.info("Ray is already initialised in this process; ignoring address=%r",
@@ -223,42 +236,58 @@ def ray_session(address: str | None, *, num_workers: int,
 
         docker_client()  # a clear error now rather than dying workers later
         cpus = max(os.cpu_count() or 1, math.ceil(num_workers * config.num_cpus_per_worker))
-        ray.init(address="local", num_cpus=cpus, resources={SANDBOX_RESOURCE: num_workers},
-                 include_dashboard=False, logging_level=logging.WARNING,
-                 object_store_memory=256 * 1024**2)
-        owned = True
+        init_args = {"address": "local", "num_cpus": cpus,
+                     "resources": {SANDBOX_RESOURCE: num_workers}, "include_dashboard": False,
+                     "object_store_memory": 256 * 1024**2}
     else:
-        ray.init(address=address, logging_level=logging.WARNING)
-        owned = True
+        init_args = {"address": address}
     try:
-        slots = ray.cluster_resources().get(SANDBOX_RESOURCE, 0)
-        if slots < 1:
-            raise NoSandboxNodesError(
-                f"no Ray node offers the {SANDBOX_RESOURCE!r} resource, so no node is known "
-                "to run sandboxes. On each node with Docker and the sandbox image, start Ray "
-                f"with: ray start ... --resources='{{\"{SANDBOX_RESOURCE}\": 4}}' "
-                "(see docs/cluster.md)")
-        if config.num_gpus_per_worker > ray.cluster_resources().get("GPU", 0):
-            raise RolloutError(f"workers request {config.num_gpus_per_worker} GPU(s) but the "
-                               "cluster has none; set num_gpus_per_worker=0 or add GPU nodes")
-        yield slots
+        if init_args is not None:
+            with _sigint_deferred():
+                ray.init(logging_level=logging.WARNING, **init_args)
+        yield _check_cluster(config)
     finally:
-        if owned:
+        if init_args is not None and ray.is_initialized():
             with _sigint_deferred():
                 ray.shutdown()
 
 
+def _check_cluster(config: RolloutConfig) -> float:
+    """The cluster's sandbox slots, or an error saying how to declare them."""
+    resources = ray.cluster_resources()
+    slots = resources.get(SANDBOX_RESOURCE, 0)
+    if slots < 1:
+        raise NoSandboxNodesError(
+            f"no Ray node offers the {SANDBOX_RESOURCE!r} resource, so no node is known "
+            "to run sandboxes. On each node with Docker and the sandbox image, start Ray "
+            f"with: ray start ... --resources='{{\"{SANDBOX_RESOURCE}\": 4}}' "
+            "(see docs/cluster.md)")
+    if config.num_gpus_per_worker > resources.get("GPU", 0):
+        raise RolloutError(f"workers request {config.num_gpus_per_worker} GPU(s) but the "
+                           "cluster has none; set num_gpus_per_worker=0 or add GPU nodes")
+    return slots
+
+
 @contextmanager
 def _sigint_deferred() -> Iterator[None]:
-    """Ignore Ctrl-C during cleanup, so a second press cannot leave containers behind."""
+    """Hold Ctrl-C until the block ends, then raise it.
+
+    Ray's start-up and shutdown, and closing the workers, must not be cut in half (an
+    interrupted ``ray.init`` can crash the process at exit; an interrupted cleanup
+    could leave containers behind). A Ctrl-C pressed meanwhile is not lost: it is
+    raised as KeyboardInterrupt as soon as the block is done.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    pressed: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+    if pressed:
+        raise KeyboardInterrupt
 
 
 @dataclass
@@ -325,14 +354,14 @@ class _Run:
         """
         n = len(self.slots)
         for level in range(1, self.config.inflight_per_worker + 1):
-            for slot in self.slots:
+            if level > 1 and len(self.queue) < self.config.batch_size * n:
+                return
+            needing = [slot for slot in self.slots if len(slot.refs) < level]
+            for i, slot in enumerate(needing):
                 if not self.queue:
                     return
-                if len(slot.refs) >= level:
-                    continue
-                if level > 1 and len(self.queue) < self.config.batch_size * n:
-                    return
-                size = min(self.config.batch_size, math.ceil(len(self.queue) / n))
+                share = math.ceil(len(self.queue) / (len(needing) - i))
+                size = min(self.config.batch_size, share)
                 batch = [self.queue.popleft() for _ in range(size)]
                 if not slot.refs:
                     slot.last_progress = time.monotonic()

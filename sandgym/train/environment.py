@@ -62,16 +62,22 @@ class _NotATool:
 
 
 class _Stats:
-    """Seconds spent in env resets and steps (sandbox time), shared by a factory's instances."""
+    """What a factory's instances share: sandbox seconds and the log of finished episodes."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep: int = 10000) -> None:
         self.lock = threading.Lock()
         self.seconds = 0.0
-        self.episodes = 0
+        self.keep = keep
+        self.episodes: list[dict[str, Any]] = []
 
     def add(self, seconds: float) -> None:
         with self.lock:
             self.seconds += seconds
+
+    def record(self, episode: dict[str, Any]) -> None:
+        with self.lock:
+            self.episodes.append(episode)
+            del self.episodes[:-self.keep]
 
 
 class ToolEnvironment:
@@ -114,7 +120,6 @@ class ToolEnvironment:
             options=None if task_id is None else {"task_id": str(task_id)})
         self._stats.add(time.perf_counter() - started)
         self._begin((info or {}).get("task_id", task_id))
-        self._stats.episodes += 1
         if _prompt_contains(row.get("prompt"), str(observation)):
             return None
         return str(observation)
@@ -129,9 +134,14 @@ class ToolEnvironment:
             return None
         if not self.done:
             self._finish()
-        if self.sandbox_error:
-            return None
-        return float(sum(self.rewards))
+        reward = None if self.sandbox_error else float(sum(self.rewards))
+        if not self._scored:
+            self._scored = True
+            self._stats.record({"task_id": self.task_id, "actions": list(self.actions),
+                                "statuses": [v.get("status") for v in self.verdicts],
+                                "reward": reward, "sandbox_error": self.sandbox_error,
+                                "finished_by_adapter": self.finished_by_adapter})
+        return reward
 
     @_NotATool
     def close(self) -> None:
@@ -145,12 +155,14 @@ class ToolEnvironment:
 
     def _begin(self, task_id: str | None) -> None:
         self.task_id = task_id
+        self.actions: list[str] = []
         self.rewards: list[float] = []
         self.verdicts: list[dict[str, Any]] = []
         self.components: list[dict[str, Any]] = []
         self.done = False
         self.sandbox_error = False
         self.finished_by_adapter = False
+        self._scored = False
 
     def _finish_open_episode(self) -> None:
         if self.task_id is not None and not self.done:
@@ -166,6 +178,7 @@ class ToolEnvironment:
             raise RuntimeError("reset() was not called: no task is running")
         if self.done:
             return EPISODE_OVER
+        self.actions.append(action)
         started = time.perf_counter()
         observation, reward, terminated, truncated, info = self._env.step(action)
         self._stats.add(time.perf_counter() - started)
@@ -215,7 +228,7 @@ class PythonToolEnvironment(ToolEnvironment):
         """
         if not self.components:
             self._act("")
-        elif not self.done:
+        if not self.done and not self.sandbox_error:
             hidden = self.components[-1].get("hidden_reward")
             if hidden is not None and self.rewards:
                 self.rewards[-1] += float(hidden)
@@ -357,6 +370,12 @@ class EnvironmentFactory:
     def grading_s_total(self) -> float:
         """Seconds all instances spent in env resets and steps (sandbox work)."""
         return self._stats.seconds
+
+    @property
+    def episodes(self) -> list[dict[str, Any]]:
+        """Scored episodes, oldest first: task, actions (tool calls and the adapter's
+        finishing action), verdict statuses, reward — what ``get_reward`` returned."""
+        return list(self._stats.episodes)
 
     @property
     def instances(self) -> list[ToolEnvironment]:

@@ -106,6 +106,9 @@ class GRPORunResult:
     summary: dict[str, Any]
     mode: str
     wall_s: float
+    sources: list[Any] = field(default_factory=list)
+    """The reward sources (execution reward, environment factory or rollout function),
+    closed, with their histories: what each step graded."""
 
 
 def choose_mode(env_id: str, mode: str = "auto") -> str:
@@ -252,4 +255,4 @@ def train_grpo(config: GRPORunConfig) -> GRPORunResult:
     curve = out / "reward_curve.png"
     return GRPORunResult(out_dir=out, model_dir=model_dir, metrics_path=metrics.path,
                          curve_path=curve if curve.exists() else None, summary=summary,
-                         mode=mode, wall_s=time.perf_counter() - started)
+                         mode=mode, wall_s=time.perf_counter() - started, sources=timers)

@@ -56,3 +56,13 @@ def test_chat_rejects_a_bad_policy_spec(app) -> None:
 def test_chat_unknown_env_is_a_usage_error(app) -> None:
     result = CliRunner().invoke(app, ["chat", "--env", "sandgym-test/Nope-v0"])
     assert result.exit_code == 2 and "Nope" in result.output
+
+
+@pytest.mark.slow
+def test_chat_lets_a_policy_play(app, default_model_dir) -> None:
+    result = CliRunner().invoke(app, ["chat", "--env", ENV_ID, "--task-id", "count-2",
+                                      "--policy", "default", "--max-new-tokens", "3",
+                                      "--max-turns", "1"])
+    assert result.exit_code == 0, result.output
+    assert "--- policy ---" in result.output
+    assert "[episode cut after 1 turns; return" in result.output

@@ -62,3 +62,28 @@ def test_unknown_policy_spec_is_refused():
 
     with pytest.raises(PolicySpecError):
         build_policy("no-such-policy")
+
+
+class _FakeWorker:
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+
+    def submit(self, batch):
+        self.batches.append(len(batch))
+        return object()
+
+
+@pytest.mark.parametrize(("episodes", "batch_size", "expected"), [
+    (20, 10, [[10], [10]]),          # one full batch each, not 10 + 5 + 5
+    (6, 4, [[3], [3]]),              # the tail is split evenly
+    (40, 4, [[4, 4], [4, 4]]),       # a second batch is queued while work remains
+    (12, 4, [[4], [4]]),             # ...but not when it could leave a worker idle
+])
+def test_dispatch_spreads_batches_over_workers(episodes, batch_size, expected):
+    from sandgym.rollouts.driver import _Run, _Slot
+
+    run = _Run("env", "p", "p", None, RolloutConfig(batch_size=batch_size), None, None, None)
+    run.queue.extend(plan_episodes("env", [f"t{i}" for i in range(episodes)], 1))
+    run.slots = [_Slot(i, _FakeWorker()) for i in range(2)]
+    run._dispatch()
+    assert [slot.worker.batches for slot in run.slots] == expected

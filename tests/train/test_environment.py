@@ -8,6 +8,7 @@ import gymnasium as gym
 import pytest
 from transformers.utils import get_json_schema
 
+from sandgym.envs.code import GRADED_VALUES
 from sandgym.train.datasets import prompts_dataset
 from sandgym.train.environment import (
     EPISODE_OVER,
@@ -105,6 +106,12 @@ def test_open_episodes_are_finished_as_the_env_would(repair_factory):
         env.submit_solution(WRONG_ADD)  # one failing attempt of three, then the model stops
         assert not env.done
         assert env.get_reward() == -0.3  # the last attempt's hidden-test reward (CodeRL)
+        env.reset(task_id="builtin/add")
+        reward = env.get_reward()  # no attempt: an empty answer, graded by the env
+        assert reward == GRADED_VALUES[env.verdicts[-1]["outcome"]] < 0
+        assert [e["reward"] for e in graded.episodes] == [-0.3, reward]
+        assert graded.episodes[1]["actions"] == [""]
+        assert graded.episodes[1]["finished_by_adapter"]
     finally:
         graded.close()
 

@@ -1,0 +1,209 @@
+"""Offline alignment data from rollouts: SFT on successes, DPO on reward-ranked pairs.
+
+Both read a rollout collection (`sandgym.rollouts.collect`'s Parquet) and write a
+Hugging Face dataset with ``save_to_disk``, in the conversational formats TRL's
+trainers take as they are:
+
+* SFT (``SFTTrainer``): one ``messages`` column per successful episode, the whole
+  chat the policy had (system, task, its replies and the env's feedback between them);
+* DPO (``DPOTrainer``): ``prompt`` (the messages before the first reply), ``chosen``
+  and ``rejected`` (the rest of two episodes of the same task whose rewards differ).
+
+Episodes with a ``sandbox_error`` are never used: they say nothing about the model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["ExportResult", "dpo_pairs", "export_dpo", "export_sft", "is_success", "sft_rows"]
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote."""
+
+    kind: str
+    out: Path
+    rows: int
+    episodes: int
+    usable: int
+    """Episodes without a sandbox error."""
+    tasks: int
+
+
+def _messages(record: dict[str, Any]) -> list[dict[str, Any]]:
+    messages = record.get("messages")
+    if isinstance(messages, str):
+        messages = json.loads(messages)
+    return [{"role": m["role"], "content": m.get("content") or ""} for m in messages or []]
+
+
+def _verdicts(record: dict[str, Any]) -> list[dict[str, Any]]:
+    verdicts = record.get("verdicts")
+    return json.loads(verdicts) if isinstance(verdicts, str) else list(verdicts or [])
+
+
+def _reward(record: dict[str, Any]) -> float | None:
+    if record.get("sandbox_error"):
+        return None
+    reward = record.get("final_reward")
+    if reward is None or (isinstance(reward, float) and math.isnan(reward)):
+        return None
+    return float(reward)
+
+
+def is_success(record: dict[str, Any], min_reward: float | None = None) -> bool:
+    """Whether an episode succeeded.
+
+    With ``min_reward``: its return is at least that. Otherwise: its last verdict
+    passed (every hidden test or check), or, for envs without a status, a return > 0.
+    """
+    reward = _reward(record)
+    if reward is None:
+        return False
+    if min_reward is not None:
+        return reward >= min_reward
+    verdicts = _verdicts(record)
+    status = (verdicts[-1] or {}).get("status") if verdicts else None
+    return status == "pass" if status is not None else reward > 0
+
+
+def sft_rows(records: Iterable[dict[str, Any]], *, min_reward: float | None = None,
+             dedupe: bool = True) -> list[dict[str, Any]]:
+    """Rows ``{messages, task_id, env_id, episode_id, reward}`` of successful episodes."""
+    rows, seen = [], set()
+    for record in records:
+        if not is_success(record, min_reward):
+            continue
+        messages = _messages(record)
+        if not any(m["role"] == "assistant" for m in messages):
+            continue
+        key = json.dumps(messages, sort_keys=True)
+        if dedupe and key in seen:
+            continue
+        seen.add(key)
+        rows.append({"messages": messages, "task_id": record.get("task_id"),
+                     "env_id": record.get("env_id"), "episode_id": record.get("episode_id"),
+                     "reward": _reward(record)})
+    return rows
+
+
+def _split(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    first = next((i for i, m in enumerate(messages) if m["role"] == "assistant"), None)
+    if first is None:
+        return messages, []
+    return messages[:first], messages[first:]
+
+
+def dpo_pairs(records: Iterable[dict[str, Any]], *, max_pairs_per_task: int = 4,
+              min_margin: float = 0.0) -> list[dict[str, Any]]:
+    """Chosen/rejected pairs per task, ranked by episode return.
+
+    Each task's episodes are sorted by reward; the best ones are paired with worse ones
+    (reward margin above ``min_margin``, a different reply, the same prompt), at most
+    ``max_pairs_per_task`` pairs per task, best-vs-worst first.
+    """
+    by_task: dict[tuple[Any, Any], list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        if _reward(record) is not None and record.get("task_id") is not None:
+            by_task[(record.get("env_id"), record["task_id"])].append(record)
+    pairs = []
+    for (env_id, task_id), group in sorted(by_task.items(), key=lambda kv: str(kv[0])):
+        ranked = sorted(group, key=lambda r: _reward(r), reverse=True)
+        candidates = [(hi, lo) for hi in ranked for lo in reversed(ranked)
+                      if _reward(hi) - _reward(lo) > min_margin]
+        candidates.sort(key=lambda p: _reward(p[0]) - _reward(p[1]), reverse=True)
+        used: set[tuple[str, str]] = set()
+        for hi, lo in candidates:
+            if len(used) >= max_pairs_per_task:
+                break
+            prompt, chosen = _split(_messages(hi))
+            rejected_prompt, rejected = _split(_messages(lo))
+            if not chosen or not rejected or prompt != rejected_prompt or chosen == rejected:
+                continue
+            key = (json.dumps(chosen), json.dumps(rejected))
+            if key in used:
+                continue
+            used.add(key)
+            pairs.append({"prompt": prompt, "chosen": chosen, "rejected": rejected,
+                          "task_id": task_id, "env_id": env_id,
+                          "chosen_reward": _reward(hi), "rejected_reward": _reward(lo)})
+    return pairs
+
+
+def _records(source: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    from sandgym.rollouts.errors import StorageError
+    from sandgym.rollouts.storage import iter_records, parquet_sources
+
+    if not parquet_sources(source):
+        raise StorageError(f"no trajectories at {source}; collect some first with "
+                           f"`sandgym rollout ... --out {source}`")
+    return list(iter_records(source))
+
+
+def _save(rows: list[dict[str, Any]], out: str | os.PathLike[str], kind: str,
+          columns: list[str], stats: dict[str, Any]) -> Path:
+    from datasets import Dataset
+
+    from datasets.utils import logging as ds_logging
+
+    out = Path(out)
+    dataset = Dataset.from_list(rows) if rows else Dataset.from_dict({c: [] for c in columns})
+    bars = ds_logging.is_progress_bar_enabled()
+    ds_logging.disable_progress_bar()  # a bar per small save is noise in CLI output
+    try:
+        dataset.save_to_disk(str(out))
+    finally:
+        if bars:
+            ds_logging.enable_progress_bar()
+    (out / "sandgym_export.json").write_text(json.dumps({"kind": kind, **stats}, indent=2))
+    return out
+
+
+def export_sft(source: str | os.PathLike[str], out: str | os.PathLike[str], *,
+               min_reward: float | None = None, dedupe: bool = True) -> ExportResult:
+    """Write the successful episodes of a collection as an SFT dataset (``messages``).
+
+    Load it with ``datasets.load_from_disk(out)`` and pass it to ``SFTTrainer``.
+    """
+    records = _records(source)
+    rows = sft_rows(records, min_reward=min_reward, dedupe=dedupe)
+    usable = sum(_reward(r) is not None for r in records)
+    stats = {"source": str(source), "episodes": len(records), "usable": usable,
+             "rows": len(rows)}
+    path = _save(rows, out, "sft", ["messages", "task_id", "env_id", "episode_id", "reward"],
+                 stats)
+    logger.info("SFT export: %d of %d episodes succeeded -> %s", len(rows), len(records), path)
+    return ExportResult("sft", path, len(rows), len(records), usable,
+                        len({r["task_id"] for r in rows}))
+
+
+def export_dpo(source: str | os.PathLike[str], out: str | os.PathLike[str], *,
+               max_pairs_per_task: int = 4, min_margin: float = 0.0) -> ExportResult:
+    """Write reward-ranked chosen/rejected pairs per task as a DPO dataset.
+
+    Load it with ``datasets.load_from_disk(out)`` and pass it to ``DPOTrainer``. Tasks
+    whose episodes all have the same reward give no pair (collect several samples per
+    task with a temperature above 0).
+    """
+    records = _records(source)
+    pairs = dpo_pairs(records, max_pairs_per_task=max_pairs_per_task, min_margin=min_margin)
+    usable = sum(_reward(r) is not None for r in records)
+    stats = {"source": str(source), "episodes": len(records), "usable": usable,
+             "rows": len(pairs)}
+    path = _save(pairs, out, "dpo", ["prompt", "chosen", "rejected", "task_id", "env_id",
+                                     "chosen_reward", "rejected_reward"], stats)
+    logger.info("DPO export: %d pairs from %d episodes -> %s", len(pairs), len(records), path)
+    return ExportResult("dpo", path, len(pairs), len(records), usable,
+                        len({p["task_id"] for p in pairs}))
