@@ -21,6 +21,7 @@ _COMMAND_MODULES = [
     "sandgym.cli.chat",
     "sandgym.cli.envs",
     "sandgym.cli.eval",
+    "sandgym.cli.rollout",
 ]
 
 app = typer.Typer(

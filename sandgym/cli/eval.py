@@ -47,23 +47,6 @@ def eval_command(
     raise typer.Exit(0)
 
 
-def _canonical_policy(env: Any, task_ids: Sequence[str]) -> Any:
-    """A ScriptedPolicy answering each task's prompt with its reference answer."""
-    from sandgym.agents import ScriptedPolicy
-
-    unwrapped = env.unwrapped
-    by_prompt: dict[str, str] = {}
-    for task_id in task_ids:
-        prompt = unwrapped._observe_task(unwrapped.get_task(task_id))  # noqa: SLF001
-        by_prompt[prompt] = unwrapped.reference_answer(task_id)
-
-    def reply(messages: list[dict]) -> str:
-        first = next(m["content"] for m in messages if m.get("role") == "user")
-        return by_prompt.get(first, "")
-
-    return ScriptedPolicy(reply, name="canonical")
-
-
 def evaluate(env_id: str, policy_spec: str, *, limit: int | None = None, samples: int = 1,
              temperature: float | None = None, max_new_tokens: int = 512,
              max_turns: int = 10, concurrency: int | None = None) -> dict[str, Any]:
@@ -71,7 +54,8 @@ def evaluate(env_id: str, policy_spec: str, *, limit: int | None = None, samples
     import gymnasium
 
     import sandgym.envs
-    from sandgym.agents import SamplingParams, policy_from_spec, run_episodes
+    from sandgym.agents import SamplingParams, run_episodes
+    from sandgym.rollouts.policies import build_policy
 
     sandgym.envs.ensure_registered()
     pool = sandgym.envs.default_pool()
@@ -81,10 +65,7 @@ def evaluate(env_id: str, policy_spec: str, *, limit: int | None = None, samples
     envs = [gymnasium.make(env_id) for _ in range(width)]
     try:
         task_ids = list(envs[0].unwrapped.task_ids)[:limit]
-        if policy_spec == "canonical":
-            policy = _canonical_policy(envs[0], task_ids)
-        else:
-            policy = policy_from_spec(policy_spec)
+        policy = build_policy(policy_spec, env=envs[0])
         if temperature is None:
             temperature = 0.0 if samples == 1 else 0.8
         sampling = SamplingParams(temperature=temperature, max_new_tokens=max_new_tokens)
