@@ -219,7 +219,8 @@ class RayRolloutFunc:
         self._published_step: int | None = None
         self._calls = 0
         self.grading_s_total = 0.0
-        self.last_records: list[dict[str, Any]] = []
+        self.history: list[list[dict[str, Any]]] = []
+        """Records of each call (one GRPO batch each), oldest first; the last 100 kept."""
 
     # ------------------------------------------------------------------ TRL interface
 
@@ -237,7 +238,8 @@ class RayRolloutFunc:
                 eid = f"{self.env_id}|{task_id}|grpo{self._calls}-{i}"
                 specs.append(EpisodeSpec(eid, task_id, i, _seed(eid)))
             records = self._play(specs)
-        self.last_records = records
+        self.history.append(records)
+        del self.history[:-100]
         samples = [trajectory_to_sample(r) for r in records]
         keys = ("prompt_ids", "completion_ids", "logprobs", "env_reward", "verdict",
                 "sandbox_error", "num_turns")
