@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Optional
 
 import typer
 
@@ -19,7 +18,7 @@ def register(root: typer.Typer) -> None:
 @app.command("build")
 def build(
     image: str = typer.Option("sandgym/python:latest", help="Name of the image to build."),
-    base: Optional[str] = typer.Option(  # noqa: UP007 - typer needs Optional
+    base: str | None = typer.Option(
         None, help="Local base image with python3. Default: sandgym/base:bookworm, a local "
         "Debian/Python image, or one bootstrapped with debootstrap."),
     force: bool = typer.Option(False, help="Rebuild even when the image is current."),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -19,11 +18,11 @@ def register(root: typer.Typer) -> None:
 
 @app.command("exec")
 def exec_(
-    code: Optional[str] = typer.Option(None, "--code", help="Python source to run."),  # noqa: UP007
-    file: Optional[Path] = typer.Option(None, "--file", exists=True, dir_okay=False,  # noqa: UP007
+    code: str | None = typer.Option(None, "--code", help="Python source to run."),
+    file: Path | None = typer.Option(None, "--file", exists=True, dir_okay=False,
                                         help="A Python file to run."),
     timeout: float = typer.Option(10.0, help="Wall-clock deadline in seconds."),
-    stdin: Optional[str] = typer.Option(None, help="Text to feed on stdin."),  # noqa: UP007
+    stdin: str | None = typer.Option(None, help="Text to feed on stdin."),
     as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON."),
     image: str = typer.Option("sandgym/python:latest", help="Sandbox image."),
 ) -> None:

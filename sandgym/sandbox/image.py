@@ -66,7 +66,8 @@ def image_status(client: Any, image: str = DEFAULT_IMAGE) -> dict[str, Any]:
         "exists": True,
         "protocol": labels.get("sandgym.protocol"),
         "executor_sha": sha,
-        "current": sha == executor_sha() and labels.get("sandgym.protocol") == str(PROTOCOL_VERSION),
+        "current": sha == executor_sha()
+        and labels.get("sandgym.protocol") == str(PROTOCOL_VERSION),
     }
 
 

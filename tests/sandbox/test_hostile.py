@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import textwrap
 
-import pytest
-
 from sandgym.sandbox import DockerSandbox, SandboxLimits
 
 from .conftest import assert_answers

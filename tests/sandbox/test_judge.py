@@ -67,7 +67,7 @@ def test_candidate_cannot_kill_the_judge(sandbox):
 
 
 def test_candidate_cannot_find_the_judge_input(sandbox):
-    probe = textwrap.dedent(f"""
+    probe = textwrap.dedent("""
         import gc, os, sys
         marker = 'hidden-marker-' + '7f3a9c'
         found = []
@@ -76,7 +76,7 @@ def test_candidate_cannot_find_the_judge_input(sandbox):
                 continue
             for part in ('cmdline', 'environ', 'fd/0', 'fd/3', 'fd/4', 'mem'):
                 try:
-                    with open(f'/proc/{{name}}/{{part}}', 'rb') as f:
+                    with open(f'/proc/{name}/{part}', 'rb') as f:
                         if marker.encode() in f.read(1 << 20):
                             found.append((name, part))
                 except OSError:
