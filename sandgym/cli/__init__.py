@@ -22,6 +22,8 @@ _COMMAND_MODULES = [
     "sandgym.cli.envs",
     "sandgym.cli.eval",
     "sandgym.cli.rollout",
+    "sandgym.cli.train",
+    "sandgym.cli.export",
 ]
 
 app = typer.Typer(

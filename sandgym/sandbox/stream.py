@@ -84,6 +84,9 @@ class AttachedStream:
         if self.closed:
             return False
         try:
+            if self._sock.fileno() < 0:  # closed under us (e.g. by close() elsewhere)
+                self.closed = True
+                return False
             readable, _, _ = select.select([self._sock], [], [], 0)
             if not readable:
                 return True
@@ -91,7 +94,7 @@ class AttachedStream:
             chunk = self._sock.recv(1 << 16)
         except BlockingIOError:
             return True
-        except OSError:
+        except (OSError, ValueError):  # ValueError: the socket was closed meanwhile
             self.closed = True
             return False
         if not chunk:

@@ -155,7 +155,6 @@ def _records(source: str | os.PathLike[str]) -> list[dict[str, Any]]:
 def _save(rows: list[dict[str, Any]], out: str | os.PathLike[str], kind: str,
           columns: list[str], stats: dict[str, Any]) -> Path:
     from datasets import Dataset
-
     from datasets.utils import logging as ds_logging
 
     out = Path(out)

@@ -34,16 +34,18 @@ class MetricsCallback(TrainerCallback):
             sandboxes so far): the execution reward, the environment factory.
         closers: objects with ``close()`` to call when training ends (TRL never closes
             environments or reward functions: this releases their sandboxes).
+        title: the reward curve's title.
     """
 
     def __init__(self, out_dir: str | Path, timers: Iterable[Any] = (),
-                 closers: Iterable[Any] = ()) -> None:
+                 closers: Iterable[Any] = (), title: str | None = None) -> None:
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.out_dir / "metrics.jsonl"
         self.path.write_text("")
         self.timers = list(timers)
         self.closers = list(closers)
+        self.title = title
         self.rows: list[dict[str, Any]] = []
         self._step_started = 0.0
         self._grading_at_start = 0.0
@@ -86,12 +88,16 @@ class MetricsCallback(TrainerCallback):
         self.rows.append(row)
         with self.path.open("a") as f:
             f.write(json.dumps(json_safe(row)) + "\n")
+        logger.info("step %d: reward %.3f, pass rate %s, %.1f s (sandbox %.1f%%)", step,
+                    row["reward/mean"] if row["reward/mean"] is not None else math.nan,
+                    row["verdict/pass_rate"], step_s,
+                    100 * (row["sandbox/grading_share"] or 0.0))
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         """Draw the curve, write the summary, release sandboxes."""
         try:
             if self.rows:
-                plot_reward_curve(self.rows, self.out_dir / "reward_curve.png")
+                plot_reward_curve(self.rows, self.out_dir / "reward_curve.png", self.title)
             (self.out_dir / "summary.json").write_text(
                 json.dumps(json_safe(summarize(self.rows)), indent=2) + "\n")
         finally:

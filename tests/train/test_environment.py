@@ -175,3 +175,33 @@ def test_tool_calling_tokenizer_renders_tools_for_the_default_model(model_path):
     assert supports_tool_calling(tool_tokenizer)
     assert tool_calling_tokenizer(tool_tokenizer) is tool_tokenizer
     assert tokenizer.chat_template != tool_tokenizer.chat_template  # the original is untouched
+
+
+def test_a_tool_call_in_the_models_format_reaches_the_tool(model_path, pool):
+    """What TRL does with a completion: render the tools, parse the call, call the method."""
+    from transformers import AutoTokenizer
+    from trl.chat_template_utils import add_response_schema, parse_response
+
+    from sandgym.train.environment import tool_calling_tokenizer
+
+    tokenizer = tool_calling_tokenizer(AutoTokenizer.from_pretrained(model_path,
+                                                                     local_files_only=True))
+    add_response_schema(tokenizer)
+    factory = environment_factory(REPAIR, pool=pool)
+    env = factory()
+    row = prompts_dataset(REPAIR, task_ids=["builtin/add"], system_prompt=factory.system_prompt)[0]
+    assert env.reset(**row) is None
+    prompt_ids = tokenizer.apply_chat_template(row["prompt"], tools=[env.submit_solution],
+                                               add_generation_prompt=True, tokenize=True,
+                                               return_dict=True)["input_ids"]
+    rendered = tokenizer.decode(prompt_ids)
+    assert '"name": "submit_solution"' in rendered and "task's tests" in rendered
+    completion = ('<tool_call>\n{"name": "submit_solution", "arguments": {"code": '
+                  '"def add(a, b):\\n    return a + b\\n"}}\n</tool_call><|im_end|>')
+    ids = tokenizer(completion, add_special_tokens=False)["input_ids"]
+    call = parse_response(tokenizer, ids, prefix=prompt_ids)["tool_calls"][0]["function"]
+    assert call["name"] == "submit_solution"
+    result = getattr(env, call["name"])(**call["arguments"])
+    assert "passed" in result
+    assert env.get_reward() == 1.0
+    factory.close()
