@@ -23,8 +23,11 @@ from pathlib import Path
 logger = logging.getLogger("sandgym.demo")
 
 ENV_ID = "sandgym/PythonTests-v0"
-ROLLOUT_TASKS = 8
-"""Built-in tasks played in the rollout stage (one greedy episode each)."""
+"""Env of the GRPO stage: the built-in tasks, with public and hidden tests."""
+ROLLOUT_ENV_ID = "sandgym/HumanEval-v0"
+ROLLOUT_TASKS = 10
+ROLLOUT_SAMPLES = 2
+"""The rollout stage plays 2 sampled episodes of each of the first 10 HumanEval tasks."""
 GRPO_STEPS = 4
 """GRPO steps of the fine-tune stage (4 completions each; ~10-20 s a step on 2 cores)."""
 
@@ -75,9 +78,16 @@ def stage_model() -> None:
 
 
 def stage_rollouts() -> None:
-    """The default model plays a slice of the code tasks on a local Ray cluster."""
+    """The default model plays HumanEval tasks on a local two-worker Ray cluster.
+
+    The same job as ``sandgym rollout --env sandgym/HumanEval-v0 --policy default
+    --limit 10 --samples 2 --workers 2 --out runs/demo/rollouts.parquet``.
+    """
+    from rich.console import Console
+
     from sandgym.agents import SamplingParams
-    from sandgym.rollouts import collect
+    from sandgym.rollouts import RolloutConfig, collect
+    from sandgym.rollouts.progress import summary_table
 
     out = out_dir() / "rollouts.parquet"
     for stale in (out, out.with_name(out.name + ".parts")):
@@ -85,12 +95,14 @@ def stage_rollouts() -> None:
             shutil.rmtree(stale)
         elif stale.exists():
             stale.unlink()  # a fresh collection each time, not a resumed one
-    result = collect(ENV_ID, "default", out=out, limit=ROLLOUT_TASKS, num_workers=2,
-                     sampling=SamplingParams(temperature=0.0, max_new_tokens=128),
+    result = collect(ROLLOUT_ENV_ID, "default", out=out, limit=ROLLOUT_TASKS,
+                     samples_per_task=ROLLOUT_SAMPLES, num_workers=2,
+                     sampling=SamplingParams(temperature=0.8, max_new_tokens=128, seed=0),
+                     config=RolloutConfig(batch_size=ROLLOUT_TASKS, pool_size=4),
                      progress=False)
-    print(f"  {result.episodes} episodes of {ENV_ID} by the default model, 2 Ray workers")
-    print(f"  pass rate: {_pct(result.pass_rate)}  (mean reward {result.mean_reward:.2f}, "
-          f"sandbox errors {result.sandbox_errors})")
+    Console().print(summary_table(result))
+    print(f"  pass rate: {_pct(result.pass_rate)} of {result.episodes} episodes of "
+          f"{ROLLOUT_ENV_ID} by the default model")
     print(f"  rollouts: {out}  (sandgym export sft|dpo --from {out} --out DIR)")
 
 
