@@ -31,3 +31,11 @@ def test_unterminated_fence_runs_to_the_end():
 
 def test_fenced_blocks_lists_language_and_body():
     assert fenced_blocks("```Python\na\n```\n~~~\nb\n~~~") == [("python", "a\n"), ("", "b\n")]
+
+
+def test_bare_code_closed_by_a_stray_fence_is_the_code():
+    reply = "def f(x):\n    return x + 1\n\n# done\n```\n"
+    assert extract_code(reply, "f") == "def f(x):\n    return x + 1\n\n# done\n"
+    # a fenced block that defines the entry point still wins over code before it
+    both = "def f(x):\n    return 0\n```python\ndef f(x):\n    return x\n```\n"
+    assert extract_code(both, "f") == "def f(x):\n    return x\n"

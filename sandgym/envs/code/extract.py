@@ -25,8 +25,9 @@ def extract_code(text: str, entry_point: str | None = None) -> str:
 
     Models answer in prose with fenced blocks, or with bare code. The rule is: among
     the Python-tagged (or untagged) fenced blocks, the first that defines
-    ``entry_point``; else the first of them; else the first fenced block of any
-    language; with no fence at all, the whole reply.
+    ``entry_point``; else the code before the first fence when it defines
+    ``entry_point`` (bare code closed by a stray fence); else the first Python block;
+    else the first fenced block of any language; with no fence at all, the whole reply.
 
     Example:
         >>> extract_code("Here:\\n```python\\ndef f():\\n    return 1\\n```\\nDone.", "f")
@@ -41,4 +42,7 @@ def extract_code(text: str, entry_point: str | None = None) -> str:
         for body in python:
             if defines.search(body):
                 return body
+        before_fences = text[: _FENCE.search(text).start()]
+        if defines.search(before_fences):
+            return before_fences
     return python[0]
