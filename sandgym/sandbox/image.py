@@ -118,6 +118,8 @@ def build_image(client: Any, image: str = DEFAULT_IMAGE, base: str | None = None
         except docker.errors.BuildError as e:
             log = "".join(str(chunk.get("stream", chunk)) for chunk in e.build_log)
             raise SandboxError(f"building {image} failed: {e}\n{log[-3000:]}") from e
+    # The image this build replaced is now untagged; drop such leftovers of ours only.
+    client.images.prune(filters={"dangling": True, "label": "sandgym.image"})
     logger.info("built sandbox image %s", image)
     return image
 
