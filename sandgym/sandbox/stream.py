@@ -84,9 +84,6 @@ class AttachedStream:
         if self.closed:
             return False
         try:
-            if self._sock.fileno() < 0:  # closed under us (e.g. by close() elsewhere)
-                self.closed = True
-                return False
             readable, _, _ = select.select([self._sock], [], [], 0)
             if not readable:
                 return True
@@ -94,7 +91,7 @@ class AttachedStream:
             chunk = self._sock.recv(1 << 16)
         except BlockingIOError:
             return True
-        except (OSError, ValueError):  # ValueError: the socket was closed meanwhile
+        except (OSError, ValueError):  # ValueError: the socket was closed under us
             self.closed = True
             return False
         if not chunk:
