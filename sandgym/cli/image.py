@@ -6,6 +6,8 @@ import json
 
 import typer
 
+from sandgym.sandbox.image import DEFAULT_IMAGE
+
 app = typer.Typer(help="Build and inspect the sandbox image (offline: no registry needed).",
                   no_args_is_help=True)
 
@@ -17,7 +19,8 @@ def register(root: typer.Typer) -> None:
 
 @app.command("build")
 def build(
-    image: str = typer.Option("sandgym/python:latest", help="Name of the image to build."),
+    image: str = typer.Option(DEFAULT_IMAGE, help="Name of the image to build "
+                              "($SANDGYM_IMAGE sets the default)."),
     base: str | None = typer.Option(
         None, help="Local base image with python3. Default: sandgym/base:bookworm, a local "
         "Debian/Python image, or one bootstrapped with debootstrap."),
@@ -31,7 +34,7 @@ def build(
 
 
 @app.command("status")
-def status(image: str = typer.Option("sandgym/python:latest", help="Image to inspect.")) -> None:
+def status(image: str = typer.Option(DEFAULT_IMAGE, help="Image to inspect.")) -> None:
     """Print whether the image exists and matches this sandgym (exit 1 when not current)."""
     from sandgym.sandbox import docker_client
     from sandgym.sandbox.image import image_status

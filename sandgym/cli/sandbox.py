@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from sandgym.sandbox.image import DEFAULT_IMAGE
+
 app = typer.Typer(help="Run code in a fresh sandbox; remove leftover containers.",
                   no_args_is_help=True)
 
@@ -24,7 +26,7 @@ def exec_(
     timeout: float = typer.Option(10.0, help="Wall-clock deadline in seconds."),
     stdin: str | None = typer.Option(None, help="Text to feed on stdin."),
     as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON."),
-    image: str = typer.Option("sandgym/python:latest", help="Sandbox image."),
+    image: str = typer.Option(DEFAULT_IMAGE, help="Sandbox image."),
 ) -> None:
     """Run Python code in a fresh, hardened sandbox and print what happened."""
     from sandgym.sandbox import DockerSandbox

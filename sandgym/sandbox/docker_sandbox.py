@@ -40,7 +40,31 @@ _START_TIMEOUT_S = 60.0
 _REPLY_GRACE_S = 10.0
 _FILE_OP_TIMEOUT_S = 30.0
 
+_WORKDIR_MODE = 0o755
 FileMap = Mapping[str, "str | bytes"]
+
+
+def _ipc_sysctls(ipc_mb: int) -> dict[str, str]:
+    """Bounds on the container's own IPC namespace (objects there outlive processes).
+
+    Shared memory is capped at ``ipc_mb`` in all and destroyed once no process has it
+    attached (``shm_rmid_forced``); message queues and semaphore sets are few and small,
+    so what a request can pin in kernel memory before the executor removes it is small.
+    """
+    pages = max(1, (ipc_mb << 20) // 4096)
+    return {
+        "kernel.shmmax": str(ipc_mb << 20),
+        "kernel.shmall": str(pages),
+        "kernel.shmmni": "64",
+        "kernel.shm_rmid_forced": "1",
+        "kernel.msgmni": "16",
+        "kernel.msgmnb": "16384",
+        "kernel.msgmax": "8192",
+        "kernel.sem": "64 1024 32 32",
+        "fs.mqueue.queues_max": "16",
+        "fs.mqueue.msg_max": "16",
+        "fs.mqueue.msgsize_max": "8192",
+    }
 
 
 def docker_client() -> Any:
@@ -72,6 +96,27 @@ def _check_relative(path: str) -> None:
     if p.is_absolute() or ".." in p.parts or not p.parts:
         raise ValueError(f"sandbox file paths are relative to {WORKDIR} and stay inside it; "
                          f"got {path!r}")
+
+
+class _EngineCaps:
+    """What the Docker engine can grant, learnt once per process."""
+
+    def __init__(self) -> None:
+        self.oom_floor = True
+
+    def refuse_oom_floor(self, error: Exception) -> None:
+        """The engine cannot grant CAP_SYS_RESOURCE (its own bounding set lacks it)."""
+        if self.oom_floor:
+            logger.warning(
+                "this Docker engine cannot grant CAP_SYS_RESOURCE (%s); sandboxes start "
+                "without it, so code under test can lower its oom_score_adj to the "
+                "executor's level and an out-of-memory request may end the container. "
+                "Such a request is still scored `oom` (the engine's OOM event is checked), "
+                "never as a sandbox error; the pool replaces the container.", error)
+        self.oom_floor = False
+
+
+_engine_caps = _EngineCaps()
 
 
 class DockerSandbox:
@@ -130,16 +175,14 @@ class DockerSandbox:
         import docker.errors
 
         try:
-            config = client.api.create_container_config(self.image, None,
-                                                        **self._container_config())
-            config["StdinOnce"] = True  # host gone -> executor reads EOF -> container removed
-            created = client.api.create_container_from_config(config)
-            self._container = client.containers.get(created["Id"])
-            sock = client.api.attach_socket(
-                self._container.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
-            )
-            self._stream = AttachedStream(getattr(sock, "_sock", sock))
-            self._container.start()
+            try:
+                self._create_and_start(client)
+            except docker.errors.APIError as e:
+                if not (_engine_caps.oom_floor and "apply caps" in str(e)):
+                    raise
+                self._discard()
+                _engine_caps.refuse_oom_floor(e)
+                self._create_and_start(client)
         except docker.errors.ImageNotFound as e:
             self._discard()
             raise ImageNotFoundError(
@@ -163,6 +206,18 @@ class DockerSandbox:
         self._healthy = True
         logger.debug("sandbox %s started", self.container_id[:12])
 
+    def _create_and_start(self, client: Any) -> None:
+        config = client.api.create_container_config(self.image, None,
+                                                    **self._container_config())
+        config["StdinOnce"] = True  # host gone -> executor reads EOF -> container removed
+        created = client.api.create_container_from_config(config)
+        self._container = client.containers.get(created["Id"])
+        sock = client.api.attach_socket(
+            self._container.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+        )
+        self._stream = AttachedStream(getattr(sock, "_sock", sock))
+        self._container.start()
+
     def _container_config(self) -> dict[str, Any]:
         """Engine settings of the container: the hardening lives here."""
         from docker.types import Ulimit
@@ -174,24 +229,33 @@ class DockerSandbox:
             "scratch_dirs": [WORKDIR, "/tmp", "/dev/shm"],
             "output_bytes": lim.output_bytes, "file_size_bytes": lim.file_size_mb << 20,
             "nproc": lim.nproc, "default_timeout_s": lim.timeout_s,
+            "workdir_mode": _WORKDIR_MODE, "epoch": int(time.time()),
         }
         host_config = self._client.api.create_host_config(
             auto_remove=True,
             init=True,
             cap_drop=["ALL"],
-            # The executor (uid 0, nothing else) needs these three to start children as
-            # other uids and to kill them; the children themselves hold no capability.
-            cap_add=["SETUID", "SETGID", "KILL"],
+            # The executor (uid 0, nothing else) needs these to start children as other
+            # uids, to kill them, and (SYS_RESOURCE, where the engine can grant it) to pin
+            # their oom_score_adj at 1000 and its own below zero, so that the OOM killer
+            # never picks it or the judge. The children themselves hold no capability.
+            cap_add=["SETUID", "SETGID", "KILL"]
+            + (["SYS_RESOURCE"] if _engine_caps.oom_floor else []),
             security_opt=["no-new-privileges"],
             network_mode="bridge" if lim.network else "none",
             read_only=lim.read_only_root,
             tmpfs={
                 # exec: scripts and binaries written by the code may run (they could
                 # do nothing Python code cannot); Docker's tmpfs default is noexec.
-                "/tmp": f"rw,exec,nosuid,nodev,size={lim.tmp_mb}m,mode=1777",
-                WORKDIR: f"rw,exec,nosuid,nodev,size={lim.workdir_mb}m,uid={self.uid},"
-                f"gid={self.uid},mode=0755",
+                "/tmp": f"rw,exec,nosuid,nodev,size={lim.tmp_mb}m,nr_inodes={lim.files},"
+                f"mode=1777",
+                WORKDIR: f"rw,exec,nosuid,nodev,size={lim.workdir_mb}m,nr_inodes={lim.files},"
+                f"uid={self.uid},gid={self.uid},mode={_WORKDIR_MODE:o}",
             },
+            # Replies travel on stdout; a logging driver would copy every one of them to
+            # the host's disk for the container's life.
+            log_config={"type": "none", "config": {}},
+            sysctls=_ipc_sysctls(lim.ipc_mb),
             shm_size=f"{lim.tmp_mb}m",
             mem_limit=f"{lim.memory_mb}m",
             memswap_limit=f"{lim.memory_mb}m",
@@ -300,9 +364,16 @@ class DockerSandbox:
         if stdin is not None:
             request["stdin"] = stdin
         start = time.monotonic()
+        started_at = time.time()
         try:
             reply = self._call(request, timeout + _REPLY_GRACE_S, trailer)
         except SandboxCrashedError as e:
+            if self._oom_killed_since(started_at):
+                # The request filled the container's memory and the OOM killer ended the
+                # container: the answer's doing, so it is scored like any other `oom`.
+                return ExecResult(status="oom", exit_code=None, stdout="",
+                                  stderr=f"out of memory: the sandbox was OOM-killed ({e})",
+                                  truncated=False, duration_s=time.monotonic() - start)
             return ExecResult.infrastructure_failure(str(e), time.monotonic() - start)
         if reply.get("status") == "sandbox_error":
             self._healthy = False
@@ -318,6 +389,19 @@ class DockerSandbox:
             signal=reply.get("signal"),
             judge_stderr=reply.get("judge_stderr", ""),
         )
+
+    def _oom_killed_since(self, since: float) -> bool:
+        """Whether the engine reported an OOM kill in this container since ``since``."""
+        if self._container is None or self._client is None:
+            return False
+        try:
+            events = self._client.events(
+                since=int(since) - 1, until=int(time.time()) + 1, decode=True,
+                filters={"container": self._container.id, "event": "oom"})
+            return any(int(event.get("timeNano", 0)) >= since * 1e9 for event in events)
+        except Exception as e:  # noqa: BLE001 - the answer is then "unknown": no
+            logger.debug("could not read the engine's events: %s", e)
+            return False
 
     def write_file(self, path: str, content: str | bytes, *, mode: int | None = None) -> None:
         """Write a file under the work dir, as the sandbox user."""
@@ -382,6 +466,9 @@ class DockerSandbox:
                 raise
             if reply.get("id") != request["id"] or reply.get("fatal"):
                 self._healthy = False
+                if reply.get("health"):
+                    logger.warning("sandbox %s cannot be trusted after this request, it will "
+                                   "be replaced: %s", self.container_id[:12], reply["health"])
                 if reply.get("id") != request["id"]:
                     raise SandboxCrashedError(
                         f"executor reply out of step (wanted id {request['id']}, "

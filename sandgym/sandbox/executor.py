@@ -1,25 +1,35 @@
 """The sandgym executor: the main process of every sandbox container (stdlib only).
 
 It reads length-prefixed JSON requests from its stdin (the container's attached stream)
-and writes length-prefixed JSON replies to its stdout. Per request it forks a fresh
-child from its own, already warm, interpreter, so a step costs a fork (about a
-millisecond) instead of a `docker exec` or a new interpreter.
+and writes length-prefixed JSON replies to its stdout. Per request a fresh child runs
+the work, forked from a warm interpreter inside the container, so a step costs a fork
+(about a millisecond) instead of a `docker exec` or a new interpreter.
 
 Who runs what (the container runs this file as uid 0 holding only CAP_SETUID,
-CAP_SETGID and CAP_KILL, with no-new-privileges):
+CAP_SETGID, CAP_KILL and CAP_SYS_RESOURCE, with no-new-privileges):
 
-* the executor itself (uid 0, no other capability) never runs untrusted code;
-* code under test runs as the *sandbox* user, with no capability at all, in its own
-  session, with rlimits and ``oom_score_adj=1000`` (the OOM killer takes it first);
+* the executor (uid 0) reads requests and writes replies; it never runs untrusted code;
+* the *zygote*, forked by the executor at start-up before any request was read, forks
+  the children that run code under test ("spares"). A spare's memory is a copy of the
+  zygote's, which never held a request, reply, answer or grading record: nothing of an
+  earlier request is in any frame, global, buffer or freed heap the code can scan;
+* code under test runs in a spare as the *sandbox* user, with no capability, in its own
+  session, with rlimits and ``oom_score_adj=1000`` that it cannot lower (set with
+  CAP_SYS_RESOURCE, so 1000 is also its floor): the OOM killer takes it first, never the
+  executor, the zygote or the judge (``-999``);
 * an optional *judge* (trusted grading code sent by the host) runs as a third uid and
   drives the code under test over pipes. Its secret input (hidden tests) never passes
   through the executor's memory: the host sends it as a raw block right after the
-  request frame, and the judge child reads it from the stream itself. The code under
-  test is forked before that block is read, and cannot signal, ptrace or read the
-  files or memory of the judge or the executor (other uids).
+  request frame, and the judge child reads it from the stream itself.
 
-After every request all processes of the sandbox and judge users are killed, so
-nothing started by one request survives into the next.
+After every request every process of the sandbox and judge users is killed by the
+executor itself (a pidfd per process: nothing the code can stop or stall takes part)
+and every SysV/POSIX IPC object is removed, or the reply says the sandbox cannot be
+trusted (``fatal``) and the host replaces it. ``reset`` also restores the work dir
+(contents, mode, extended attributes, times) and empties /tmp and /dev/shm, and checks
+that it did. File operations never block on FIFOs or devices and are bounded in time.
+The zygote also watches the input stream: when the host is gone it kills the executor,
+so the container ends whatever the executor is doing.
 
 Wire format, both ways: 4-byte big-endian length, then that many bytes of UTF-8 JSON.
 Requests carry ``op`` (``exec``, ``write_file``, ``read_file``, ``reset``, ``ping``);
@@ -38,6 +48,7 @@ import os
 import resource
 import select
 import signal
+import socket
 import stat
 import struct
 import sys
@@ -46,10 +57,13 @@ import time
 import traceback
 import types
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 _HEADER = struct.Struct(">I")
-_MAX_FRAME = 256 * 1024 * 1024
+MAX_FRAME_BYTES = 256 * 1024 * 1024
+"""Largest request frame the executor accepts (the host checks before sending)."""
+_EXECUTOR_OOM_SCORE_ADJ = -999
+_CHILD_OOM_SCORE_ADJ = 1000
 _UNTRUSTED_CODE_NAME = "<sandbox>"
 _SIGNAL_NAMES = {int(s): s.name for s in signal.Signals}
 
@@ -69,6 +83,9 @@ class Config:
         self.nproc = int(raw.get("nproc", 96))
         self.nofile = int(raw.get("nofile", 256))
         self.default_timeout_s = float(raw.get("default_timeout_s", 10.0))
+        self.workdir_mode = int(raw.get("workdir_mode", 0o755))
+        # The modification time every scratch dir is given back on reset.
+        self.epoch = float(raw.get("epoch") or int(time.time()))
 
 
 # --------------------------------------------------------------------------- framing
@@ -116,8 +133,8 @@ def recv_frame(fd: int) -> dict | None:
     if header is None:
         return None
     (length,) = _HEADER.unpack(header)
-    if length > _MAX_FRAME:
-        raise ValueError(f"frame of {length} bytes exceeds {_MAX_FRAME}")
+    if length > MAX_FRAME_BYTES:
+        raise ValueError(f"frame of {length} bytes exceeds {MAX_FRAME_BYTES}")
     body = _read_exact(fd, length)
     if body is None:
         return None
@@ -155,15 +172,21 @@ def _isolate(fd_map: dict[int, int], cfg: Config, untrusted: bool) -> None:
         os.dup2(source, target)
     os.closerange(max(fd_map) + 1, 65536)
     if untrusted:
-        try:
-            with open("/proc/self/oom_score_adj", "w") as f:
-                f.write("1000")
-        except OSError:
-            pass
+        # Written while this process still holds CAP_SYS_RESOURCE, 1000 is also the
+        # floor the code under test cannot go below (oom_score_adj_min).
+        _set_oom_score_adj(_CHILD_OOM_SCORE_ADJ)
         resource.setrlimit(resource.RLIMIT_NPROC, (cfg.nproc, cfg.nproc))
     resource.setrlimit(resource.RLIMIT_FSIZE, (cfg.file_size_bytes, cfg.file_size_bytes))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_NOFILE, (cfg.nofile, cfg.nofile))
+
+
+def _set_oom_score_adj(value: int) -> None:
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write(str(value))
+    except OSError:
+        pass
 
 
 def _become(uid: int, gid: int, cwd: str, env: dict[str, str]) -> None:
@@ -238,7 +261,8 @@ def _write_files(files: list[dict], workdir: str) -> None:
         parent = os.path.dirname(path)
         if parent:
             os.makedirs(parent, exist_ok=True)
-        with open(path, "wb") as f:
+        fd = _open_regular(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        with os.fdopen(fd, "wb") as f:
             f.write(base64.b64decode(item["b64"]))
         if item.get("mode") is not None:
             os.chmod(path, int(item["mode"]))
@@ -305,7 +329,7 @@ class _Capture:
 
 
 class _Spare:
-    """The parent's ends of a pre-forked child's pipes."""
+    """The executor's ends of a spare child's pipes (the child itself is the zygote's)."""
 
     def __init__(self, pid: int, ctl_w: int, stdin_w: int, stdout_r: int, stderr_r: int):
         self.pid = pid
@@ -316,10 +340,273 @@ class _Spare:
 
     def close(self) -> None:
         for fd in (self.ctl_w, self.stdin_w, self.stdout_r, self.stderr_r):
+            _close_quietly(fd)
+
+
+def _close_quietly(fd: int | None) -> None:
+    if fd is None or fd < 0:
+        return
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+
+class ZygoteGone(Exception):
+    """The zygote died or stopped answering: the sandbox cannot serve another request."""
+
+
+# --------------------------------------------------------------------------- the zygote
+#
+# Spares are forked by the *zygote*, a process the executor forks once at start-up,
+# before it has read a single request. Whatever a child can find in its own memory
+# (frames, globals, buffers, freed heap) is therefore the zygote's: it has never held a
+# request, a reply, an answer or a grading record. The executor, which does hold them,
+# forks only judges (trusted code under a uid the code under test cannot touch).
+#
+# Zygote <-> executor speak over a SOCK_SEQPACKET pair: the executor sends b"F" (fork
+# a spare); the zygote answers {"spare": pid} with the four pipe ends as SCM_RIGHTS,
+# and {"exit": pid, "status": st} when a spare ends (it is their parent and reaper).
+#
+# The zygote is also the owner watchdog: it polls the executor's input stream for a
+# hang-up without ever reading it, and kills the executor when the host is gone, so
+# the container goes away whatever the executor is doing.
+
+
+def _zygote_main(cfg: Config, sock: socket.socket, watch_fd: int, executor_pid: int) -> None:
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    signal.set_wakeup_fd(wake_w)
+    poller = select.poll()
+    poller.register(sock.fileno(), select.POLLIN)
+    poller.register(wake_r, select.POLLIN)
+    poller.register(watch_fd, 0)  # 0: hang-up and errors only; never read this fd
+    while True:
+        try:
+            events = poller.poll()
+        except InterruptedError:
+            continue
+        for fd, event in events:
+            if fd == watch_fd:
+                # The host closed the stream: take the executor (and with it the
+                # container) down even if it is stuck in the middle of something.
+                _kill_quietly(executor_pid)
+                os._exit(0)
+            elif fd == wake_r:
+                try:
+                    while os.read(wake_r, 512):
+                        pass
+                except OSError:
+                    pass
+                _zygote_reap(sock)
+            elif fd == sock.fileno():
+                try:
+                    message = sock.recv(16)
+                except InterruptedError:
+                    continue
+                except OSError:
+                    message = b""
+                if not message:
+                    os._exit(0)  # the executor is gone
+                if message == b"F":
+                    _zygote_fork_spare(cfg, sock)
+        _zygote_reap(sock)
+
+
+def _zygote_reap(sock: socket.socket) -> None:
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        except InterruptedError:
+            continue
+        if pid == 0:
+            return
+        _zygote_send(sock, {"exit": pid, "status": status})
+
+
+def _zygote_send(sock: socket.socket, message: dict, fds: list[int] | None = None) -> None:
+    data = json.dumps(message).encode()
+    while True:
+        try:
+            if fds:
+                socket.send_fds(sock, [data], fds)
+            else:
+                sock.send(data)
+            return
+        except InterruptedError:
+            continue
+        except OSError:
+            os._exit(0)  # the executor is gone
+
+
+def _zygote_fork_spare(cfg: Config, sock: socket.socket) -> None:
+    ctl_r, ctl_w = os.pipe()
+    in_r, in_w = os.pipe()
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        _spare_main(cfg, ctl_r, in_r, out_w, err_w)
+    for fd in (ctl_r, in_r, out_w, err_w):
+        os.close(fd)
+    _zygote_send(sock, {"spare": pid}, [ctl_w, in_w, out_r, err_r])
+    for fd in (ctl_w, in_w, out_r, err_r):
+        os.close(fd)
+
+
+def _kill_quietly(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+# --------------------------------------------------------------------------- spares
+
+
+def _spare_main(cfg: Config, ctl_r: int, in_r: int, out_w: int, err_w: int) -> None:
+    """A spare: set up, wait (uid 0, out of reach of other requests) for one job, do it.
+
+    Jobs: ``exec`` (run Python source or a program as the sandbox user) and the file
+    jobs (``write``, ``read``, ``wipe``, ``ipc_clean``), which also run as the sandbox
+    user so that they can touch only what the code under test could.
+    """
+    try:
+        _isolate({0: in_r, 1: out_w, 2: err_w, 3: ctl_r}, cfg, untrusted=True)
+        job = json.loads(_read_all(3))
+        os.close(3)
+        op = job.get("op", "exec")
+        if op != "exec":
+            # From "/": the code may have made the work dir unenterable.
+            _become(cfg.uid, cfg.gid, "/", _user_env(cfg, None))
             try:
-                os.close(fd)
-            except OSError:
-                pass
+                result = _FILE_JOBS[op](job, cfg)
+            except BaseException as exc:  # noqa: BLE001 - reported to the executor
+                _write_all(1, json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode())
+                os._exit(1)
+            _write_all(1, json.dumps(result).encode())
+            os._exit(0)
+        _become(cfg.uid, cfg.gid, cfg.workdir, _user_env(cfg, job.get("env")))
+        _write_files(job.get("files") or [], cfg.workdir)
+        if job.get("argv"):
+            argv = [str(a) for a in job["argv"]]
+            for sig in (signal.SIGPIPE, signal.SIGXFSZ):  # programs expect defaults
+                signal.signal(sig, signal.SIG_DFL)
+            try:
+                os.execvpe(argv[0], argv, os.environ)
+            except OSError as exc:
+                os.write(2, f"sandgym: cannot execute {argv[0]!r}: {exc}\n".encode())
+                os._exit(127)
+        source = job.get("python", "")
+        del job
+        _run_python_in_child(source, _UNTRUSTED_CODE_NAME, None, cfg.workdir)
+    except BaseException:  # noqa: BLE001
+        try:
+            os.write(2, traceback.format_exc().encode())
+        finally:
+            os._exit(126)
+    os._exit(126)
+
+
+def _open_regular(path: str, flags: int, mode: int = 0o644) -> int:
+    """Open path without ever blocking on a FIFO or device, and only if it is a file."""
+    fd = os.open(path, flags | os.O_NONBLOCK | os.O_CLOEXEC, mode)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path!r} is not a regular file")
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _job_write(job: dict, cfg: Config) -> dict:
+    _write_files([job], cfg.workdir)
+    return {}
+
+
+def _job_read(job: dict, cfg: Config) -> dict:
+    fd = _open_regular(os.path.join(cfg.workdir, job["path"]), os.O_RDONLY)
+    with os.fdopen(fd, "rb") as f:
+        data = f.read(int(job.get("max_bytes", cfg.output_bytes)) + 1)
+    return {"b64": base64.b64encode(data).decode()}
+
+
+def _job_wipe(job: dict, cfg: Config) -> dict:
+    # The work dir belongs to the sandbox user: restore what the code may have changed
+    # on the directory itself (mode, extended attributes) before emptying it, so that a
+    # `chmod 300 /work` can neither hide files from the wipe nor lock out the judge.
+    os.chmod(cfg.workdir, cfg.workdir_mode)
+    for name in os.listxattr(cfg.workdir):
+        os.removexattr(cfg.workdir, name)
+    for top in cfg.scratch_dirs:
+        _empty_dir(top)
+    os.utime(cfg.workdir, (cfg.epoch, cfg.epoch))
+    return {}
+
+
+def _job_ipc_clean(job: dict, cfg: Config) -> dict:
+    """Remove the SysV IPC objects the sandbox user created (needs no privilege)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    ipc_rmid = 0
+    removers = {
+        "shm": lambda ident: libc.shmctl(ident, ipc_rmid, None),
+        "msg": lambda ident: libc.msgctl(ident, ipc_rmid, None),
+        "sem": lambda ident: libc.semctl(ident, 0, ipc_rmid),
+    }
+    failed = []
+    for kind, ident in job.get("objects", []):
+        if removers[kind](int(ident)) != 0:
+            failed.append(f"{kind} {ident}: errno {ctypes.get_errno()}")
+    for name in os.listdir("/dev/mqueue") if os.path.isdir("/dev/mqueue") else []:
+        os.unlink(os.path.join("/dev/mqueue", name))
+    return {"failed": failed}
+
+
+_FILE_JOBS = {"write": _job_write, "read": _job_read, "wipe": _job_wipe,
+              "ipc_clean": _job_ipc_clean}
+
+
+def _empty_dir(top: str) -> None:
+    """Remove everything under top, at any depth.
+
+    It walks with relative ``chdir`` and names, so neither PATH_MAX, the recursion
+    limit nor the open-file limit bounds the depth of what it can remove; directories
+    are made searchable first, so modes set by the code cannot hide their contents.
+    What this user may not remove (someone else's file in a sticky dir) raises: the
+    executor then cannot prove the sandbox clean and it is replaced.
+    """
+    os.chdir(top)
+    trail: list[str] = []
+    while True:
+        with os.scandir(".") as entries:
+            names = [(e.name, e.is_dir(follow_symlinks=False)) for e in entries]
+        descend = next((name for name, is_dir in names if is_dir), None)
+        for name, is_dir in names:
+            if not is_dir:
+                try:
+                    os.unlink(name)
+                except FileNotFoundError:
+                    pass
+        if descend is not None:
+            os.chmod(descend, stat.S_IRWXU)
+            os.chdir(descend)
+            trail.append(descend)
+            continue
+        if not trail:
+            return
+        os.chdir("..")
+        os.rmdir(trail.pop())
+
+
+# --------------------------------------------------------------------------- executor
 
 
 class Executor:
@@ -336,6 +623,94 @@ class Executor:
         signal.set_wakeup_fd(self.wake_w)
         self.oom_counter_path = self._find_oom_counter()
         self.spare: _Spare | None = None
+        self.spare_requested = False
+        self.exits: dict[int, int] = {}
+        self.zygote_sock: socket.socket | None = None
+        self.zygote_pid = 0
+
+    def start_zygote(self) -> None:
+        """Fork the zygote; call before any request has been read."""
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        executor_pid = os.getpid()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                mine.close()
+                for fd in (self.wake_r, self.wake_w, self.out_fd):
+                    _close_quietly(fd)
+                _zygote_main(self.cfg, theirs, self.in_fd, executor_pid)
+            finally:
+                os._exit(0)
+        theirs.close()
+        self.zygote_sock = mine
+        self.zygote_pid = pid
+
+    # ---- the zygote's side of things
+
+    def _zygote_message(self, block: bool, timeout: float = 10.0) -> bool:
+        """Take one message from the zygote; False when none came (non-blocking/timeout)."""
+        sock = self.zygote_sock
+        if sock is None:
+            raise ZygoteGone("no zygote")
+        if not select.select([sock], [], [], timeout if block else 0)[0]:
+            if block:
+                raise ZygoteGone(f"the zygote did not answer within {timeout:.0f}s")
+            return False
+        try:
+            data, fds, _flags, _addr = socket.recv_fds(sock, 256, 4)
+        except InterruptedError:
+            return True
+        except OSError as e:
+            raise ZygoteGone(f"the zygote is gone: {e}") from e
+        if not data:
+            raise ZygoteGone("the zygote is gone")
+        message = json.loads(data)
+        if "spare" in message:
+            if len(fds) != 4:
+                for fd in fds:
+                    _close_quietly(fd)
+                raise ZygoteGone("the zygote sent a spare without its pipes")
+            if self.spare is not None:
+                self.spare.close()
+            self.spare = _Spare(int(message["spare"]), *fds)
+            self.spare_requested = False
+        elif "exit" in message:
+            self.exits[int(message["exit"])] = int(message["status"])
+        return True
+
+    def _pump_zygote(self) -> None:
+        while self._zygote_message(block=False):
+            pass
+
+    def spawn_spare(self) -> None:
+        """Ask the zygote for the next request's child now, while the executor is idle."""
+        if self.spare is not None or self.spare_requested or self.zygote_sock is None:
+            return
+        self.zygote_sock.send(b"F")
+        self.spare_requested = True
+
+    def _take_spare(self) -> _Spare:
+        for _ in range(3):
+            self.spawn_spare()
+            deadline = time.monotonic() + 10.0
+            while self.spare is None:
+                self._zygote_message(block=True, timeout=max(0.0, deadline - time.monotonic()))
+            self._pump_zygote()
+            spare, self.spare = self.spare, None
+            if spare.pid not in self.exits:
+                return spare
+            del self.exits[spare.pid]  # died while idle (e.g. the OOM killer): next one
+            spare.close()
+        raise ZygoteGone("no spare child survived to take a request")
+
+    def _wait_exit(self, pid: int, deadline: float) -> int | None:
+        """The wait status of a spare, as its parent (the zygote) reports it."""
+        while pid not in self.exits:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self._zygote_message(block=True, timeout=left)
+        return self.exits.pop(pid)
 
     # ---- helpers
 
@@ -360,54 +735,147 @@ class Executor:
         return 0
 
     @staticmethod
-    def _live_uids(uids: tuple[int, ...]) -> set[int]:
-        """Which of uids still own a live (non-zombie) process; a /proc scan, no fork."""
-        found: set[int] = set()
+    def _process_uids(pid: str) -> tuple[set[int], bool] | None:
+        """(real/effective/saved/fs uids, alive) of a process from /proc, None if gone.
+
+        /proc/PID's owner is root for a non-dumpable process, so the uids are read from
+        its status file, not from the directory's owner.
+        """
+        try:
+            with open(f"/proc/{pid}/status", "rb") as f:
+                text = f.read()
+        except OSError:
+            return None
+        uids: set[int] = set()
+        alive = True
+        for line in text.split(b"\n"):
+            if line.startswith(b"State:"):
+                alive = line.split()[1] not in (b"Z", b"X")
+            elif line.startswith(b"Uid:"):
+                uids = {int(x) for x in line.split()[1:]}
+                break
+        return uids, alive
+
+    def _live_pids(self, uids: set[int]) -> list[str]:
+        found = []
         for name in os.listdir("/proc"):
-            if not name.isdigit():
-                continue
-            try:
-                uid = os.stat(f"/proc/{name}").st_uid
-                if uid not in uids or uid in found:
-                    continue
-                with open(f"/proc/{name}/stat", "rb") as f:
-                    state = f.read().rpartition(b")")[2].split()[0]
-            except (OSError, IndexError):
-                continue
-            if state not in (b"Z", b"X"):
-                found.add(uid)
+            if name.isdigit():
+                info = self._process_uids(name)
+                if info is not None and info[1] and info[0] & uids:
+                    found.append(name)
         return found
 
-    def _kill_user(self, uid: int, gid: int) -> None:
-        """Kill every process of uid, wherever it hid (new sessions, double forks)."""
-        pid = os.fork()
+    def _kill_pid(self, pid: str, uids: set[int]) -> None:
+        """SIGKILL one process of ours, never a process that took its pid meanwhile.
+
+        The signal goes through a pidfd opened *before* the uid check, so it can only
+        reach the process that was checked. It is sent by the executor itself (uid 0,
+        CAP_KILL): no helper of the sandbox's uid, which the code could stop, is needed.
+        """
+        try:
+            pidfd = os.pidfd_open(int(pid))
+        except OSError:
+            return
+        try:
+            info = self._process_uids(pid)
+            if info is not None and info[0] & uids:
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        except OSError:
+            pass
+        finally:
+            os.close(pidfd)
+
+    def _kill_as_killer(self) -> bool:
+        """kill(-1, SIGKILL) from a short-lived child no sandbox process can touch.
+
+        The child's real and saved uid are the judge's, its effective uid the sandbox
+        user's: kill(-1) then reaches every process of either user in one sweep (a fork
+        bomb cannot outrun it), never a root process, and the code under test can
+        neither signal nor trace it (it owns neither of the child's real/saved uids).
+        False when the child could not be forked (the pids limit is exhausted).
+        """
+        cfg = self.cfg
+        try:
+            pid = os.fork()
+        except OSError:
+            return False
         if pid == 0:
             try:
-                _drop_to_user(uid, gid)
-                # kill(-1) keeps "succeeding" on zombies (our own killed children stay
-                # zombies until we reap them), so do not loop until ESRCH here: the
-                # caller rescans /proc, which skips zombies, and calls again if needed.
+                os.setgroups([])
+                os.setresgid(cfg.judge_gid, cfg.gid, cfg.judge_gid)
+                os.setresuid(cfg.judge_uid, cfg.uid, cfg.judge_uid)
                 for _ in range(3):
-                    try:
-                        os.kill(-1, signal.SIGKILL)
-                    except ProcessLookupError:
-                        break
-            except BaseException:  # noqa: BLE001
+                    os.kill(-1, signal.SIGKILL)
+            except BaseException:  # noqa: BLE001 - ESRCH: nothing left to kill
                 os._exit(1)
             os._exit(0)
         self._wait_blocking(pid)
+        return True
 
-    def kill_everything(self) -> None:
-        """Kill all processes of the sandbox and judge users (cheap when there are none)."""
-        for _ in range(20):
-            uids = self._live_uids((self.cfg.uid, self.cfg.judge_uid))
-            if not uids:
-                return
-            if self.cfg.uid in uids:
-                self._kill_user(self.cfg.uid, self.cfg.gid)
-            if self.cfg.judge_uid in uids:
-                self._kill_user(self.cfg.judge_uid, self.cfg.judge_gid)
-            time.sleep(0.001)  # killed processes need a moment to become zombies
+    def kill_everything(self) -> bool:
+        """Kill all processes of the sandbox and judge users; False if some survived."""
+        uids = {self.cfg.uid, self.cfg.judge_uid}
+        for attempt in range(100):
+            pids = self._live_pids(uids)
+            if not pids:
+                return True
+            if not self._kill_as_killer():
+                for pid in pids:  # no fork possible: one pidfd at a time
+                    self._kill_pid(pid, uids)
+            time.sleep(0.0005 if attempt < 10 else 0.01)  # killed processes need a moment
+        return not self._live_pids(uids)
+
+    @staticmethod
+    def _ipc_objects() -> list[tuple[str, int]]:
+        """SysV IPC objects alive in the container's IPC namespace (kind, id)."""
+        found = []
+        for kind, id_column in (("shm", 1), ("msg", 1), ("sem", 1)):
+            try:
+                with open(f"/proc/sysvipc/{kind}") as f:
+                    lines = f.read().splitlines()[1:]
+            except OSError:
+                continue
+            for line in lines:
+                fields = line.split()
+                if len(fields) > id_column:
+                    found.append((kind, int(fields[id_column])))
+        return found
+
+    @staticmethod
+    def _mqueues() -> list[str]:
+        try:
+            return os.listdir("/dev/mqueue")
+        except OSError:
+            return []
+
+    def clear_ipc(self) -> str | None:
+        """Remove IPC objects a request left behind; a reason if some could not be."""
+        objects = self._ipc_objects()
+        if not objects and not self._mqueues():
+            return None
+        reply = self._run_job({"op": "ipc_clean", "objects": objects})
+        left = self._ipc_objects()
+        queues = self._mqueues()
+        if left or queues:
+            return (f"IPC objects survived their clean-up: {left} {queues} "
+                    f"({reply.get('stderr') or reply.get('failed')})")
+        return None
+
+    def after_request(self, reply: dict) -> dict:
+        """Prove the sandbox clean for the next request, or mark it for replacement."""
+        problems = []
+        if not self.kill_everything():
+            problems.append("processes of the sandbox user survived SIGKILL")
+        try:
+            ipc = self.clear_ipc()
+        except ZygoteGone as e:
+            ipc = str(e)
+        if ipc:
+            problems.append(ipc)
+        if problems:
+            reply["fatal"] = True
+            reply["health"] = "; ".join(problems)
+        return reply
 
     @staticmethod
     def _wait_blocking(pid: int) -> int:
@@ -435,115 +903,114 @@ class Executor:
         op = req.get("op")
         if op == "ping":
             return {"status": "ok", "protocol": PROTOCOL_VERSION}
-        if op == "exec":
-            return self.exec_request(req)
-        if op == "write_file":
-            return self.as_user_request(req, "write")
-        if op == "read_file":
-            return self.as_user_request(req, "read")
-        if op == "reset":
-            return self.reset()
+        try:
+            if op == "exec":
+                return self.after_request(self.exec_request(req))
+            if op == "write_file":
+                return self.after_request(self.file_request(req, "write"))
+            if op == "read_file":
+                return self.after_request(self.file_request(req, "read"))
+            if op == "reset":
+                return self.reset()
+        except ZygoteGone as e:
+            self.kill_everything()
+            return {"status": "sandbox_error", "stderr": str(e), "fatal": True}
         return {"status": "sandbox_error", "stderr": f"unknown op {op!r}"}
 
     def reset(self) -> dict:
-        self.kill_everything()
-        reply = self.as_user_request({"op": "wipe"}, "wipe")
-        self.kill_everything()
+        """End an episode: nothing of it may reach the next one, or the sandbox goes."""
+        reply = self.after_request({"status": "ok"})
+        if reply.get("fatal"):
+            return {"status": "error", "stderr": reply["health"], "fatal": True}
+        wiped = self._run_job({"op": "wipe"})
+        reply = self.after_request(wiped)
+        if reply.get("status") == "ok":
+            cfg = self.cfg
+            for top in cfg.scratch_dirs:
+                if top != cfg.workdir:
+                    try:  # root-owned shared dirs: only their owner may restore the time
+                        os.utime(top, (cfg.epoch, cfg.epoch))
+                    except OSError:
+                        pass
+            leftover = self._scratch_leftovers()
+            if leftover:
+                reply = {"status": "error", "stderr": leftover}
+        if reply.get("status") != "ok":
+            reply["fatal"] = True
         return reply
 
-    def as_user_request(self, req: dict, action: str) -> dict:
-        """File work runs as the sandbox user, so it can touch only what that user can."""
-        cfg = self.cfg
-        out_r, out_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            try:
-                _isolate({1: out_w, 2: out_w}, cfg, untrusted=True)
-                _become(cfg.uid, cfg.gid, cfg.workdir, _user_env(cfg, None))
-                if action == "write":
-                    _write_files([req], cfg.workdir)
-                elif action == "read":
-                    path = os.path.join(cfg.workdir, req["path"])
-                    with open(path, "rb") as f:
-                        data = f.read(int(req.get("max_bytes", cfg.output_bytes)) + 1)
-                    os.write(1, json.dumps({"b64": base64.b64encode(data).decode()}).encode())
-                elif action == "wipe":
-                    _wipe(cfg.scratch_dirs)
-                os._exit(0)
-            except BaseException as exc:  # noqa: BLE001
-                os.write(1, json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode())
-                os._exit(1)
-        os.close(out_w)
-        capture = _Capture(out_r, 1 << 30)
-        while capture.open:
-            capture.read_some()
-        status = self._wait_blocking(pid)
-        raw = b"".join(capture.parts)
-        payload = json.loads(raw) if raw else {}
-        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
-            return {"status": "ok", **payload}
-        return {"status": "error", "stderr": payload.get("error", f"wait status {status}")}
-
-    def spawn_spare(self) -> None:
-        """Fork the child for the next request now, while the executor is idle.
-
-        The spare does all the set-up that does not depend on the request (session,
-        fds, rlimits) and then waits, still uid 0 and so out of reach of the code of
-        other requests, for its request on a private pipe. This takes the fork and the
-        set-up off the request's critical path.
-        """
-        if self.spare is not None:
-            return
-        ctl_r, ctl_w = os.pipe()
-        in_r, in_w = os.pipe()
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            self._spare_child(ctl_r, in_r, out_w, err_w)
-        for fd in (ctl_r, in_r, out_w, err_w):
-            os.close(fd)
-        self.spare = _Spare(pid, ctl_w, in_w, out_r, err_r)
-
-    def _take_spare(self) -> _Spare:
-        spare = self.spare
-        self.spare = None
-        if spare is not None:
-            try:
-                gone, _ = os.waitpid(spare.pid, os.WNOHANG)
-            except ChildProcessError:
-                gone = spare.pid
-            if not gone:
-                return spare
-            spare.close()
-        self.spawn_spare()
-        spare, self.spare = self.spare, None
-        return spare
-
-    def _spare_child(self, ctl_r: int, in_r: int, out_w: int, err_w: int) -> None:
+    def _scratch_leftovers(self) -> str | None:
+        """What of an episode is still visible after the wipe (None: nothing)."""
         cfg = self.cfg
         try:
-            _isolate({0: in_r, 1: out_w, 2: err_w, 3: ctl_r}, cfg, untrusted=True)
-            req = json.loads(_read_all(3))
-            os.close(3)
-            _become(cfg.uid, cfg.gid, cfg.workdir, _user_env(cfg, req.get("env")))
-            _write_files(req.get("files") or [], cfg.workdir)
-            if req.get("argv"):
-                argv = [str(a) for a in req["argv"]]
-                for sig in (signal.SIGPIPE, signal.SIGXFSZ):  # programs expect defaults
-                    signal.signal(sig, signal.SIG_DFL)
-                try:
-                    os.execvpe(argv[0], argv, os.environ)
-                except OSError as exc:
-                    os.write(2, f"sandgym: cannot execute {argv[0]!r}: {exc}\n".encode())
-                    os._exit(127)
-            _run_python_in_child(req.get("python", ""), _UNTRUSTED_CODE_NAME, None, cfg.workdir)
-        except BaseException:  # noqa: BLE001
+            st = os.stat(cfg.workdir)
+            if stat.S_IMODE(st.st_mode) != cfg.workdir_mode:
+                return f"{cfg.workdir} has mode {oct(stat.S_IMODE(st.st_mode))}"
+            if os.listxattr(cfg.workdir):
+                return f"{cfg.workdir} still carries extended attributes"
+            for top in cfg.scratch_dirs:
+                if os.listdir(top):
+                    return f"{top} is not empty after the wipe"
+                if os.stat(top).st_mtime != cfg.epoch:
+                    return f"{top} kept a modification time the code could set"
+        except OSError as e:
+            return f"cannot verify the wipe: {e}"
+        return None
+
+    def _run_job(self, job: dict, timeout: float = 30.0) -> dict:
+        """Run a file job in a fresh spare as the sandbox user; never blocks past timeout."""
+        spare = self._take_spare()
+        deadline = time.monotonic() + timeout
+        try:
+            _write_all(spare.ctl_w, json.dumps(job).encode())
+        except OSError:
+            pass
+        for fd in (spare.ctl_w, spare.stdin_w):
+            _close_quietly(fd)
+        out = _Capture(spare.stdout_r, 1 << 30)
+        err = _Capture(spare.stderr_r, 64 * 1024)
+        for c in (out, err):
+            os.set_blocking(c.fd, False)
+        status = None
+        while status is None:
+            self._pump_zygote()
+            status = self.exits.pop(spare.pid, None)
+            if status is not None:
+                break
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            fds = [c.fd for c in (out, err) if c.open] + [self.zygote_sock.fileno()]
             try:
-                os.write(2, traceback.format_exc().encode())
-            finally:
-                os._exit(126)
-        os._exit(126)
+                ready = select.select(fds, [], [], left)[0]
+            except InterruptedError:
+                continue
+            for c in (out, err):
+                if c.open and c.fd in ready:
+                    c.read_some()
+        if status is None:
+            self.kill_everything()
+            status = self._wait_exit(spare.pid, time.monotonic() + 5.0)
+            for c in (out, err):
+                c.close()
+            return {"status": "error", "stderr": f"{job['op']} did not finish within "
+                                                  f"{timeout:.0f}s"}
+        _drain_to_eof([out, err], time.monotonic() + 2.0)
+        raw = b"".join(out.parts)
+        try:
+            payload = json.loads(raw) if raw else {}
+        except ValueError:
+            payload = {"error": f"garbled reply {raw[:200]!r}"}
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+            return {"status": "ok", **payload}
+        return {"status": "error",
+                "stderr": payload.get("error") or err.text() or f"wait status {status}"}
+
+    def file_request(self, req: dict, action: str) -> dict:
+        """write_file / read_file, as the sandbox user, bounded in time."""
+        job = {k: v for k, v in req.items() if k not in ("op", "id")}
+        job["op"] = action
+        return self._run_job(job)
 
     def exec_request(self, req: dict) -> dict:
         cfg = self.cfg
@@ -553,10 +1020,14 @@ class Executor:
         oom_before = self._oom_kills()
         start = time.monotonic()
 
-        # 1. the code under test: the spare, forked before any secret reached the stream
+        # 1. the code under test: a spare of the zygote, which never held a request
         cand = self._take_spare()
-        _write_all(cand.ctl_w, json.dumps({k: req.get(k) for k in
-                                           ("python", "argv", "env", "files")}).encode())
+        job = {"op": "exec", **{k: req.get(k) for k in ("python", "argv", "env", "files")}}
+        try:
+            _write_all(cand.ctl_w, json.dumps(job).encode())
+        except OSError:
+            pass  # the spare died (OOM while idle); its exit status tells the rest
+        del job
         os.close(cand.ctl_w)
         stdin_w: int | None = cand.stdin_w
 
@@ -578,18 +1049,17 @@ class Executor:
             os.close(ack_r)
             if not acked:
                 self.kill_everything()
-                self._reap_pids([cand.pid, judge_pid])
+                self._wait_blocking(judge_pid)
+                self._wait_exit(cand.pid, time.monotonic() + 5.0)
                 for fd in (judge_out_r, judge_err_r, cand.stderr_r):
                     os.close(fd)
                 return {"status": "sandbox_error", "stderr": "judge did not take its input",
                         "fatal": True}
-            main_pid = judge_pid
             out = _Capture(judge_out_r, limit)
             err = _Capture(cand.stderr_r, limit)
             judge_err = _Capture(judge_err_r, limit)
             captures = [out, err, judge_err]
         else:
-            main_pid = cand.pid
             out = _Capture(cand.stdout_r, limit)
             err = _Capture(cand.stderr_r, limit)
             judge_err = None
@@ -601,9 +1071,8 @@ class Executor:
             os.set_blocking(stdin_w, False)
 
         status, timed_out, duration = self._supervise(
-            main_pid, [cand.pid, judge_pid], captures, stdin_w,
+            cand.pid, judge_pid, captures, stdin_w,
             (stdin_data or "").encode("utf-8", "surrogateescape"), start + timeout, start)
-        self.kill_everything()
         _drain_to_eof(captures, time.monotonic() + 2.0)
         oom = self._oom_kills() > oom_before
 
@@ -647,19 +1116,21 @@ class Executor:
             if ready:
                 return os.read(fd, 1) == b"1"
 
-    def _reap_pids(self, pids: list[int | None]) -> None:
-        for pid in pids:
-            if pid:
-                self._wait_blocking(pid)
+    def _supervise(self, cand_pid, judge_pid, captures, stdin_w, stdin_data, deadline, start):
+        """Pump pipes until the main child (judge, else candidate) exits or time is up.
 
-    def _supervise(self, main_pid, all_pids, captures, stdin_w, stdin_data, deadline, start):
-        """Pump pipes until the main child exits or the deadline passes."""
+        The candidate's exit status comes from the zygote (its parent); the judge's from
+        waitpid (ours). Nothing here blocks on anything the code under test controls.
+        """
+        main_pid = judge_pid or cand_pid
         poller = select.poll()
         by_fd = {}
         for c in captures:
             poller.register(c.fd, select.POLLIN | select.POLLHUP | select.POLLERR)
             by_fd[c.fd] = c
         poller.register(self.wake_r, select.POLLIN)
+        zygote_fd = self.zygote_sock.fileno()
+        poller.register(zygote_fd, select.POLLIN)
         pending = memoryview(stdin_data)
         if stdin_w is not None:
             if pending:
@@ -671,16 +1142,19 @@ class Executor:
         timed_out = False
         end = None
         while True:
-            for pid in all_pids:
-                if pid and pid not in statuses:
-                    try:
-                        got, status = os.waitpid(pid, os.WNOHANG)
-                    except ChildProcessError:
-                        got, status = pid, 0
-                    if got:
-                        statuses[pid] = status
-                        if pid == main_pid:
-                            end = time.monotonic()
+            self._pump_zygote()
+            if cand_pid in self.exits:
+                statuses[cand_pid] = self.exits.pop(cand_pid)
+                if main_pid == cand_pid:
+                    end = time.monotonic()
+            if judge_pid and judge_pid not in statuses:
+                try:
+                    got, status = os.waitpid(judge_pid, os.WNOHANG)
+                except ChildProcessError:
+                    got, status = judge_pid, 0
+                if got:
+                    statuses[judge_pid] = status
+                    end = time.monotonic()
             if main_pid in statuses:
                 break
             left = deadline - time.monotonic()
@@ -695,6 +1169,8 @@ class Executor:
             for fd, _event in events:
                 if fd == self.wake_r:
                     self._drain_wakeups()
+                elif fd == zygote_fd:
+                    continue  # pumped at the top of the loop
                 elif fd == stdin_w:
                     try:
                         written = os.write(stdin_w, pending[:65536])
@@ -720,10 +1196,19 @@ class Executor:
                 if not select.select([c.fd], [], [], 0)[0]:
                     break
                 c.read_some()
+        if cand_pid not in statuses:
+            # Still ours to kill even if it has not dropped to the sandbox uid yet; its
+            # pid cannot have been reused, since its parent (the zygote) has not
+            # reported reaping it and forks nothing during a request.
+            _kill_quietly(cand_pid)
         self.kill_everything()
-        for pid in all_pids:
-            if pid and pid not in statuses:
-                statuses[pid] = self._wait_blocking(pid)
+        if judge_pid and judge_pid not in statuses:
+            statuses[judge_pid] = self._wait_blocking(judge_pid)
+        if cand_pid not in statuses:
+            got = self._wait_exit(cand_pid, time.monotonic() + 10.0)
+            if got is None:
+                raise ZygoteGone("the zygote did not report the end of a killed child")
+            statuses[cand_pid] = got
         return statuses.get(main_pid, 0), timed_out, (end or time.monotonic()) - start
 
 
@@ -752,30 +1237,6 @@ def _verdict(status: int, timed_out: bool, oom: bool) -> dict:
     return {"status": "ok" if code == 0 else "error", "exit_code": code, "signal": None}
 
 
-def _wipe(dirs: list[str]) -> None:
-    """Empty scratch directories, even of entries made unreadable on purpose."""
-
-    def remove(path: str) -> None:
-        if os.path.islink(path) or not os.path.isdir(path):
-            os.unlink(path)
-            return
-        os.chmod(path, stat.S_IRWXU)
-        for name in os.listdir(path):
-            remove(os.path.join(path, name))
-        os.rmdir(path)
-
-    for top in dirs:
-        try:
-            names = os.listdir(top)
-        except OSError:
-            continue
-        for name in names:
-            try:
-                remove(os.path.join(top, name))
-            except FileNotFoundError:
-                pass
-
-
 def main() -> None:
     cfg = Config(json.loads(os.environ.get("SANDGYM_EXECUTOR_CONFIG", "{}")))
     # Keep the protocol channel on private fds; stray writes to 0/1 cannot corrupt it.
@@ -784,11 +1245,13 @@ def main() -> None:
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)
     os.close(devnull)
+    _set_oom_score_adj(_EXECUTOR_OOM_SCORE_ADJ)  # the zygote and judges inherit it
     executor = Executor(cfg, in_fd, out_fd)
     # The first compile() in a process pays a one-time set-up; pay it here, once, so
     # that every forked child starts with a warm compiler.
     compile("import os\nclass A:\n    def f(self, x=1):\n        return f'{x}'\n", "<warm>", "exec")
     gc.freeze()
+    executor.start_zygote()  # before the first request: see "the zygote" above
     executor.spawn_spare()
     send_frame(out_fd, {"op": "hello", "protocol": PROTOCOL_VERSION, "pid": os.getpid(),
                         "oom_counter": executor.oom_counter_path})

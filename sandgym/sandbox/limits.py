@@ -39,6 +39,12 @@ class SandboxLimits:
     """Size of the tmpfs work dir (/work), counted against memory_mb."""
     tmp_mb: int = 64
     """Size of the tmpfs /tmp and of /dev/shm each, counted against memory_mb."""
+    ipc_mb: int = 16
+    """SysV shared memory of the container in total; message queues and semaphores are
+    capped to a few hundred KB (IPC objects outlive processes, so they are bounded and
+    removed after every request)."""
+    files: int = 16384
+    """Most files and directories in each scratch tmpfs (bounds what a reset must wipe)."""
     network: bool = False
     """Give the container a network (bridge). Off by default: network mode 'none'."""
     read_only_root: bool = True
@@ -46,7 +52,7 @@ class SandboxLimits:
 
     def __post_init__(self) -> None:
         positive = ("memory_mb", "cpus", "pids", "timeout_s", "output_bytes", "file_size_mb",
-                    "workdir_mb", "tmp_mb")
+                    "workdir_mb", "tmp_mb", "ipc_mb", "files")
         for name in positive:
             value = getattr(self, name)
             if not value > 0:
@@ -56,13 +62,14 @@ class SandboxLimits:
                              f"got {self.pids}")
         if self.memory_mb < 64:
             raise ValueError(f"SandboxLimits.memory_mb must be >= 64, got {self.memory_mb}")
-        scratch = self.workdir_mb + 2 * self.tmp_mb
+        scratch = self.workdir_mb + 2 * self.tmp_mb + self.ipc_mb
         if scratch + 32 > self.memory_mb:
             # tmpfs pages count against the memory limit; full scratch space must still
             # leave the executor room to run, or filling the disk would kill the sandbox.
             raise ValueError(
-                f"SandboxLimits: workdir_mb + 2 * tmp_mb (= {scratch}) must stay 32 MB below "
-                f"memory_mb (= {self.memory_mb}); raise memory_mb or shrink the scratch space"
+                f"SandboxLimits: workdir_mb + 2 * tmp_mb + ipc_mb (= {scratch}) must stay 32 MB "
+                f"below memory_mb (= {self.memory_mb}); raise memory_mb or shrink the scratch "
+                f"space"
             )
 
     @property

@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from sandgym.errors import ImageMismatchError, ImageNotFoundError
+from sandgym.sandbox.image import DEFAULT_IMAGE
 from sandgym.sandbox import DockerSandbox, SandboxLimits, docker_client
 
 
@@ -74,8 +75,7 @@ def test_missing_image_is_a_clear_error():
 
 
 def test_protocol_mismatch_is_a_clear_error(tmp_path):
-    (tmp_path / "Dockerfile").write_text(
-        "FROM sandgym/python:latest\nLABEL sandgym.protocol=999\n")
+    (tmp_path / "Dockerfile").write_text(f"FROM {DEFAULT_IMAGE}\nLABEL sandgym.protocol=999\n")
     client = docker_client()
     client.images.build(path=str(tmp_path), tag="sandgym/test-mismatch:latest", rm=True)
     try:
