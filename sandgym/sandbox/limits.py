@@ -39,6 +39,12 @@ class SandboxLimits:
     """Size of the tmpfs work dir (/work), counted against memory_mb."""
     tmp_mb: int = 64
     """Size of the tmpfs /tmp and of /dev/shm each, counted against memory_mb."""
+    request_mb: int = 32
+    """Largest request the host sends, measured after encoding (frame plus judge input).
+
+    A larger one raises `RequestTooLargeError` before anything is sent. Encodings can
+    multiply a payload's size, so this is not a limit on the code's length. The
+    executor's own frame limit caps it, whatever it is set to."""
     network: bool = False
     """Give the container a network (bridge). Off by default: network mode 'none'."""
     read_only_root: bool = True
@@ -46,7 +52,7 @@ class SandboxLimits:
 
     def __post_init__(self) -> None:
         positive = ("memory_mb", "cpus", "pids", "timeout_s", "output_bytes", "file_size_mb",
-                    "workdir_mb", "tmp_mb")
+                    "workdir_mb", "tmp_mb", "request_mb")
         for name in positive:
             value = getattr(self, name)
             if not value > 0:
