@@ -307,3 +307,23 @@ def test_too_large_is_blamed_on_the_answer_only_when_the_answer_made_it_so():
     assert grade.status == "sandbox_error"  # the task's fault: no reward either way
     grade = grade_answer(Refusing(), TASK, small + "#" * (2 << 20), timeout_s=1.0)
     assert grade.load == "too_large" and grade.status == "error"
+
+
+@pytest.mark.parametrize("char", ["\\", "\x00", '"', "\U0001f600", "é", "a"])
+def test_an_answer_costs_at_most_four_thirds_of_its_utf8_size_on_the_wire(char):
+    from sandgym.envs.code.programs import worker_program
+    from sandgym.sandbox.stream import AttachedStream
+
+    def wire(answer: str) -> int:
+        return len(AttachedStream.encode({"python": worker_program(answer, "mul")}))
+
+    answer = char * 30_000
+    assert wire(answer) - wire("") <= len(answer.encode("utf-8")) * 4 / 3 + 4
+
+
+def test_answers_with_any_characters_arrive_intact(pool):
+    answer = ("def mul(a, b):\n    s = '\\\\ \\x00 \" é \U0001f600 \\u2028'\n"
+              "    assert len(s) == 11, s\n    return a * b  # ``` \\ \U0001f600\n")
+    with pool.sandbox() as sandbox:
+        grade = grade_answer(sandbox, TASK, answer, timeout_s=5.0)
+    assert grade.status == "pass", grade
