@@ -14,6 +14,7 @@ __all__ = [
     "SandboxCrashedError",
     "PoolClosedError",
     "PoolTimeoutError",
+    "RequestTooLargeError",
 ]
 
 
@@ -47,3 +48,21 @@ class PoolClosedError(SandboxError):
 
 class PoolTimeoutError(SandboxError):
     """No sandbox became free within the acquire timeout."""
+
+
+class RequestTooLargeError(SandboxError):
+    """A request was larger, once encoded, than the sandbox accepts; nothing was sent.
+
+    The sandbox is untouched and stays usable. ``size`` and ``limit`` are in bytes, as
+    sent on the wire (frame plus judge input), after every encoding.
+    """
+
+    def __init__(self, size: int, limit: int, what: str = "request") -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(
+            f"the {what} is {size} bytes once encoded, more than the sandbox's limit of "
+            f"{limit} bytes (SandboxLimits.request_mb); nothing was sent and the sandbox "
+            f"is unchanged. Send less (shorter code, smaller files or judge input), or "
+            f"raise SandboxLimits.request_mb"
+        )

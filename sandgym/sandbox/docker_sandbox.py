@@ -16,11 +16,12 @@ from sandgym.errors import (
     EngineUnavailableError,
     ImageMismatchError,
     ImageNotFoundError,
+    RequestTooLargeError,
     SandboxCrashedError,
     SandboxError,
 )
 from sandgym.sandbox import cleanup
-from sandgym.sandbox.executor import PROTOCOL_VERSION
+from sandgym.sandbox.executor import MAX_FRAME_BYTES, PROTOCOL_VERSION
 from sandgym.sandbox.image import DEFAULT_IMAGE, check_image
 from sandgym.sandbox.limits import SandboxLimits
 from sandgym.sandbox.owner import owner_labels
@@ -326,6 +327,10 @@ class DockerSandbox:
 
         Returns:
             The ExecResult; infrastructure failures come back as ``sandbox_error``.
+
+        Raises:
+            RequestTooLargeError: the request, once encoded, is over
+                ``limits.request_mb``; nothing was sent and the sandbox stays usable.
         """
         return self._exec({"python": code}, stdin, timeout, files, env)
 
@@ -349,6 +354,8 @@ class DockerSandbox:
         ``TO_CANDIDATE_FD`` / ``FROM_CANDIDATE_FD``, wired to the code's stdin/stdout.
         Whatever the judge prints is the result's ``stdout``: the grading record, which
         the code under test cannot forge. The code's stderr is the result's ``stderr``.
+        The request frame and ``judge_input`` together count against
+        ``limits.request_mb`` (`RequestTooLargeError`, nothing sent).
         """
         message = {"python": code, "judge": judge, "judge_input_bytes": len(judge_input)}
         return self._exec(message, None, timeout, files, env, trailer=judge_input)
@@ -450,6 +457,17 @@ class DockerSandbox:
         except SandboxCrashedError:
             return False
 
+    def _check_size(self, request: dict[str, Any], size: int) -> None:
+        """Refuse a request the executor could not take, before any byte of it is sent.
+
+        Measured on the encoded bytes (frame plus trailer): JSON escapes alone can
+        double a payload (a backslash becomes two), so a check on the payload's
+        length is not enough. Never above the executor's own frame limit.
+        """
+        limit = min(self.limits.request_mb << 20, MAX_FRAME_BYTES)
+        if size > limit:
+            raise RequestTooLargeError(size, limit, f"{request.get('op', '?')} request")
+
     def _call(self, request: dict[str, Any], timeout: float, trailer: bytes = b"") -> dict:
         with self._lock:
             if self._closed:
@@ -458,8 +476,10 @@ class DockerSandbox:
                 raise SandboxCrashedError("the sandbox is not healthy; replace it")
             self._next_id += 1
             request["id"] = self._next_id
+            data = AttachedStream.encode(request, trailer)
+            self._check_size(request, len(data))
             try:
-                self._stream.send(AttachedStream.encode(request, trailer), timeout)
+                self._stream.send(data, timeout)
                 reply = self._stream.receive(timeout)
             except SandboxCrashedError:
                 self._healthy = False

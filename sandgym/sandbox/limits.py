@@ -45,6 +45,12 @@ class SandboxLimits:
     removed after every request)."""
     files: int = 16384
     """Most files and directories in each scratch tmpfs (bounds what a reset must wipe)."""
+    request_mb: int = 32
+    """Largest request the host sends, measured after encoding (frame plus judge input).
+
+    A larger one raises `RequestTooLargeError` before anything is sent. Encodings can
+    multiply a payload's size, so this is not a limit on the code's length. The
+    executor's own frame limit caps it, whatever it is set to."""
     network: bool = False
     """Give the container a network (bridge). Off by default: network mode 'none'."""
     read_only_root: bool = True
@@ -52,7 +58,7 @@ class SandboxLimits:
 
     def __post_init__(self) -> None:
         positive = ("memory_mb", "cpus", "pids", "timeout_s", "output_bytes", "file_size_mb",
-                    "workdir_mb", "tmp_mb", "ipc_mb", "files")
+                    "workdir_mb", "tmp_mb", "ipc_mb", "files", "request_mb")
         for name in positive:
             value = getattr(self, name)
             if not value > 0:

@@ -5,6 +5,15 @@ few. The pool keeps up to ``size`` containers, hands each to one caller at a tim
 resets it on release (kills leftover processes, wipes the work dir), and replaces
 dead ones in the background. It is thread-safe; the ``a``-prefixed methods are the
 asyncio versions.
+
+Two promises hold whatever happens:
+
+* a sandbox goes back to the idle set only when its reset succeeded and it is still
+  healthy afterwards; otherwise it is retired (its container removed) and replaced
+  before anyone else can use it, which is counted (``stats()["replaced"]``) and logged;
+* the pool remembers every container it created until that container is removed, and
+  `close()` removes all of them: it waits for starts and removals under way, and a
+  removal, once scheduled, can never be cancelled.
 """
 
 from __future__ import annotations
@@ -63,10 +72,19 @@ class SandboxPool:
         self._starting = 0
         self._closed = False
         self._last_error: BaseException | None = None
+        # Every sandbox this pool created and has not yet removed, whatever its state
+        # (idle, in use, being retired): what close() must remove.
+        self._live: set[DockerSandbox] = set()
+        self._removing: set[DockerSandbox] = set()  # in _live, removal scheduled
         self._starter = ThreadPoolExecutor(max_workers=min(size, 4),
                                            thread_name_prefix="sandgym-pool")
+        # Removals run on their own threads and are never cancelled (close() waits
+        # for them): a queued removal cancelled at close would leak its container.
+        self._remover = ThreadPoolExecutor(max_workers=2,
+                                           thread_name_prefix="sandgym-pool-remove")
         self.replaced = 0
         self.created = 0
+        self.removed = 0
         cleanup.track(self)
         if prewarm:
             with self._cond:
@@ -101,22 +119,36 @@ class SandboxPool:
                 self._cond.wait(remaining)
 
     def release(self, sandbox: DockerSandbox, *, reset: bool = True) -> None:
-        """Give a sandbox back: reset it for the next user, or replace it if it is broken."""
-        ok = sandbox.healthy
-        if ok and reset and not self._closed:
+        """Give a sandbox back: reset it for the next user, or replace it.
+
+        The sandbox is reused only when it is healthy, its reset succeeded and it is
+        still healthy after the reset. Anything else (a crashed or hung executor, a
+        reset that failed or found leftovers it could not remove) retires it: its
+        container is removed and a fresh one started in its place.
+
+        Args:
+            sandbox: a sandbox from `acquire`.
+            reset: reset it before reuse. ``False`` hands the next user the sandbox
+                as it is (its files and state included); only for callers that reset
+                it themselves.
+        """
+        why = None if sandbox.healthy else "unhealthy after use"
+        if why is None and reset and not self._closed:
             try:
                 sandbox.reset()
             except SandboxError as e:
-                logger.info("sandbox reset failed, replacing it: %s", e)
-                ok = False
+                why = f"reset failed: {e}"
+            else:
+                if not sandbox.healthy:
+                    why = "unhealthy after its reset"
         with self._cond:
             self._in_use.discard(sandbox)
             if self._closed:
-                sandbox.close()
-            elif ok:
+                self._remove_later_locked(sandbox)
+            elif why is None:
                 self._idle.append(sandbox)
             else:
-                self._retire_locked(sandbox, "unhealthy after use")
+                self._retire_locked(sandbox, why)
                 self._schedule_start_locked()
             self._cond.notify()
 
@@ -171,29 +203,37 @@ class SandboxPool:
         return self
 
     def stats(self) -> dict[str, int]:
-        """Counts of idle, in-use and starting containers, and replacements so far."""
+        """Counts of containers by state, and of those created, replaced and removed so far.
+
+        ``live`` counts every container of the pool not yet removed (idle, in use, or
+        being retired); after `close()` it is 0 and ``removed == created``.
+        """
         with self._cond:
             return {"size": self.size, "idle": len(self._idle), "in_use": len(self._in_use),
-                    "starting": self._starting, "created": self.created,
-                    "replaced": self.replaced}
+                    "starting": self._starting, "live": len(self._live),
+                    "created": self.created, "replaced": self.replaced,
+                    "removed": self.removed}
 
     def close(self) -> None:
-        """Remove every container of the pool. Calling it twice is harmless."""
+        """Remove every container the pool ever created; calling it twice is harmless.
+
+        Waits for starts under way (their containers are removed too) and for every
+        scheduled removal; starts that had not begun are dropped.
+        """
         with self._cond:
             if self._closed:
                 return
             self._closed = True
-            sandboxes = list(self._idle) + list(self._in_use)
             self._idle.clear()
             self._cond.notify_all()
+        # No start can begin after this, and those under way have finished: a start
+        # that finds the pool closed schedules the removal of its own sandbox.
         self._starter.shutdown(wait=True, cancel_futures=True)
-        for sandbox in sandboxes:
-            sandbox.close()
-        with self._cond:  # containers that finished starting while we shut down
-            leftovers = list(self._idle)
-            self._idle.clear()
-        for sandbox in leftovers:
-            sandbox.close()
+        with self._cond:
+            self._starting = 0
+            for sandbox in list(self._live):
+                self._remove_later_locked(sandbox)
+        self._remover.shutdown(wait=True)  # never cancel_futures: every removal runs
 
     def __enter__(self) -> SandboxPool:
         return self
@@ -214,13 +254,37 @@ class SandboxPool:
         return len(self._idle) + len(self._in_use) + self._starting
 
     def _retire_locked(self, sandbox: DockerSandbox, why: str) -> None:
-        logger.info("replacing sandbox %s (%s)", sandbox.container_id and
-                    sandbox.container_id[:12], why)
+        """Take a sandbox out of service for good and remove its container."""
+        logger.warning("replacing sandbox %s (%s)", sandbox.container_id and
+                       sandbox.container_id[:12], why)
         self.replaced += 1
+        self._remove_later_locked(sandbox)
+
+    def _remove_later_locked(self, sandbox: DockerSandbox) -> None:
+        """Schedule the removal of the sandbox's container (close() waits for it)."""
+        if sandbox not in self._live or sandbox in self._removing:
+            return  # removed already, or its removal is under way
+        self._removing.add(sandbox)
         try:
-            self._starter.submit(sandbox.close)  # removing a container takes a while
-        except RuntimeError:  # the pool is shutting down
+            self._remover.submit(self._remove, sandbox)
+        except RuntimeError:  # only after close() finished; the lock is re-entrant
+            self._remove(sandbox)
+
+    def _remove(self, sandbox: DockerSandbox) -> None:
+        try:
             sandbox.close()
+        except Exception:  # noqa: BLE001 - reported; the sandbox stays counted as live
+            logger.error("removing sandbox %s failed; `sandgym sandbox gc` removes it",
+                         sandbox.container_id, exc_info=True)
+            removed = False
+        else:
+            removed = True
+        with self._cond:
+            self._removing.discard(sandbox)
+            if removed and sandbox in self._live:
+                self._live.discard(sandbox)
+                self.removed += 1
+            self._cond.notify_all()
 
     def _schedule_start_locked(self) -> None:
         if self._closed or self._total_locked() >= self.size:
@@ -244,8 +308,9 @@ class SandboxPool:
             self._starting -= 1
             if sandbox is not None:
                 self.created += 1
+                self._live.add(sandbox)
                 if self._closed:
-                    sandbox.close()
+                    self._remove_later_locked(sandbox)
                 else:
                     self._idle.append(sandbox)
                     self._last_error = None

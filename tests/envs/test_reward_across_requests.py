@@ -9,6 +9,7 @@ executor's helpers).
 
 from __future__ import annotations
 
+import base64
 import math
 import textwrap
 
@@ -27,18 +28,19 @@ TASK = CodeTask(
 )
 
 # Looks through all of its own memory (every readable mapping, freed heap included) for
-# an earlier answer as the grader embeds it ({"answer": "..."}) and runs the first one
-# that is not itself. PLANT puts a correct answer in its memory first: the positive
-# control that shows the scan finds what is really there.
+# an earlier answer as the grader embeds it in the worker program (base64 after
+# ``sg_worker_main('``) and runs the first one that is not itself and works. PLANT puts
+# a correct answer in its memory first: the positive control that shows the scan finds
+# what is really there.
 COPYCAT = textwrap.dedent('''
     # COPYCAT
-    import ctypes, json
+    import base64, binascii, ctypes
     ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE: /proc/self/mem is ours again
     PLANT = {plant!r}
     if PLANT:
-        planted = ''.join(['{{"ans', 'wer": "def mul(a, b):\\\\n    return a * b\\\\n"}}'])
+        planted = ''.join(['sg_worker_', "main('", {reference_b64!r}, "'"])
     def _answers_in_memory():
-        needle = b'{{"answer": '
+        needle = b"sg_worker_main('"
         found = []
         with open('/proc/self/maps') as maps:
             regions = [line.split() for line in maps]
@@ -54,10 +56,11 @@ COPYCAT = textwrap.dedent('''
                     continue
                 at = data.find(needle)
                 while at != -1:
+                    start = at + len(needle)
+                    end = data.find(b"'", start, start + 1000000)
                     try:
-                        text = data[at:at + 100000].decode('utf-8', 'ignore')
-                        found.append(json.JSONDecoder().raw_decode(text)[0]['answer'])
-                    except Exception:
+                        found.append(base64.b64decode(data[start:end], validate=True).decode())
+                    except (binascii.Error, ValueError):
                         pass
                     at = data.find(needle, at + 1)
         return found
@@ -71,14 +74,15 @@ COPYCAT = textwrap.dedent('''
         except BaseException:
             return None
     for _found in _answers_in_memory():
-        if 'COPYCAT' in _found or 'def mul' not in _found:
-            continue
-        # as the grader's JSON holds it, or still escaped once more (a source literal)
-        for _source in (_found, _found.encode('latin-1', 'ignore').decode('unicode_escape')):
-            if _works(_source):
-                mul = _works(_source)
-                break
+        if 'COPYCAT' not in _found and _works(_found):
+            mul = _works(_found)
+            break
 ''')
+
+
+def _copycat(plant: bool) -> str:
+    reference_b64 = base64.b64encode(TASK.reference.encode()).decode()
+    return COPYCAT.format(plant=plant, reference_b64=reference_b64)
 
 
 def _grade(box: DockerSandbox, answer: str):
@@ -94,17 +98,17 @@ def box():
 
 
 def test_copycat_scan_finds_what_is_in_its_memory(box):
-    grade, reward = _grade(box, COPYCAT.format(plant=True))
+    grade, reward = _grade(box, _copycat(plant=True))
     assert grade.status == "pass" and reward == 1.0, grade
 
 
 def test_copycat_cannot_reuse_an_earlier_correct_answer(box):
     first, _ = _grade(box, TASK.reference)
     assert first.status == "pass", first
-    grade, reward = _grade(box, COPYCAT.format(plant=False))
+    grade, reward = _grade(box, _copycat(plant=False))
     assert grade.status != "pass" and reward == 0.0, grade
     box.reset()  # a new episode on the same container: still nothing to copy
-    grade, reward = _grade(box, COPYCAT.format(plant=False))
+    grade, reward = _grade(box, _copycat(plant=False))
     assert grade.status != "pass" and reward == 0.0, grade
 
 

@@ -219,3 +219,111 @@ def test_hidden_tests_are_not_reachable_from_the_sandbox_during_grading(pool):
     assert scanned > 100
     assert "FOUND []" in result.stderr, result.stderr[-2000:]
     assert MARKER not in result.stdout  # nor does the record carry the hidden tests
+
+
+# The issue's case: 33 MB of backslashes grew about 8x through the encodings on the way
+# in, overran the executor's frame limit and came back as sandbox_error (reward nan)
+# with a dead sandbox. Too large an answer is the answer's failure, and harms nothing.
+HUGE = TASK.reference + "# " + "\\" * 33_000_000
+
+
+def _assert_too_large_is_a_wrong_answer(verdict: dict) -> None:
+    assert verdict["status"] == "error" and verdict["outcome"] == "runtime_error", verdict
+    assert verdict["load"] == "too_large"
+    assert "too large to run" in verdict["load_error"]
+
+
+def test_an_answer_too_large_to_send_fails_and_the_sandbox_grades_on(pool):
+    replaced = pool.stats()["replaced"]
+    with pool.sandbox() as sandbox:
+        grade = grade_answer(sandbox, TASK, HUGE, timeout_s=3.0)
+        assert sandbox.healthy
+        honest = grade_answer(sandbox, TASK, TASK.reference, timeout_s=5.0)
+    _assert_too_large_is_a_wrong_answer(grade.verdict())
+    for mode, value in (("binary", 0.0), ("fraction", 0.0), ("graded", -0.6)):
+        assert reward_of(grade.outcome, grade.passed, grade.total, mode)[0] == value
+    assert honest.status == "pass", honest
+    assert pool.stats()["replaced"] == replaced  # the sandbox was never harmed
+
+
+def test_an_answer_too_large_to_send_scores_zero_in_step_and_in_the_trl_reward(pool):
+    import gymnasium as gym
+
+    from sandgym.train import execution_reward
+
+    replaced = pool.stats()["replaced"]
+    env = gym.make("sandgym/PythonTests-v0", pool=pool, tasks=[TASK])
+    try:
+        env.reset(options={"task_id": TASK.id})
+        _, reward, terminated, truncated, info = env.step(HUGE)
+    finally:
+        env.close()
+    assert (reward, terminated, truncated) == (0.0, True, False)
+    assert not info.get("sandbox_error")
+    _assert_too_large_is_a_wrong_answer(info["verdict"])
+
+    reward_fn = execution_reward("sandgym/PythonTests-v0", pool=pool)
+    assert reward_fn(prompts=[None, None],
+                     completions=["def add(a, b): return a + b", "# " + "\\" * 33_000_000],
+                     task_id=["builtin/add", "builtin/add"]) == [1.0, 0.0]
+    assert pool.stats()["replaced"] == replaced  # no sandbox was harmed
+
+
+def test_a_shell_command_too_large_to_send_is_a_failed_command(pool):
+    import gymnasium as gym
+
+    replaced = pool.stats()["replaced"]
+    env = gym.make("sandgym/Shell-v0", pool=pool)
+    try:
+        env.reset(options={"task_id": "shell/create_file"})
+        observation, reward, terminated, truncated, info = env.step(
+            "echo " + "\\" * 30_000_000)
+        assert "the command was not run" in observation
+        assert (reward, terminated, truncated) == (0.0, False, False)
+        assert not info["sandbox_error"] and info["verdict"]["exec_status"] == "error"
+        # the episode goes on in the same, unharmed sandbox
+        _, reward, terminated, _, info = env.step(
+            "echo 'Hello, sandbox!' > hello.txt\nsubmit")
+        assert (reward, terminated) == (1.0, True), info
+    finally:
+        env.close()
+    assert pool.stats()["replaced"] == replaced
+
+
+def test_too_large_is_blamed_on_the_answer_only_when_the_answer_made_it_so():
+    from sandgym.errors import RequestTooLargeError
+
+    class Refusing:  # a sandbox whose request limit is LIMIT bytes
+        LIMIT = 1 << 20
+
+        def run_judged(self, code, *, judge, judge_input, timeout, **kw):
+            raise RequestTooLargeError(len(code) + len(judge) + len(judge_input), self.LIMIT)
+
+    small = "def mul(a, b):\n    return a * b\n"
+    huge_task = CodeTask(id="integrity/huge", prompt="p", entry_point="mul",
+                         hidden_tests=("assert candidate(1, 1) == 1  # " + "x" * (2 << 20),),
+                         reference=small)
+    grade = grade_answer(Refusing(), huge_task, small, timeout_s=1.0)
+    assert grade.status == "sandbox_error"  # the task's fault: no reward either way
+    grade = grade_answer(Refusing(), TASK, small + "#" * (2 << 20), timeout_s=1.0)
+    assert grade.load == "too_large" and grade.status == "error"
+
+
+@pytest.mark.parametrize("char", ["\\", "\x00", '"', "\U0001f600", "é", "a"])
+def test_an_answer_costs_at_most_four_thirds_of_its_utf8_size_on_the_wire(char):
+    from sandgym.envs.code.programs import worker_program
+    from sandgym.sandbox.stream import AttachedStream
+
+    def wire(answer: str) -> int:
+        return len(AttachedStream.encode({"python": worker_program(answer, "mul")}))
+
+    answer = char * 30_000
+    assert wire(answer) - wire("") <= len(answer.encode("utf-8")) * 4 / 3 + 4
+
+
+def test_answers_with_any_characters_arrive_intact(pool):
+    answer = ("def mul(a, b):\n    s = '\\\\ \\x00 \" é \U0001f600 \\u2028'\n"
+              "    assert len(s) == 11, s\n    return a * b  # ``` \\ \U0001f600\n")
+    with pool.sandbox() as sandbox:
+        grade = grade_answer(sandbox, TASK, answer, timeout_s=5.0)
+    assert grade.status == "pass", grade

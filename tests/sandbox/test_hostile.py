@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
+import pytest
+
 from sandgym.sandbox import DockerSandbox, SandboxLimits
 
 from .conftest import assert_answers
@@ -292,3 +294,35 @@ def test_scripts_written_to_the_workdir_can_run(sandbox):
     result = sandbox.run("printf '#!/bin/sh\\necho ran\\n' > run.sh && chmod +x run.sh && ./run.sh")
     assert result.status == "ok" and result.stdout == "ran\n", result
     sandbox.reset()
+
+
+def test_request_over_the_limit_once_encoded_is_refused_before_sending(sandbox):
+    from sandgym.errors import RequestTooLargeError
+
+    limit = sandbox.limits.request_mb << 20
+    # Under the limit as text, twice the limit on the wire: JSON escapes every backslash.
+    code = "#" + "\\" * (limit * 3 // 4)
+    assert len(code) < limit
+    served = sandbox.requests_served
+    with pytest.raises(RequestTooLargeError, match="nothing was sent") as caught:
+        sandbox.run_python(code)
+    assert caught.value.limit == limit
+    assert caught.value.size > 2 * len(code) - 10 > limit
+    assert f"{caught.value.size} bytes once encoded" in str(caught.value)
+    assert sandbox.requests_served == served  # no round trip happened
+    assert sandbox.healthy
+    assert_answers(sandbox)
+
+
+def test_request_limit_counts_the_judge_input_too(sandbox):
+    from sandgym.errors import RequestTooLargeError
+
+    limit = sandbox.limits.request_mb << 20
+    half = "x = " + repr("a" * (limit * 6 // 10)) + "\n"  # each part alone fits
+    with pytest.raises(RequestTooLargeError):
+        sandbox.run_judged(half, judge="print('judged')", judge_input=b"j" * (limit * 6 // 10))
+    assert sandbox.healthy
+    assert_answers(sandbox)
+    ok = sandbox.run_judged("pass", judge="import os\nprint(len(JUDGE_INPUT))",
+                            judge_input=b"j" * (limit // 2))
+    assert ok.stdout.strip() == str(limit // 2), ok

@@ -6,10 +6,11 @@ import asyncio
 import re
 import subprocess
 import threading
+import uuid
 
 import pytest
 
-from sandgym.errors import PoolClosedError, PoolTimeoutError
+from sandgym.errors import PoolClosedError, PoolTimeoutError, SandboxError
 from sandgym.sandbox import SandboxPool, docker_client
 
 
@@ -119,3 +120,149 @@ def test_pool_survives_deepcopy_as_the_same_object(pool):
     assert copy.deepcopy({"pool": pool})["pool"] is pool
     assert copy.copy(pool) is pool
     assert not pool.closed
+
+
+# ------------------------------------------------------------------ every container removed
+#
+# The pool's bookkeeping is checked against a stand-in for DockerSandbox whose starts
+# and removals can be held at a gate, so the orders that leaked (issue #10: a removal
+# still queued when close() ran was cancelled) happen every time, not one try in two.
+
+
+class _Gate:
+    """Holds starts and removals until opened; opened from a timer so close() is under way."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def wait(self) -> None:
+        assert self.event.wait(60), "the gate was never opened"
+
+    def open_soon(self) -> threading.Timer:
+        timer = threading.Timer(0.5, self.event.set)
+        timer.start()
+        return timer
+
+
+class _FakeSandbox:
+    """What the pool uses of DockerSandbox: healthy, is_alive, reset, close, container_id."""
+
+    made: list[_FakeSandbox] = []
+    start_gate: _Gate | None = None
+    close_gate: _Gate | None = None
+
+    def __init__(self, image, limits, *, client, labels) -> None:
+        number = len(_FakeSandbox.made)
+        if number >= 2 and _FakeSandbox.start_gate is not None:  # the first two start at once
+            _FakeSandbox.start_gate.wait()
+        self.container_id = f"fake{number:02d}" + "0" * 56
+        self.healthy = True
+        self.closed = 0
+        self.reset_error: Exception | None = None
+        self.unhealthy_after_reset = False
+        self.slow_close = False
+        _FakeSandbox.made.append(self)
+
+    def is_alive(self) -> bool:
+        return self.healthy and not self.closed
+
+    def reset(self) -> None:
+        if self.reset_error is not None:
+            self.healthy = False
+            raise self.reset_error
+        if self.unhealthy_after_reset:
+            self.healthy = False
+
+    def close(self) -> None:
+        if self.slow_close and _FakeSandbox.close_gate is not None:
+            _FakeSandbox.close_gate.wait()  # a slow removal (a hung container)
+        self.healthy = False
+        self.closed += 1
+
+
+@pytest.fixture
+def fake_sandboxes(monkeypatch):
+    import sandgym.sandbox.pool as pool_module
+
+    _FakeSandbox.made = []
+    _FakeSandbox.start_gate = _FakeSandbox.close_gate = None
+    monkeypatch.setattr(pool_module, "DockerSandbox", _FakeSandbox)
+    yield _FakeSandbox
+    for gate in (_FakeSandbox.start_gate, _FakeSandbox.close_gate):
+        if gate is not None:
+            gate.event.set()
+
+
+def test_close_removes_retired_sandboxes_whose_removal_was_still_queued(fake_sandboxes):
+    pool = SandboxPool(size=2, client=object())
+    pool.wait_ready()
+    first, second = pool.acquire(), pool.acquire()
+    fake_sandboxes.start_gate = _Gate()  # replacements hang in their start
+    fake_sandboxes.close_gate = _Gate()
+    first.slow_close = True  # the first removal takes long
+    for box in (first, second):  # both found broken after use (e.g. hung executors)
+        box.healthy = False
+        pool.release(box)
+    assert pool.stats()["replaced"] == 2
+    timers = [fake_sandboxes.start_gate.open_soon(), fake_sandboxes.close_gate.open_soon()]
+    pool.close()
+    for timer in timers:
+        timer.join()
+    made = fake_sandboxes.made
+    assert len(made) == 4  # two, and the two replacements that were starting at close()
+    assert [box.closed for box in made] == [1, 1, 1, 1]
+    stats = pool.stats()
+    assert stats["live"] == 0
+    assert stats["created"] == stats["removed"] == 4
+
+
+def test_close_waits_for_a_start_under_way_and_removes_its_container(fake_sandboxes):
+    fake_sandboxes.start_gate = _Gate()
+    pool = SandboxPool(size=3, client=object())  # the third start hangs
+    timer = fake_sandboxes.start_gate.open_soon()
+    pool.close()
+    timer.join()
+    assert len(fake_sandboxes.made) == 3
+    assert all(box.closed == 1 for box in fake_sandboxes.made)
+    assert pool.stats()["removed"] == 3
+
+
+def test_a_sandbox_whose_reset_fails_is_replaced_before_reuse(fake_sandboxes, caplog):
+    with SandboxPool(size=1, client=object()) as pool:
+        box = pool.acquire()
+        box.reset_error = SandboxError("reset failed: leftovers in /work")
+        with caplog.at_level("WARNING", logger="sandgym.sandbox.pool"):
+            pool.release(box)
+        assert pool.stats()["replaced"] == 1
+        assert any("reset failed: leftovers in /work" in r.getMessage()
+                   for r in caplog.records if r.levelname == "WARNING")
+        fresh = pool.acquire()
+        assert fresh is not box and fresh.healthy
+        pool.release(fresh)
+    assert box.closed == 1
+
+
+def test_a_sandbox_unhealthy_after_its_reset_never_goes_back_to_idle(fake_sandboxes):
+    with SandboxPool(size=1, client=object()) as pool:
+        box = pool.acquire()
+        box.unhealthy_after_reset = True  # reset answered, but the sandbox is not sound
+        pool.release(box)
+        assert pool.stats()["replaced"] == 1  # at release, not when someone asks for it
+        assert pool.acquire() is not box
+    assert box.closed == 1
+
+
+def test_hung_sandbox_retired_right_before_close_is_removed():
+    """On the real engine: a frozen container, retired, then close() at once."""
+    label = {"sandgym.test": f"pool-close-{uuid.uuid4().hex}"}
+    pool = SandboxPool(size=1, labels=label)
+    box = pool.acquire()
+    subprocess.run(["docker", "pause", box.container_id], capture_output=True, check=True)
+    assert box.ping(timeout=0.5) is False  # the executor cannot answer: unhealthy
+    pool.release(box)
+    assert pool.stats()["replaced"] == 1
+    pool.close()
+    left = docker_client().api.containers(
+        all=True, filters={"label": f"sandgym.test={label['sandgym.test']}"})
+    assert left == []
+    assert pool.stats()["live"] == 0

@@ -18,6 +18,7 @@ from typing import Any
 from sandgym.envs.code.extract import extract_code
 from sandgym.envs.code.programs import JUDGE_PROGRAM, worker_program
 from sandgym.envs.tasks.schema import CodeTask
+from sandgym.errors import RequestTooLargeError
 from sandgym.sandbox import DockerSandbox, ExecResult
 
 logger = logging.getLogger(__name__)
@@ -41,7 +42,8 @@ class Grade:
     passed: int = 0
     total: int = 0
     load: str = "ok"
-    """How the answer loaded: ok | syntax_error | runtime_error | timeout | crash."""
+    """How the answer loaded: ok | syntax_error | runtime_error | timeout | crash |
+    too_large (the answer was over the sandbox's request limit and was not run)."""
     load_error: str | None = None
     tests: tuple[str, ...] = ()
     """Outcome of each hidden test: pass | fail | error | timeout | crash."""
@@ -98,11 +100,32 @@ def grade_answer(sandbox: DockerSandbox, task: CodeTask, reply: str, *, timeout_
         public: also run the public tests and return feedback text for the model.
 
     Returns:
-        The Grade; infrastructure failures come back as outcome ``sandbox_error``.
+        The Grade; infrastructure failures come back as outcome ``sandbox_error``. An
+        answer too large to send to the sandbox is not run and fails (``runtime_error``,
+        load ``too_large``); the sandbox is untouched.
     """
-    result, nonce = run_judge(sandbox, task, extract_code(reply, task.entry_point),
-                              timeout_s=timeout_s, public=public)
+    code = extract_code(reply, task.entry_point)
+    try:
+        result, nonce = run_judge(sandbox, task, code, timeout_s=timeout_s, public=public)
+    except RequestTooLargeError as e:
+        return _too_large_grade(task, code, e, public)
     return parse_record(result, nonce, task_id=task.id)
+
+
+def _too_large_grade(task: CodeTask, code: str, error: RequestTooLargeError, public: bool
+                     ) -> Grade:
+    """The answer's failure when the answer made the request too large, else the task's."""
+    answer_bytes = (len(worker_program(code, task.entry_point, task.code_prefix))
+                    - len(worker_program("", task.entry_point, task.code_prefix)))
+    if error.size - answer_bytes > error.limit:  # too large even with an empty answer
+        logger.error("task %s is too large to grade (%s); scored as a sandbox_error, fix the "
+                     "task file or raise SandboxLimits.request_mb", task.id, error)
+        return sandbox_error_grade(f"task too large to send: {error}")
+    message = (f"the answer is too large to run: {len(code)} characters, {error.size} bytes "
+               f"once encoded for the sandbox, over the limit of {error.limit} bytes")
+    return Grade("runtime_error", load="too_large", load_error=message,
+                 feedback=f"Your code did not load (too_large):\n{message}" if public else None,
+                 exec_status="not_run", detail=message)
 
 
 def run_judge(sandbox: DockerSandbox, task: CodeTask, code: str, *, timeout_s: float,

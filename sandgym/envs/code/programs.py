@@ -8,7 +8,6 @@ source, so the container needs nothing but the standard library.
 from __future__ import annotations
 
 import base64
-import json
 import marshal
 import sys
 from pathlib import Path
@@ -65,6 +64,13 @@ SHELL_JUDGE_PROGRAM: str = _packed(SHELL_JUDGE_SOURCE, "<judge>")
 
 
 def worker_program(answer: str, entry_point: str, prefix: str = "") -> str:
-    """The worker's source with a call that loads ``answer`` (sent as ``code``)."""
-    setup = json.dumps({"answer": answer, "entry_point": entry_point, "prefix": prefix})
-    return f"{WORKER_PROGRAM}sg_worker_main({setup!r})\n"
+    """The worker's source with a call that loads ``answer`` (sent as ``code``).
+
+    The answer travels as base64 of its UTF-8 bytes: 4/3 of its size whatever it
+    holds, and plain ASCII, so the request's JSON does not grow it again. (As a JSON
+    string inside a Python literal inside the JSON request, a backslash became eight
+    bytes and a control character up to sixteen.)
+    """
+    data = answer.encode("utf-8", "surrogatepass")
+    encoded = base64.b64encode(data).decode("ascii")
+    return f"{WORKER_PROGRAM}sg_worker_main({encoded!r}, {entry_point!r}, {prefix!r})\n"

@@ -13,7 +13,7 @@ from sandgym.envs.code.programs import SHELL_JUDGE_PROGRAM
 from sandgym.envs.code.rewards import check_reward_mode, reward_of
 from sandgym.envs.errors import TaskSetError
 from sandgym.envs.tasks.schema import ShellTask, Task
-from sandgym.errors import SandboxError
+from sandgym.errors import RequestTooLargeError, SandboxError
 from sandgym.sandbox import ExecResult
 
 logger = logging.getLogger(__name__)
@@ -130,6 +130,11 @@ class ShellEnv(SandboxEnv):
             try:
                 result = self._episode_sandbox().run(["/bin/bash", "-c", _wrap(commands)],
                                                      timeout=self.timeout_s)
+            except RequestTooLargeError as e:  # the model's failure: a command that fails
+                result = ExecResult(
+                    status="error", exit_code=None, stdout="", truncated=False,
+                    duration_s=0.0, stderr=f"[the command was not run: it is {e.size} bytes "
+                    f"once encoded, over the sandbox's limit of {e.limit} bytes]")
             except SandboxError as e:
                 return self._sandbox_failure(f"{type(e).__name__}: {e}")
             self.last_duration_s = result.duration_s

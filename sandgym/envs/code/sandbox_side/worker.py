@@ -12,9 +12,11 @@ returns, which it decodes strictly itself. The worker only makes honest answers 
 * load failures are reported by class (syntax vs runtime) and calls are answered one
   JSON line each: ``{"id", "ok": value}`` or ``{"id", "raise": name, "msg", "tb"}``.
 
-The host appends ``sg_worker_main(<setup json>)``; the codec is inlined above this code.
+The host appends ``sg_worker_main(<answer as base64 of UTF-8>, <entry point>, <prefix>)``;
+the codec is inlined above this code.
 """
 
+import base64 as _sg_b64
 import json as _sg_json
 import os as _sg_os
 import re as _sg_re
@@ -114,9 +116,10 @@ def _sg_serve(fn, rfd, wfd):
         _sg_send(wfd, {"id": call_id, "ok": encoded})
 
 
-def sg_worker_main(setup_json):
+def sg_worker_main(answer_b64, entry_point, prefix=""):
     """Take over the protocol fds, load the answer, serve calls until the judge is done."""
-    setup = _sg_json.loads(setup_json)
+    answer = _sg_b64.b64decode(answer_b64).decode("utf-8", "surrogatepass")
+    setup = {"answer": answer, "entry_point": entry_point, "prefix": prefix}
     rfd, wfd = _sg_os.dup(0), _sg_os.dup(1)  # non-inheritable copies
     _sg_os.dup2(2, 1)
     null = _sg_os.open("/dev/null", _sg_os.O_RDONLY)
