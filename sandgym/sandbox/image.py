@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["DEFAULT_IMAGE", "DEFAULT_BASE", "build_image", "check_image", "image_status",
            "executor_sha"]
 
-DEFAULT_IMAGE = os.environ.get("SANDGYM_IMAGE", "sandgym/python:latest")
+DEFAULT_IMAGE = os.environ.get("SANDGYM_IMAGE") or "sandgym/python:latest"
 """The sandbox image: ``$SANDGYM_IMAGE`` if set, else ``sandgym/python:latest``."""
 DEFAULT_BASE = "sandgym/base:bookworm"
 _LOCAL_BASE_CANDIDATES = ("python:3.11-slim", "python:3.12-slim", "debian:bookworm-slim",
