@@ -627,6 +627,7 @@ class Executor:
         self.exits: dict[int, int] = {}
         self.zygote_sock: socket.socket | None = None
         self.zygote_pid = 0
+        self.proven_clean = False  # set when the request's own kill found nothing left
 
     def start_zygote(self) -> None:
         """Fork the zygote; call before any request has been read."""
@@ -673,6 +674,9 @@ class Executor:
             if self.spare is not None:
                 self.spare.close()
             self.spare = _Spare(int(message["spare"]), *fds)
+            # An exit reported earlier under this pid was a reaped child's whose pid
+            # the new spare now reuses (exits always arrive before such a reuse).
+            self.exits.pop(self.spare.pid, None)
             self.spare_requested = False
         elif "exit" in message:
             self.exits[int(message["exit"])] = int(message["status"])
@@ -698,6 +702,8 @@ class Executor:
             self._pump_zygote()
             spare, self.spare = self.spare, None
             if spare.pid not in self.exits:
+                # Exits no one waits for any more (children of earlier requests).
+                self.exits.clear()
                 return spare
             del self.exits[spare.pid]  # died while idle (e.g. the OOM killer): next one
             spare.close()
@@ -757,9 +763,13 @@ class Executor:
         return uids, alive
 
     def _live_pids(self, uids: set[int]) -> list[str]:
+        # Our own root processes never change uid: skip reading their status.
+        ours = {"1", str(os.getpid()), str(self.zygote_pid)}
+        if self.spare is not None:
+            ours.add(str(self.spare.pid))
         found = []
         for name in os.listdir("/proc"):
-            if name.isdigit():
+            if name.isdigit() and name not in ours:
                 info = self._process_uids(name)
                 if info is not None and info[1] and info[0] & uids:
                     found.append(name)
@@ -864,7 +874,8 @@ class Executor:
     def after_request(self, reply: dict) -> dict:
         """Prove the sandbox clean for the next request, or mark it for replacement."""
         problems = []
-        if not self.kill_everything():
+        clean, self.proven_clean = self.proven_clean, False
+        if not (clean or self.kill_everything()):
             problems.append("processes of the sandbox user survived SIGKILL")
         try:
             ipc = self.clear_ipc()
@@ -1201,10 +1212,12 @@ class Executor:
             # pid cannot have been reused, since its parent (the zygote) has not
             # reported reaping it and forks nothing during a request.
             _kill_quietly(cand_pid)
-        self.kill_everything()
+        self.proven_clean = self.kill_everything()
         if judge_pid and judge_pid not in statuses:
             statuses[judge_pid] = self._wait_blocking(judge_pid)
-        if cand_pid not in statuses:
+        if main_pid == cand_pid and cand_pid not in statuses:
+            # Only a plain run needs the candidate's status (a judged one has the
+            # judge's); the zygote reports it once it has reaped the killed child.
             got = self._wait_exit(cand_pid, time.monotonic() + 10.0)
             if got is None:
                 raise ZygoteGone("the zygote did not report the end of a killed child")

@@ -193,7 +193,10 @@ def test_stopping_every_process_of_the_user_cannot_stall_the_executor(sandbox):
                     pass
         print('left a stopper behind')
     """, timeout=5)
-    assert result.status == "ok", result
+    # the stopper may stop its own parent before it exits (then: timeout); never a
+    # sandbox error
+    assert result.status in ("ok", "timeout"), result
+    assert result.stdout == "left a stopper behind\n", result
     assert_answers(sandbox)  # the stopper is gone; the same container answers
     assert sandbox.container_id == container and sandbox.healthy
     judged = sandbox.run_judged(
