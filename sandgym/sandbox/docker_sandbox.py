@@ -149,6 +149,9 @@ class DockerSandbox:
         self._healthy = False
         self._closed = False
         self.requests_served = 0
+        self.oom_floor = False
+        """Whether code under test is pinned at oom_score_adj 1000 (the engine granted
+        CAP_SYS_RESOURCE): the OOM killer then never picks the executor or the judge."""
         self.uid = _UID_RANGE[0] + 2 * secrets.randbelow((_UID_RANGE[1] - _UID_RANGE[0]) // 2)
         if start:
             self.start()
@@ -208,6 +211,7 @@ class DockerSandbox:
         logger.debug("sandbox %s started", self.container_id[:12])
 
     def _create_and_start(self, client: Any) -> None:
+        self.oom_floor = _engine_caps.oom_floor
         config = client.api.create_container_config(self.image, None,
                                                     **self._container_config())
         config["StdinOnce"] = True  # host gone -> executor reads EOF -> container removed
@@ -241,7 +245,7 @@ class DockerSandbox:
             # their oom_score_adj at 1000 and its own below zero, so that the OOM killer
             # never picks it or the judge. The children themselves hold no capability.
             cap_add=["SETUID", "SETGID", "KILL"]
-            + (["SYS_RESOURCE"] if _engine_caps.oom_floor else []),
+            + (["SYS_RESOURCE"] if self.oom_floor else []),
             security_opt=["no-new-privileges"],
             network_mode="bridge" if lim.network else "none",
             read_only=lim.read_only_root,
@@ -252,12 +256,14 @@ class DockerSandbox:
                 f"mode=1777",
                 WORKDIR: f"rw,exec,nosuid,nodev,size={lim.workdir_mb}m,nr_inodes={lim.files},"
                 f"uid={self.uid},gid={self.uid},mode={_WORKDIR_MODE:o}",
+                # Our own /dev/shm (not the engine's IPC mount), for the inode cap.
+                "/dev/shm": f"rw,nosuid,nodev,noexec,size={lim.tmp_mb}m,nr_inodes={lim.files},"
+                f"mode=1777",
             },
             # Replies travel on stdout; a logging driver would copy every one of them to
             # the host's disk for the container's life.
             log_config={"type": "none", "config": {}},
             sysctls=_ipc_sysctls(lim.ipc_mb),
-            shm_size=f"{lim.tmp_mb}m",
             mem_limit=f"{lim.memory_mb}m",
             memswap_limit=f"{lim.memory_mb}m",
             nano_cpus=int(lim.cpus * 1e9),

@@ -23,7 +23,8 @@ CAP_SETGID, CAP_KILL and CAP_SYS_RESOURCE, with no-new-privileges):
   request frame, and the judge child reads it from the stream itself.
 
 After every request every process of the sandbox and judge users is killed by the
-executor itself (a pidfd per process: nothing the code can stop or stall takes part)
+executor itself (one kill(-1) sweep under uids the code does not own, then a /proc
+check thread by thread: nothing the code can stop or stall takes part)
 and every SysV/POSIX IPC object is removed, or the reply says the sandbox cannot be
 trusted (``fatal``) and the host replaces it. ``reset`` also restores the work dir
 (contents, mode, extended attributes, times) and empties /tmp and /dev/shm, and checks
@@ -63,6 +64,9 @@ _HEADER = struct.Struct(">I")
 MAX_FRAME_BYTES = 256 * 1024 * 1024
 """Largest request frame the executor accepts (the host checks before sending)."""
 _EXECUTOR_OOM_SCORE_ADJ = -999
+# File jobs (write, read, wipe, IPC clean-up) must end well inside the host's 30 s
+# window for file operations, even when a reset runs two of them.
+_JOB_TIMEOUT_S = 8.0
 _CHILD_OOM_SCORE_ADJ = 1000
 _UNTRUSTED_CODE_NAME = "<sandbox>"
 _SIGNAL_NAMES = {int(s): s.name for s in signal.Signals}
@@ -364,97 +368,100 @@ class ZygoteGone(Exception):
 # request, a reply, an answer or a grading record. The executor, which does hold them,
 # forks only judges (trusted code under a uid the code under test cannot touch).
 #
-# Zygote <-> executor speak over a SOCK_SEQPACKET pair: the executor sends b"F" (fork
-# a spare); the zygote answers {"spare": pid} with the four pipe ends as SCM_RIGHTS,
-# and {"exit": pid, "status": st} when a spare ends (it is their parent and reaper).
+# The zygote clones each spare with CLONE_PARENT, so the spare is the *executor's*
+# child: the executor waits for it and gets its exit status directly, with no hop
+# through the zygote on a request's path. Zygote <-> executor speak over a
+# SOCK_SEQPACKET pair: the executor sends b"F" (make a spare); the zygote answers
+# {"spare": pid} with the four pipe ends as SCM_RIGHTS.
 #
 # The zygote is also the owner watchdog: it polls the executor's input stream for a
 # hang-up without ever reading it, and kills the executor when the host is gone, so
 # the container goes away whatever the executor is doing.
 
+_CLONE_PARENT = 0x00008000
+_SYS_CLONE = {"x86_64": 56, "aarch64": 220, "ppc64le": 120, "s390x": 120, "riscv64": 220}
+
+
+def _fork_as_sibling() -> int:
+    """fork(), except that the child's parent is our parent (clone with CLONE_PARENT).
+
+    Done as ``os.fork`` does it (the interpreter's before/after-fork hooks around the
+    system call); returns 0 in the child and the child's pid in the caller.
+    """
+    import ctypes
+
+    number = _SYS_CLONE.get(os.uname().machine)
+    if number is None:
+        raise OSError(f"no clone syscall number known for {os.uname().machine}")
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    api = ctypes.pythonapi
+    api.PyOS_BeforeFork()
+    pid = libc.syscall(ctypes.c_long(number), ctypes.c_ulong(_CLONE_PARENT | signal.SIGCHLD),
+                       ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0),
+                       ctypes.c_ulong(0))
+    if pid == 0:
+        api.PyOS_AfterFork_Child()
+        return 0
+    errno = ctypes.get_errno()
+    api.PyOS_AfterFork_Parent()
+    if pid < 0:
+        raise OSError(errno, f"clone(CLONE_PARENT) failed: {os.strerror(errno)}")
+    return pid
+
 
 def _zygote_main(cfg: Config, sock: socket.socket, watch_fd: int, executor_pid: int) -> None:
-    wake_r, wake_w = os.pipe()
-    os.set_blocking(wake_r, False)
-    os.set_blocking(wake_w, False)
-    signal.signal(signal.SIGCHLD, lambda *_: None)
-    signal.set_wakeup_fd(wake_w)
     poller = select.poll()
     poller.register(sock.fileno(), select.POLLIN)
-    poller.register(wake_r, select.POLLIN)
     poller.register(watch_fd, 0)  # 0: hang-up and errors only; never read this fd
     while True:
         try:
             events = poller.poll()
         except InterruptedError:
             continue
-        for fd, event in events:
+        for fd, _event in events:
             if fd == watch_fd:
                 # The host closed the stream: take the executor (and with it the
                 # container) down even if it is stuck in the middle of something.
                 _kill_quietly(executor_pid)
                 os._exit(0)
-            elif fd == wake_r:
-                try:
-                    while os.read(wake_r, 512):
-                        pass
-                except OSError:
-                    pass
-                _zygote_reap(sock)
-            elif fd == sock.fileno():
-                try:
-                    message = sock.recv(16)
-                except InterruptedError:
-                    continue
-                except OSError:
-                    message = b""
-                if not message:
-                    os._exit(0)  # the executor is gone
-                if message == b"F":
-                    _zygote_fork_spare(cfg, sock)
-        _zygote_reap(sock)
+            try:
+                message = sock.recv(16)
+            except InterruptedError:
+                continue
+            except OSError:
+                message = b""
+            if not message:
+                os._exit(0)  # the executor is gone
+            if message == b"F":
+                _zygote_make_spare(cfg, sock)
 
 
-def _zygote_reap(sock: socket.socket) -> None:
-    while True:
-        try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        except InterruptedError:
-            continue
-        if pid == 0:
-            return
-        _zygote_send(sock, {"exit": pid, "status": status})
-
-
-def _zygote_send(sock: socket.socket, message: dict, fds: list[int] | None = None) -> None:
-    data = json.dumps(message).encode()
-    while True:
-        try:
-            if fds:
-                socket.send_fds(sock, [data], fds)
-            else:
-                sock.send(data)
-            return
-        except InterruptedError:
-            continue
-        except OSError:
-            os._exit(0)  # the executor is gone
-
-
-def _zygote_fork_spare(cfg: Config, sock: socket.socket) -> None:
+def _zygote_make_spare(cfg: Config, sock: socket.socket) -> None:
     ctl_r, ctl_w = os.pipe()
     in_r, in_w = os.pipe()
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        _spare_main(cfg, ctl_r, in_r, out_w, err_w)
-    for fd in (ctl_r, in_r, out_w, err_w):
-        os.close(fd)
-    _zygote_send(sock, {"spare": pid}, [ctl_w, in_w, out_r, err_r])
-    for fd in (ctl_w, in_w, out_r, err_r):
+    try:
+        pid = _fork_as_sibling()
+    except OSError as exc:  # e.g. the pids limit: the executor will ask again
+        for fd in (ctl_r, ctl_w, in_r, in_w, out_r, out_w, err_r, err_w):
+            os.close(fd)
+        message, fds = {"error": str(exc)}, []
+    else:
+        if pid == 0:
+            _spare_main(cfg, ctl_r, in_r, out_w, err_w)
+        for fd in (ctl_r, in_r, out_w, err_w):
+            os.close(fd)
+        message, fds = {"spare": pid}, [ctl_w, in_w, out_r, err_r]
+    try:
+        if fds:
+            socket.send_fds(sock, [json.dumps(message).encode()], fds)
+        else:
+            sock.send(json.dumps(message).encode())
+    except OSError:
+        os._exit(0)  # the executor is gone
+    for fd in fds:
         os.close(fd)
 
 
@@ -575,35 +582,45 @@ _FILE_JOBS = {"write": _job_write, "read": _job_read, "wipe": _job_wipe,
 
 
 def _empty_dir(top: str) -> None:
-    """Remove everything under top, at any depth.
+    """Remove everything under top, at any depth, in time linear in what is there.
 
     It walks with relative ``chdir`` and names, so neither PATH_MAX, the recursion
-    limit nor the open-file limit bounds the depth of what it can remove; directories
-    are made searchable first, so modes set by the code cannot hide their contents.
-    What this user may not remove (someone else's file in a sticky dir) raises: the
-    executor then cannot prove the sandbox clean and it is replaced.
+    limit nor the open-file limit bounds the depth of what it can remove; each
+    directory is listed once (its subdirectories kept on a stack), and made searchable
+    first, so modes set by the code cannot hide its contents. What this user may not
+    remove (someone else's file in a sticky dir) raises: the executor then cannot prove
+    the sandbox clean and it is replaced.
     """
     os.chdir(top)
-    trail: list[str] = []
-    while True:
-        with os.scandir(".") as entries:
-            names = [(e.name, e.is_dir(follow_symlinks=False)) for e in entries]
-        descend = next((name for name, is_dir in names if is_dir), None)
-        for name, is_dir in names:
-            if not is_dir:
-                try:
-                    os.unlink(name)
-                except FileNotFoundError:
-                    pass
-        if descend is not None:
-            os.chmod(descend, stat.S_IRWXU)
-            os.chdir(descend)
-            trail.append(descend)
+    stack: list[tuple[str, list[str]]] = [("", _unlink_files_list_dirs())]
+    while stack:
+        _name, subdirs = stack[-1]
+        if subdirs:
+            sub = subdirs.pop()
+            os.chmod(sub, stat.S_IRWXU)
+            os.chdir(sub)
+            stack.append((sub, _unlink_files_list_dirs()))
             continue
-        if not trail:
-            return
-        os.chdir("..")
-        os.rmdir(trail.pop())
+        stack.pop()
+        if stack:
+            os.chdir("..")
+            os.rmdir(_name)
+
+
+def _unlink_files_list_dirs() -> list[str]:
+    """Unlink every non-directory in the current directory; return its subdirectories."""
+    with os.scandir(".") as entries:
+        listing = [(e.name, e.is_dir(follow_symlinks=False)) for e in entries]
+    subdirs = []
+    for name, is_dir in listing:
+        if is_dir:
+            subdirs.append(name)
+        else:
+            try:
+                os.unlink(name)
+            except FileNotFoundError:
+                pass
+    return subdirs
 
 
 # --------------------------------------------------------------------------- executor
@@ -624,7 +641,6 @@ class Executor:
         self.oom_counter_path = self._find_oom_counter()
         self.spare: _Spare | None = None
         self.spare_requested = False
-        self.exits: dict[int, int] = {}
         self.zygote_sock: socket.socket | None = None
         self.zygote_pid = 0
         self.proven_clean = False  # set when the request's own kill found nothing left
@@ -637,6 +653,8 @@ class Executor:
         if pid == 0:
             try:
                 mine.close()
+                signal.set_wakeup_fd(-1)
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 for fd in (self.wake_r, self.wake_w, self.out_fd):
                     _close_quietly(fd)
                 _zygote_main(self.cfg, theirs, self.in_fd, executor_pid)
@@ -648,43 +666,26 @@ class Executor:
 
     # ---- the zygote's side of things
 
-    def _zygote_message(self, block: bool, timeout: float = 10.0) -> bool:
-        """Take one message from the zygote; False when none came (non-blocking/timeout)."""
+    def _zygote_message(self, timeout: float) -> None:
+        """Take the zygote's answer to b"F": a spare, or why there is none."""
         sock = self.zygote_sock
         if sock is None:
             raise ZygoteGone("no zygote")
-        if not select.select([sock], [], [], timeout if block else 0)[0]:
-            if block:
-                raise ZygoteGone(f"the zygote did not answer within {timeout:.0f}s")
-            return False
+        if not select.select([sock], [], [], timeout)[0]:
+            raise ZygoteGone(f"the zygote did not answer within {timeout:.0f}s")
         try:
             data, fds, _flags, _addr = socket.recv_fds(sock, 256, 4)
-        except InterruptedError:
-            return True
         except OSError as e:
             raise ZygoteGone(f"the zygote is gone: {e}") from e
         if not data:
             raise ZygoteGone("the zygote is gone")
+        self.spare_requested = False
         message = json.loads(data)
-        if "spare" in message:
-            if len(fds) != 4:
-                for fd in fds:
-                    _close_quietly(fd)
-                raise ZygoteGone("the zygote sent a spare without its pipes")
-            if self.spare is not None:
-                self.spare.close()
-            self.spare = _Spare(int(message["spare"]), *fds)
-            # An exit reported earlier under this pid was a reaped child's whose pid
-            # the new spare now reuses (exits always arrive before such a reuse).
-            self.exits.pop(self.spare.pid, None)
-            self.spare_requested = False
-        elif "exit" in message:
-            self.exits[int(message["exit"])] = int(message["status"])
-        return True
-
-    def _pump_zygote(self) -> None:
-        while self._zygote_message(block=False):
-            pass
+        if "spare" not in message or len(fds) != 4:
+            for fd in fds:
+                _close_quietly(fd)
+            raise ZygoteGone(f"the zygote could not make a child: {message.get('error')}")
+        self.spare = _Spare(int(message["spare"]), *fds)
 
     def spawn_spare(self) -> None:
         """Ask the zygote for the next request's child now, while the executor is idle."""
@@ -696,27 +697,17 @@ class Executor:
     def _take_spare(self) -> _Spare:
         for _ in range(3):
             self.spawn_spare()
-            deadline = time.monotonic() + 10.0
-            while self.spare is None:
-                self._zygote_message(block=True, timeout=max(0.0, deadline - time.monotonic()))
-            self._pump_zygote()
+            if self.spare is None:
+                self._zygote_message(timeout=10.0)
             spare, self.spare = self.spare, None
-            if spare.pid not in self.exits:
-                # Exits no one waits for any more (children of earlier requests).
-                self.exits.clear()
+            try:
+                gone, _ = os.waitpid(spare.pid, os.WNOHANG)
+            except ChildProcessError:
+                gone = spare.pid
+            if not gone:
                 return spare
-            del self.exits[spare.pid]  # died while idle (e.g. the OOM killer): next one
-            spare.close()
+            spare.close()  # died while idle (e.g. the OOM killer): take the next one
         raise ZygoteGone("no spare child survived to take a request")
-
-    def _wait_exit(self, pid: int, deadline: float) -> int | None:
-        """The wait status of a spare, as its parent (the zygote) reports it."""
-        while pid not in self.exits:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            self._zygote_message(block=True, timeout=left)
-        return self.exits.pop(pid)
 
     # ---- helpers
 
@@ -760,7 +751,25 @@ class Executor:
             elif line.startswith(b"Uid:"):
                 uids = {int(x) for x in line.split()[1:]}
                 break
+        if not alive:  # a zombie main thread may still have live threads
+            alive = Executor._any_live_thread(pid)
         return uids, alive
+
+    @staticmethod
+    def _any_live_thread(pid: str) -> bool:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            return False
+        for tid in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/stat", "rb") as f:
+                    state = f.read().rpartition(b")")[2].split()[0]
+            except (OSError, IndexError):
+                continue
+            if state not in (b"Z", b"X"):
+                return True
+        return False
 
     def _live_pids(self, uids: set[int]) -> list[str]:
         # Our own root processes never change uid: skip reading their status.
@@ -795,43 +804,42 @@ class Executor:
         finally:
             os.close(pidfd)
 
-    def _kill_as_killer(self) -> bool:
-        """kill(-1, SIGKILL) from a short-lived child no sandbox process can touch.
+    def _kill_all_of_both_users(self) -> None:
+        """kill(-1, SIGKILL) over every process of the sandbox and judge users at once.
 
-        The child's real and saved uid are the judge's, its effective uid the sandbox
-        user's: kill(-1) then reaches every process of either user in one sweep (a fork
-        bomb cannot outrun it), never a root process, and the code under test can
-        neither signal nor trace it (it owns neither of the child's real/saved uids).
-        False when the child could not be forked (the pids limit is exhausted).
+        The executor takes the judge's uid as real, the sandbox user's as effective
+        uid and keeps 0 only as its saved uid: kill(-1) then reaches exactly the
+        processes whose real or saved uid is either user's (in one sweep under the
+        kernel's task lock, so a fork bomb cannot outrun it) and no root process, and
+        while it lasts the code under test can neither signal nor trace the executor
+        (it owns neither its real nor its saved uid). The saved 0 gives root back.
         """
         cfg = self.cfg
+        os.setresuid(cfg.judge_uid, cfg.uid, 0)
         try:
-            pid = os.fork()
-        except OSError:
-            return False
-        if pid == 0:
-            try:
-                os.setgroups([])
-                os.setresgid(cfg.judge_gid, cfg.gid, cfg.judge_gid)
-                os.setresuid(cfg.judge_uid, cfg.uid, cfg.judge_uid)
-                for _ in range(3):
+            for _ in range(2):
+                try:
                     os.kill(-1, signal.SIGKILL)
-            except BaseException:  # noqa: BLE001 - ESRCH: nothing left to kill
-                os._exit(1)
-            os._exit(0)
-        self._wait_blocking(pid)
-        return True
+                except ProcessLookupError:
+                    break
+        finally:
+            os.setresuid(0, 0, 0)
 
     def kill_everything(self) -> bool:
-        """Kill all processes of the sandbox and judge users; False if some survived."""
+        """Kill all processes of the sandbox and judge users; False if some survived.
+
+        The sweep always runs (an empty /proc scan proves nothing by itself); the scan
+        afterwards is the proof, and it counts a process as alive while any of its
+        threads is (a process whose main thread exited shows as a zombie).
+        """
         uids = {self.cfg.uid, self.cfg.judge_uid}
         for attempt in range(100):
+            self._kill_all_of_both_users()
             pids = self._live_pids(uids)
             if not pids:
                 return True
-            if not self._kill_as_killer():
-                for pid in pids:  # no fork possible: one pidfd at a time
-                    self._kill_pid(pid, uids)
+            for pid in pids:  # belt and braces: one pidfd each
+                self._kill_pid(pid, uids)
             time.sleep(0.0005 if attempt < 10 else 0.01)  # killed processes need a moment
         return not self._live_pids(uids)
 
@@ -887,6 +895,15 @@ class Executor:
             reply["fatal"] = True
             reply["health"] = "; ".join(problems)
         return reply
+
+    @staticmethod
+    def _reaped(pid: int) -> int | None:
+        """The wait status of our child pid if it has ended (without blocking)."""
+        try:
+            got, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return 0
+        return status if got else None
 
     @staticmethod
     def _wait_blocking(pid: int) -> int:
@@ -968,7 +985,7 @@ class Executor:
             return f"cannot verify the wipe: {e}"
         return None
 
-    def _run_job(self, job: dict, timeout: float = 30.0) -> dict:
+    def _run_job(self, job: dict, timeout: float = _JOB_TIMEOUT_S) -> dict:
         """Run a file job in a fresh spare as the sandbox user; never blocks past timeout."""
         spare = self._take_spare()
         deadline = time.monotonic() + timeout
@@ -984,28 +1001,30 @@ class Executor:
             os.set_blocking(c.fd, False)
         status = None
         while status is None:
-            self._pump_zygote()
-            status = self.exits.pop(spare.pid, None)
+            status = self._reaped(spare.pid)
             if status is not None:
                 break
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            fds = [c.fd for c in (out, err) if c.open] + [self.zygote_sock.fileno()]
+            fds = [c.fd for c in (out, err) if c.open] + [self.wake_r]
             try:
                 ready = select.select(fds, [], [], left)[0]
             except InterruptedError:
                 continue
+            if self.wake_r in ready:
+                self._drain_wakeups()
             for c in (out, err):
                 if c.open and c.fd in ready:
                     c.read_some()
         if status is None:
+            _kill_quietly(spare.pid)
             self.kill_everything()
-            status = self._wait_exit(spare.pid, time.monotonic() + 5.0)
+            self._wait_blocking(spare.pid)
             for c in (out, err):
                 c.close()
-            return {"status": "error", "stderr": f"{job['op']} did not finish within "
-                                                  f"{timeout:.0f}s"}
+            return {"status": "error", "fatal": True,
+                    "stderr": f"{job['op']} did not finish within {timeout:.0f}s"}
         _drain_to_eof([out, err], time.monotonic() + 2.0)
         raw = b"".join(out.parts)
         try:
@@ -1059,9 +1078,9 @@ class Executor:
             acked = self._wait_ack(ack_r, deadline=time.monotonic() + max(timeout, 10.0))
             os.close(ack_r)
             if not acked:
+                _kill_quietly(cand.pid)
                 self.kill_everything()
-                self._wait_blocking(judge_pid)
-                self._wait_exit(cand.pid, time.monotonic() + 5.0)
+                self._reap_pids([cand.pid, judge_pid])
                 for fd in (judge_out_r, judge_err_r, cand.stderr_r):
                     os.close(fd)
                 return {"status": "sandbox_error", "stderr": "judge did not take its input",
@@ -1083,7 +1102,7 @@ class Executor:
 
         status, timed_out, duration = self._supervise(
             cand.pid, judge_pid, captures, stdin_w,
-            (stdin_data or "").encode("utf-8", "surrogateescape"), start + timeout, start)
+            _stdin_bytes(stdin_data or ""), start + timeout, start)
         _drain_to_eof(captures, time.monotonic() + 2.0)
         oom = self._oom_kills() > oom_before
 
@@ -1114,6 +1133,11 @@ class Executor:
                 os._exit(126)
         os._exit(126)
 
+    def _reap_pids(self, pids: list[int | None]) -> None:
+        for pid in pids:
+            if pid:
+                self._wait_blocking(pid)
+
     @staticmethod
     def _wait_ack(fd: int, deadline: float) -> bool:
         while True:
@@ -1130,8 +1154,8 @@ class Executor:
     def _supervise(self, cand_pid, judge_pid, captures, stdin_w, stdin_data, deadline, start):
         """Pump pipes until the main child (judge, else candidate) exits or time is up.
 
-        The candidate's exit status comes from the zygote (its parent); the judge's from
-        waitpid (ours). Nothing here blocks on anything the code under test controls.
+        Both are the executor's children (the candidate through CLONE_PARENT), woken on
+        SIGCHLD. Nothing here blocks on anything the code under test controls.
         """
         main_pid = judge_pid or cand_pid
         poller = select.poll()
@@ -1140,8 +1164,6 @@ class Executor:
             poller.register(c.fd, select.POLLIN | select.POLLHUP | select.POLLERR)
             by_fd[c.fd] = c
         poller.register(self.wake_r, select.POLLIN)
-        zygote_fd = self.zygote_sock.fileno()
-        poller.register(zygote_fd, select.POLLIN)
         pending = memoryview(stdin_data)
         if stdin_w is not None:
             if pending:
@@ -1153,19 +1175,13 @@ class Executor:
         timed_out = False
         end = None
         while True:
-            self._pump_zygote()
-            if cand_pid in self.exits:
-                statuses[cand_pid] = self.exits.pop(cand_pid)
-                if main_pid == cand_pid:
-                    end = time.monotonic()
-            if judge_pid and judge_pid not in statuses:
-                try:
-                    got, status = os.waitpid(judge_pid, os.WNOHANG)
-                except ChildProcessError:
-                    got, status = judge_pid, 0
-                if got:
-                    statuses[judge_pid] = status
-                    end = time.monotonic()
+            for pid in (cand_pid, judge_pid):
+                if pid and pid not in statuses:
+                    status = self._reaped(pid)
+                    if status is not None:
+                        statuses[pid] = status
+                        if pid == main_pid:
+                            end = time.monotonic()
             if main_pid in statuses:
                 break
             left = deadline - time.monotonic()
@@ -1180,8 +1196,6 @@ class Executor:
             for fd, _event in events:
                 if fd == self.wake_r:
                     self._drain_wakeups()
-                elif fd == zygote_fd:
-                    continue  # pumped at the top of the loop
                 elif fd == stdin_w:
                     try:
                         written = os.write(stdin_w, pending[:65536])
@@ -1208,21 +1222,22 @@ class Executor:
                     break
                 c.read_some()
         if cand_pid not in statuses:
-            # Still ours to kill even if it has not dropped to the sandbox uid yet; its
-            # pid cannot have been reused, since its parent (the zygote) has not
-            # reported reaping it and forks nothing during a request.
+            # Ours to kill even before it has dropped to the sandbox uid; an unreaped
+            # child's pid cannot have been reused.
             _kill_quietly(cand_pid)
         self.proven_clean = self.kill_everything()
-        if judge_pid and judge_pid not in statuses:
-            statuses[judge_pid] = self._wait_blocking(judge_pid)
-        if main_pid == cand_pid and cand_pid not in statuses:
-            # Only a plain run needs the candidate's status (a judged one has the
-            # judge's); the zygote reports it once it has reaped the killed child.
-            got = self._wait_exit(cand_pid, time.monotonic() + 10.0)
-            if got is None:
-                raise ZygoteGone("the zygote did not report the end of a killed child")
-            statuses[cand_pid] = got
+        for pid in (cand_pid, judge_pid):
+            if pid and pid not in statuses:
+                statuses[pid] = self._wait_blocking(pid)
         return statuses.get(main_pid, 0), timed_out, (end or time.monotonic()) - start
+
+
+def _stdin_bytes(text: str) -> bytes:
+    """stdin as bytes: surrogate escapes back to their bytes, lone surrogates as-is."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
 
 
 def _drain_to_eof(captures: list[_Capture], deadline: float) -> None:

@@ -269,3 +269,51 @@ def test_oom_steered_at_the_executor_is_still_a_failing_verdict():
             assert result.status == "oom", result
         with pool.sandbox() as box:  # the pool still serves a correct answer
             assert_answers(box)
+
+
+def test_code_cannot_lower_its_oom_score_where_the_engine_grants_the_floor(sandbox):
+    lowered = run(sandbox, """
+        import ctypes
+        ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)
+        try:
+            open('/proc/self/oom_score_adj', 'w').write('0')
+        except OSError:
+            pass
+        print(open('/proc/self/oom_score_adj').read().strip())
+    """).stdout.strip()
+    if sandbox.oom_floor:
+        assert lowered == "1000"
+    else:
+        # This engine cannot grant CAP_SYS_RESOURCE: the code can lower its score, and
+        # test_oom_steered_at_the_executor_is_still_a_failing_verdict shows that doing
+        # so still earns `oom`, never `sandbox_error`.
+        assert lowered == "0"
+
+
+def test_a_process_whose_main_thread_exited_does_not_survive_the_request(sandbox):
+    # The leader of the thread group exits (SYS_exit, not exit_group), so /proc shows
+    # the process as a zombie while its second thread runs on. It must be killed with
+    # the rest: after the request no thread of it writes again.
+    run(sandbox, r"""
+        import ctypes, os, threading, time
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                def tick():
+                    while True:
+                        try:
+                            open('/work/tick', 'a').write('.')
+                        except OSError:
+                            pass
+                        time.sleep(0.01)
+                threading.Thread(target=tick).start()
+                time.sleep(0.05)
+                ctypes.CDLL(None).syscall(60, 0)  # SYS_exit on x86_64: this thread only
+            os._exit(0)
+        os.wait()
+        time.sleep(0.3)
+    """)
+    size = run(sandbox, "import os; print(os.path.getsize('/work/tick'))").stdout
+    again = run(sandbox, "import os, time; time.sleep(0.3); print(os.path.getsize('/work/tick'))")
+    assert int(size) > 0 and again.stdout == size, (size, again)
+    sandbox.reset()
