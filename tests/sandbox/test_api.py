@@ -8,8 +8,8 @@ import subprocess
 import pytest
 
 from sandgym.errors import ImageMismatchError, ImageNotFoundError
-from sandgym.sandbox.image import DEFAULT_IMAGE
 from sandgym.sandbox import DockerSandbox, SandboxLimits, docker_client
+from sandgym.sandbox.image import DEFAULT_IMAGE
 
 
 def test_state_persists_in_files_between_requests(sandbox):
