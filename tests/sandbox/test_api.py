@@ -119,4 +119,6 @@ def test_hardening_is_applied(sandbox):
     assert host["Init"] is True
     assert not attrs["Mounts"]
     assert attrs["Config"]["Labels"]["sandgym.managed"] == "1"
-    assert set(host["Tmpfs"]) == {"/tmp", "/work"}
+    assert set(host["Tmpfs"]) == {"/tmp", "/work", "/dev/shm"}
+    assert all("nr_inodes=" in options for options in host["Tmpfs"].values())
+    assert host["LogConfig"]["Type"] == "none"
