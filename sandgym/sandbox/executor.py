@@ -379,6 +379,7 @@ class ZygoteGone(Exception):
 # the container goes away whatever the executor is doing.
 
 _CLONE_PARENT = 0x00008000
+_WALL = 0x40000000  # waitid: children of any kind (clone()d ones with other signals too)
 _SYS_CLONE = {"x86_64": 56, "aarch64": 220, "ppc64le": 120, "s390x": 120, "riscv64": 220}
 
 
@@ -551,10 +552,37 @@ def _job_wipe(job: dict, cfg: Config) -> dict:
     os.chmod(cfg.workdir, cfg.workdir_mode)
     for name in os.listxattr(cfg.workdir):
         os.removexattr(cfg.workdir, name)
+    if _inode_flags(cfg.workdir):
+        _set_inode_flags(cfg.workdir, 0)
     for top in cfg.scratch_dirs:
         _empty_dir(top)
     os.utime(cfg.workdir, (cfg.epoch, cfg.epoch))
     return {}
+
+
+# ioctl numbers of the inode flags (chattr): FS_IOC_GETFLAGS / FS_IOC_SETFLAGS.
+_FS_IOC_GETFLAGS = 0x80086601
+_FS_IOC_SETFLAGS = 0x40086602
+
+
+def _inode_flags(path: str) -> int:
+    """The inode flags of path (0 where the file system has none)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        raw = fcntl.ioctl(fd, _FS_IOC_GETFLAGS, struct.pack("i", 0))
+        return struct.unpack("i", raw)[0]
+    except OSError:
+        return 0
+    finally:
+        os.close(fd)
+
+
+def _set_inode_flags(path: str, flags: int) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        fcntl.ioctl(fd, _FS_IOC_SETFLAGS, struct.pack("i", flags))
+    finally:
+        os.close(fd)
 
 
 def _job_ipc_clean(job: dict, cfg: Config) -> dict:
@@ -885,6 +913,7 @@ class Executor:
         clean, self.proven_clean = self.proven_clean, False
         if not (clean or self.kill_everything()):
             problems.append("processes of the sandbox user survived SIGKILL")
+        self._reap_strays()
         try:
             ipc = self.clear_ipc()
         except ZygoteGone as e:
@@ -895,6 +924,24 @@ class Executor:
             reply["fatal"] = True
             reply["health"] = "; ".join(problems)
         return reply
+
+    def _reap_strays(self) -> None:
+        """Reap every ended child, not only those we started.
+
+        Code under test can clone(CLONE_PARENT) to hand its own children to us; left
+        unreaped, their zombies would count against the sandbox user's process limit
+        (and carry names a later request could read) for the container's life. Called
+        once the request's own children have been waited for.
+        """
+        while True:
+            try:
+                info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | _WALL)
+            except ChildProcessError:
+                return
+            except InterruptedError:
+                continue
+            if info is None:
+                return
 
     @staticmethod
     def _reaped(pid: int) -> int | None:
@@ -976,6 +1023,8 @@ class Executor:
                 return f"{cfg.workdir} has mode {oct(stat.S_IMODE(st.st_mode))}"
             if os.listxattr(cfg.workdir):
                 return f"{cfg.workdir} still carries extended attributes"
+            if _inode_flags(cfg.workdir):
+                return f"{cfg.workdir} still carries inode flags"
             for top in cfg.scratch_dirs:
                 if os.listdir(top):
                     return f"{top} is not empty after the wipe"

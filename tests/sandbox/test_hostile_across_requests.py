@@ -317,3 +317,54 @@ def test_a_process_whose_main_thread_exited_does_not_survive_the_request(sandbox
     again = run(sandbox, "import os, time; time.sleep(0.3); print(os.path.getsize('/work/tick'))")
     assert int(size) > 0 and again.stdout == size, (size, again)
     sandbox.reset()
+
+
+def test_children_handed_to_the_executor_are_reaped(sandbox):
+    # clone(CLONE_PARENT) makes the executor their parent; unreaped, their zombies
+    # would use up the sandbox user's process limit for every later request.
+    planted = run(sandbox, r"""
+        import ctypes, platform
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+        number = {'x86_64': 56, 'aarch64': 220}[platform.machine()]
+        n = 0
+        while n < 400:
+            pid = libc.syscall(number, 0x00008000 | 17, 0, 0, 0, 0)  # CLONE_PARENT|SIGCHLD
+            if pid == 0:
+                libc._exit(0)
+            if pid < 0:
+                break
+            n += 1
+        print(n)
+    """)
+    assert int(planted.stdout) > 50, planted
+    sandbox.reset()
+    after = run(sandbox, """
+        import os, threading
+        pids = []
+        for _ in range(40):
+            pid = os.fork()
+            if pid == 0:
+                os._exit(0)
+            pids.append(pid)
+        for pid in pids:
+            os.waitpid(pid, 0)
+        t = threading.Thread(target=print, args=('forks and threads work',))
+        t.start()
+        t.join()
+    """)
+    assert after.status == "ok" and after.stdout == "forks and threads work\n", after
+
+
+def test_inode_flags_of_the_work_dir_are_restored_on_reset(sandbox):
+    flags = """
+        import fcntl, os, struct
+        fd = os.open('/work', os.O_RDONLY | os.O_DIRECTORY)
+        if os.environ.get('SET'):
+            fcntl.ioctl(fd, 0x40086602, struct.pack('i', 0x80 | 0x40))  # NOATIME|NODUMP
+        print(hex(struct.unpack('i', fcntl.ioctl(fd, 0x80086601, b'\\0' * 4))[0]))
+    """
+    fresh = run(sandbox, flags).stdout
+    assert run(sandbox, flags, env={"SET": "1"}).stdout != fresh  # the flags took
+    sandbox.reset()
+    assert run(sandbox, flags).stdout == fresh
