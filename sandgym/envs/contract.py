@@ -154,7 +154,7 @@ class EnvTraits:
     @classmethod
     def of(cls, env: Any) -> EnvTraits:
         """The traits of an env class or instance (wrappers are looked through)."""
-        target = getattr(env, "unwrapped", env)
+        target = env if isinstance(env, type) else getattr(env, "unwrapped", env)
         if not isinstance(target, type):
             target = type(target)
         defaults = cls()
