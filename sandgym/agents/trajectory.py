@@ -103,8 +103,12 @@ class Trajectory:
 
     @property
     def passed(self) -> bool:
-        """Whether the last step's verdict is ``pass`` (and the sandbox held)."""
-        return not self.sandbox_error and self.verdict.ok
+        """Whether the episode solved its task: the last verdict is ``pass`` or, for an
+        env that gives no status, the return is positive (never after a sandbox error)."""
+        if self.sandbox_error or self.final_reward is None:
+            return False
+        verdict = self.verdict
+        return verdict.ok if verdict.status else self.final_reward > 0
 
     @property
     def success(self) -> bool | None:
@@ -128,6 +132,8 @@ class Trajectory:
         """Inverse of `to_record` (unknown keys are ignored, missing ones defaulted)."""
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in record.items() if k in known}
+        values.setdefault("episode_id", "")
+        values.setdefault("env_id", "")
         for name in _JSON_FIELDS:
             if isinstance(values.get(name), str):
                 values[name] = json.loads(values[name])

@@ -16,8 +16,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sandgym.train.datasets import prompts_dataset
     from sandgym.train.chat_template import tool_calling_tokenizer
+    from sandgym.train.datasets import prompts_dataset
     from sandgym.train.environment import (
         EnvironmentFactory,
         ToolEnvironment,

@@ -249,7 +249,7 @@ def _tool_method(tool: Any) -> Callable[..., str]:
     return method
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _adapter_for(tools: tuple[Any, ...], prompt: str, name: str) -> type[ToolEnvironment]:
     namespace: dict[str, Any] = {tool.name: _tool_method(tool) for tool in tools}
     namespace.update(tools=tools, system_prompt=prompt, __doc__=(

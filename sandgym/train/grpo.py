@@ -37,11 +37,12 @@ class GRPORunConfig:
     """Settings of one GRPO run; every field has a default that runs on a laptop CPU."""
 
     env_id: str = field(default="sandgym/PythonTests-v0", metadata={
-        "help": "Registered env to train on."})
+        "help": "Registered env to train on.", "cli": "--env"})
     model: str = field(default="default", metadata={
         "help": "'default' (SmolLM2-135M-Instruct from the local cache) or a model directory."})
     lora: bool = field(default=True, metadata={
-        "help": "Train a LoRA adapter (True) or every weight (False)."})
+        "help": "Train a LoRA adapter (--lora) or every weight (--full).",
+        "cli": "--lora/--full"})
     steps: int = field(default=30, metadata={"help": "Optimizer steps."})
     num_generations: int = field(default=4, metadata={
         "help": "Completions per prompt (the GRPO group size)."})
@@ -56,7 +57,9 @@ class GRPORunConfig:
         "help": "KL coefficient against the initial model (0 skips the reference pass)."})
     reward_mode: str | None = field(default=None, metadata={
         "help": "binary | fraction | graded; None: the env's default."})
-    mode: str = field(default="auto", metadata={"help": f"One of {MODES}."})
+    mode: str = field(default="auto", metadata={
+        "help": "auto | reward | tools | ray (auto: reward for one-turn envs that score "
+        "batches, tools for every other env)."})
     limit: int | None = field(default=None, metadata={"help": "Train on the first N tasks."})
     out: str = field(default="runs/grpo", metadata={"help": "Run directory."})
     report_to: str = field(default="none", metadata={
