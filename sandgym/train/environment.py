@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 
 from sandgym.agents.recorder import StepRecorder
 from sandgym.train.chat_template import tool_calling_tokenizer
+from sandgym.verdict import Verdict
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +151,8 @@ class ToolEnvironment:
             self._scored = True
             traj = self._recorder.trajectory
             self._stats.record({"task_id": self.task_id, "actions": list(traj.actions),
-                                "statuses": [v.get("status") for v in traj.verdicts],
+                                "statuses": [Verdict.of(v).status or None
+                                             for v in traj.verdicts],
                                 "reward": reward, "sandbox_error": traj.sandbox_error,
                                 "finished_by_adapter": self.finished_by_adapter})
         return reward

@@ -29,7 +29,7 @@ SHELL_SYSTEM_PROMPT = (
 )
 OUTPUT_CHARS = 4000
 _CWD_FILE = "/tmp/.sandgym-cwd"
-_CHECK_BUDGET_S = 10.0
+_JUDGE_GRACE_S = 5.0
 
 
 def _wrap(command: str) -> str:
@@ -153,12 +153,12 @@ class ShellEnv(SandboxEnv):
     def _grade(self, task: ShellTask, observation: str, truncated: bool
                ) -> tuple[str, float, bool, bool, dict[str, Any]]:
         nonce = secrets.token_hex(16)
-        spec = {"nonce": nonce, "budget_s": _CHECK_BUDGET_S, "workdir": "/work",
+        spec = {"nonce": nonce, "budget_s": self.timeout_s, "workdir": "/work",
                 "checks": list(task.hidden_tests), "output": self._last_output}
         try:
             result = self._episode_sandbox().run_judged(
                 "", judge=SHELL_JUDGE_PROGRAM, judge_input=json.dumps(spec).encode(),
-                timeout=_CHECK_BUDGET_S + 5.0)
+                timeout=self.timeout_s + _JUDGE_GRACE_S)
         except SandboxError as e:
             return self._sandbox_failure(f"{type(e).__name__}: {e}")
         if result.status == "sandbox_error":
