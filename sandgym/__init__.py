@@ -36,9 +36,14 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
+_SUBPACKAGES = ("agents", "envs", "rollouts", "sandbox", "train")
 
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _SUBPACKAGES:  # ``import sandgym; sandgym.envs.env_info(...)``
+        return importlib.import_module(f"sandgym.{name}")
     raise AttributeError(f"module 'sandgym' has no attribute {name!r}")

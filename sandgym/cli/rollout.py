@@ -60,6 +60,11 @@ def rollout(
 
     env_kwargs = parse_env_args(env_arg or [])
     if timeout is not None:
+        from sandgym.envs import env_traits
+
+        if env_traits(env).default_timeout_s is None:
+            raise typer.BadParameter(f"{env} declares no time budget per request "
+                                     "(default_timeout_s)", param_hint="--timeout")
         env_kwargs["timeout_s"] = timeout
     try:
         config = dataclasses.replace(config, env_kwargs=env_kwargs)
