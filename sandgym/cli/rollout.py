@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Annotated
 
 import typer
 
@@ -27,30 +26,28 @@ def register(root: typer.Typer) -> None:
 @config_options(RolloutConfig)
 def rollout(
     config: RolloutConfig,
-    env: Annotated[str, typer.Option("--env", help="Environment id, e.g. sandgym/HumanEval-v0.")],
-    out: Annotated[Path, typer.Option(help="Output .parquet; rerunning with the same file "
-                                      "resumes (finished episodes are skipped).")],
-    policy: Annotated[str, typer.Option(help=POLICY_HELP + ".")] = "default",
-    samples: Annotated[int, typer.Option("--samples", help="Episodes per task.")] = 1,
-    limit: Annotated[int | None, typer.Option(help="Use only the first N tasks.")] = None,
-    tasks: Annotated[str | None, typer.Option(
-        help="Comma-separated task ids to play (default: all).")] = None,
-    env_arg: Annotated[list[str] | None, typer.Option("--env-arg", help=ENV_ARG_HELP)] = None,
-    timeout: Annotated[float | None, typer.Option(
-        "--timeout", min=0.001, help="Seconds per sandboxed request (default: the env's "
-        "own budget).")] = None,
-    workers: Annotated[int, typer.Option(help="Rollout workers (Ray actors).")] = 2,
-    address: Annotated[str | None, typer.Option(
-        help="Join a Ray cluster ('auto', 'ray://HOST:10001'); default: start a local "
-        "one.")] = None,
-    max_new_tokens: Annotated[int, typer.Option(help="Token budget per reply.")] = 256,
-    temperature: Annotated[float | None, typer.Option(
-        help="Sampling temperature (0 = greedy); default 0 for one sample per task, "
-        "0.8 for several.")] = None,
-    json_out: Annotated[bool, typer.Option(
-        "--json", help="Print the summary as JSON (no progress bar).")] = False,
-    progress: Annotated[bool | None, typer.Option(
-        "--progress/--no-progress", help="Live progress bar (default: on a terminal).")] = None,
+    env: str = typer.Option(..., "--env", help="Environment id, e.g. sandgym/HumanEval-v0."),
+    out: Path = typer.Option(..., help="Output .parquet; rerunning with the same file "
+                             "resumes (finished episodes are skipped)."),
+    policy: str = typer.Option("default", help=POLICY_HELP + "."),
+    samples: int = typer.Option(1, "--samples", help="Episodes per task."),
+    limit: int | None = typer.Option(None, help="Use only the first N tasks."),
+    tasks: str | None = typer.Option(None, help="Comma-separated task ids to play "
+                                     "(default: all)."),
+    env_arg: list[str] = typer.Option([], "--env-arg", help=ENV_ARG_HELP),
+    timeout: float | None = typer.Option(None, "--timeout", min=0.001, help="Seconds per "
+                                         "sandboxed request (default: the env's own budget)."),
+    workers: int = typer.Option(2, help="Rollout workers (Ray actors)."),
+    address: str | None = typer.Option(None, help="Join a Ray cluster ('auto', "
+                                       "'ray://HOST:10001'); default: start a local one."),
+    max_new_tokens: int = typer.Option(256, help="Token budget per reply."),
+    temperature: float | None = typer.Option(None, help="Sampling temperature (0 = greedy); "
+                                             "default 0 for one sample per task, 0.8 for "
+                                             "several."),
+    json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON (no "
+                                  "progress bar)."),
+    progress: bool | None = typer.Option(None, "--progress/--no-progress", help="Live "
+                                         "progress bar (default: on a terminal)."),
 ) -> None:
     """Collect SAMPLES episodes per task with W workers and write them to OUT."""
     from rich.console import Console
@@ -58,7 +55,7 @@ def rollout(
     from sandgym.rollouts import RolloutInterrupted, collect, summary_table
     from sandgym.rollouts.driver import default_sampling
 
-    env_kwargs = parse_env_args(env_arg or [])
+    env_kwargs = parse_env_args(env_arg)
     if timeout is not None:
         from sandgym.envs import env_traits
 
