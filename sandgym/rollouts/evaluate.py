@@ -107,8 +107,9 @@ def evaluate(env_id: str, policy: str = "canonical", *,
         The `EvalReport`.
 
     Example:
-        >>> evaluate("sandgym/HumanEval-v0", "canonical", limit=4).to_dict()["solved"]
-        4
+        >>> report = evaluate("sandgym/HumanEval-v0", "canonical", limit=4)  # doctest: +SKIP
+        >>> report.to_dict()["solved"], report.tasks[0].task_id
+        (4, 'HumanEval/0')
     """
     import gymnasium
 
