@@ -45,7 +45,7 @@ def eval_command(
                                  "per-task results)."),
 ) -> None:
     """Run episodes and report pass@k (unbiased estimator) and mean reward."""
-    from sandgym.rollouts.evaluate import evaluate
+    from sandgym.rollouts.evaluation import evaluate
 
     env_kwargs = parse_env_args(env_arg)
     if tasks is not None:

@@ -41,7 +41,7 @@ from sandgym.rollouts.result import CollectResult
 
 if TYPE_CHECKING:
     from sandgym.rollouts.driver import RolloutInterrupted, collect
-    from sandgym.rollouts.evaluate import EvalReport, evaluate
+    from sandgym.rollouts.evaluation import EvalReport, evaluate
     from sandgym.rollouts.policies import build_policy, canonical_policy
     from sandgym.rollouts.progress import summary_table
     from sandgym.rollouts.storage import (
@@ -79,8 +79,8 @@ __all__ = [
 
 _LAZY = {
     "collect": "sandgym.rollouts.driver",
-    "evaluate": "sandgym.rollouts.evaluate",
-    "EvalReport": "sandgym.rollouts.evaluate",
+    "evaluate": "sandgym.rollouts.evaluation",
+    "EvalReport": "sandgym.rollouts.evaluation",
     "RolloutInterrupted": "sandgym.rollouts.driver",
     "RolloutWorker": "sandgym.rollouts.worker",
     "build_policy": "sandgym.rollouts.policies",
