@@ -165,10 +165,15 @@ def env_info(env_id: str) -> EnvInfo:
 def env_class(env_id: str) -> Any:
     """The class (or creator callable) registered for ``env_id``, without making an env.
 
+    Accepts what `gymnasium.make` accepts, ``"module:sandgym/Name-v0"`` included.
+
     Raises:
         gymnasium.error.Error: no such id (Gymnasium's message, with "did you mean").
     """
     ensure_registered()
+    if ":" in env_id:  # Gymnasium's "module:Name-v0": import the module, which registers
+        module, env_id = env_id.split(":", 1)
+        importlib.import_module(module)
     entry = gym.spec(env_id).entry_point
     return gym.envs.registration.load_env_creator(entry) if isinstance(entry, str) else entry
 
