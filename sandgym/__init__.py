@@ -18,12 +18,17 @@ __version__ = "0.1.0"
 __all__ = ["DockerSandbox", "ExecResult", "SandboxLimits", "SandboxPool", "__version__",
            "make", "register"]
 
-# Importing the envs package registers the built-in environments and discovers plugins
-# (entry-point group ``sandgym.envs``), so every process that imports sandgym — a Ray
-# worker included — sees the same registry. It does not import the sandbox layer.
-from sandgym.envs import make, register  # noqa: E402
+# Every process that imports sandgym — a Ray worker included — sees the same registry:
+# the built-in environments and the plugins (entry-point group ``sandgym.envs``) are
+# registered as soon as Gymnasium is loaded, and not before, so ``import sandgym.sandbox``
+# loads neither Gymnasium nor plugin code (`sandgym.gym_hook`).
+from sandgym.gym_hook import install as _install  # noqa: E402
+
+_install()
 
 _LAZY = {
+    "make": "sandgym.envs",
+    "register": "sandgym.envs",
     "DockerSandbox": "sandgym.sandbox",
     "ExecResult": "sandgym.sandbox",
     "SandboxLimits": "sandgym.sandbox",
@@ -31,9 +36,14 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
+_SUBPACKAGES = ("agents", "envs", "rollouts", "sandbox", "train")
 
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _SUBPACKAGES:  # ``import sandgym; sandgym.envs.env_info(...)``
+        return importlib.import_module(f"sandgym.{name}")
     raise AttributeError(f"module 'sandgym' has no attribute {name!r}")

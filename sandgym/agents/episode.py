@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sandgym.agents.base import Generation, Policy, SamplingParams
 from sandgym.agents.errors import AgentError
-from sandgym.agents.trajectory import Trajectory, conversation_tokens, is_nan
+from sandgym.agents.recorder import StepRecorder
+from sandgym.agents.trajectory import Trajectory, conversation_tokens
 
 __all__ = ["run_episode", "run_episodes"]
 
@@ -72,7 +72,8 @@ def run_episodes(envs: Sequence[Any], policy: Policy, *, sampling: SamplingParam
             that is marked ``truncated``.
         task_ids: per env, the task to play (``options={"task_id": ...}``), or None.
         seeds: per env, the ``reset`` seed, or None.
-        episode_ids: per env, the trajectory id; default fresh uuids.
+        episode_ids: per env, the trajectory id; default `episode_id` with a fresh
+            sample id.
         env_workers: threads stepping environments concurrently (1 = one after another).
 
     Returns:
@@ -92,8 +93,11 @@ def run_episodes(envs: Sequence[Any], policy: Policy, *, sampling: SamplingParam
     episode_ids = _per_env(episode_ids, n, "episode_ids")
     sampling = sampling or SamplingParams()
     with ThreadPoolExecutor(max_workers=max(1, min(env_workers, n or 1))) as pool:
-        trajs = list(pool.map(lambda i: _reset(envs[i], task_ids[i], seeds[i], episode_ids[i],
-                                               policy.name), range(n)))
+        recorders = list(pool.map(
+            lambda i: StepRecorder.reset(envs[i], task_id=task_ids[i], seed=seeds[i],
+                                         episode=episode_ids[i], policy=policy.name),
+            range(n)))
+        trajs = [r.trajectory for r in recorders]
         done = [False] * n
         for turn in range(max_turns):
             active = [i for i in range(n) if not done[i]]
@@ -108,7 +112,7 @@ def run_episodes(envs: Sequence[Any], policy: Policy, *, sampling: SamplingParam
             for i, gen in zip(active, gens, strict=True):
                 trajs[i].timings["generation_s"] += elapsed
                 _record_generation(trajs[i], gen)
-            steps = pool.map(lambda pair: _step(envs[pair[0]], trajs[pair[0]], pair[1].text),
+            steps = pool.map(lambda pair: recorders[pair[0]].step(envs[pair[0]], pair[1].text),
                              zip(active, gens, strict=True))
             for i, finished in zip(active, list(steps), strict=True):
                 if finished:
@@ -120,8 +124,9 @@ def run_episodes(envs: Sequence[Any], policy: Policy, *, sampling: SamplingParam
                     trajs[i].messages.append(
                         {"role": "user", "content": trajs[i].final_observation or ""})
                     trajs[i].final_observation = None
-    for traj in trajs:
-        _finalize(traj, policy)
+    for recorder in recorders:
+        recorder.close()
+        _add_tokens(recorder.trajectory, policy)
     return trajs
 
 
@@ -134,31 +139,8 @@ def _per_env(values: Sequence[Any] | None, n: int, name: str) -> list[Any]:
     return values
 
 
-def _env_id(env: Any) -> str:
-    spec = getattr(env, "spec", None)
-    return getattr(spec, "id", None) or type(getattr(env, "unwrapped", env)).__name__
-
-
-def _reset(env: Any, task_id: str | None, seed: int | None, episode_id: str | None,
-           policy_name: str) -> Trajectory:
-    options = None if task_id is None else {"task_id": task_id}
-    started = time.perf_counter()
-    obs, info = env.reset(seed=seed, options=options)
-    elapsed = time.perf_counter() - started
-    traj = Trajectory(episode_id=episode_id or uuid.uuid4().hex, env_id=_env_id(env),
-                      task_id=(info or {}).get("task_id", task_id), policy=policy_name,
-                      seed=seed)
-    traj.timings["env_s"] += elapsed
-    system = getattr(getattr(env, "unwrapped", env), "system_prompt", None)
-    if system:
-        traj.messages.append({"role": "system", "content": str(system)})
-    traj.messages.append({"role": "user", "content": str(obs)})
-    return traj
-
-
 def _record_generation(traj: Trajectory, gen: Generation) -> None:
-    traj.messages.append({"role": "assistant", "content": gen.text})
-    traj.actions.append(gen.text)
+    traj.messages.append({"role": "assistant", "content": gen.text})  # the action: on step
     traj.prompt_token_ids.append(list(gen.prompt_token_ids or []))
     traj.completion_token_ids.append(list(gen.token_ids))
     traj.logprobs.append(list(gen.logprobs))
@@ -166,31 +148,7 @@ def _record_generation(traj: Trajectory, gen: Generation) -> None:
     traj.num_turns += 1
 
 
-def _step(env: Any, traj: Trajectory, action: str) -> bool:
-    """Step ``env`` with ``action``, record the outcome; True when the episode is over."""
-    started = time.perf_counter()
-    obs, reward, terminated, truncated, info = env.step(action)
-    traj.timings["env_s"] += time.perf_counter() - started
-    info = info or {}
-    reward = float(reward)
-    traj.rewards.append(reward)
-    traj.verdicts.append(dict(info.get("verdict") or {}))
-    traj.reward_components.append(dict(info.get("reward_components") or {}))
-    traj.final_observation = str(obs)
-    traj.terminated = bool(terminated)
-    traj.truncated = bool(truncated)
-    if info.get("sandbox_error") is True or is_nan(reward):
-        traj.sandbox_error = True
-        if not terminated:
-            traj.truncated = True
-        logger.warning("sandbox error in episode %s (task %s); it will not be scored",
-                       traj.episode_id, traj.task_id)
-        return True
-    return bool(terminated or truncated)
-
-
-def _finalize(traj: Trajectory, policy: Policy) -> None:
-    traj.final_reward = None if traj.sandbox_error else float(sum(traj.rewards))
+def _add_tokens(traj: Trajectory, policy: Policy) -> None:
     tokenizer = policy.tokenizer
     if tokenizer is None or not traj.num_turns:
         return

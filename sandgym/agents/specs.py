@@ -4,32 +4,41 @@ Accepted forms:
 
 * ``default`` — `TransformersPolicy` on the default model (fetched on first use);
 * ``openai:URL#MODEL`` — `OpenAIPolicy`, e.g. ``openai:http://127.0.0.1:8000/v1#Qwen3-0.6B``;
-* a path to a local model directory (``config.json`` + weights + tokenizer).
-
-``canonical`` is not built here: it replies with each task's reference answer, which
-only the environment knows, so the eval command builds it as a `ScriptedPolicy`.
+* a path to a local model directory (``config.json`` + weights + tokenizer);
+* ``canonical`` — each task's reference answer: a `ScriptedPolicy` around an ``oracle``
+  (messages → reply) that the caller supplies, because only the environment knows the
+  answers and agents import no env (`sandgym.rollouts.build_policy` supplies it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sandgym.agents.base import Policy
 from sandgym.agents.errors import PolicySpecError
 
-__all__ = ["POLICY_SPEC_HELP", "policy_from_spec"]
+__all__ = ["CANONICAL", "POLICY_SPEC_HELP", "Oracle", "policy_from_spec"]
 
+CANONICAL = "canonical"
 POLICY_SPEC_HELP = ("'default' (the shipped SmolLM2-135M-Instruct), 'openai:URL#MODEL' (an "
                     "OpenAI-compatible server, e.g. openai:http://127.0.0.1:8000/v1#my-model), "
-                    "or a local model directory")
+                    "a local model directory, or 'canonical' (each task's reference answer: "
+                    "an oracle for checking envs and throughput)")
+
+Oracle = Callable[[list[dict[str, Any]]], str]
+"""Messages of a conversation → the reference reply (what ``canonical`` says)."""
 
 
-def policy_from_spec(spec: str, **options: Any) -> Policy:
-    """Build the policy a spec string names.
+def policy_from_spec(spec: str, *, oracle: Oracle | None = None, **options: Any) -> Policy:
+    """Build the policy a spec string names (the one parser of policy specs).
 
     Args:
-        spec: ``"default"``, ``"openai:URL#MODEL"`` or a model directory path.
+        spec: ``"default"``, ``"openai:URL#MODEL"``, a model directory path, or
+            ``"canonical"``.
+        oracle: for ``canonical``: the function giving each conversation's reference
+            reply (`sandgym.rollouts.build_policy` makes it from an env).
         **options: keyword arguments for the policy's constructor (e.g. ``device``,
             ``dtype``, ``batch_size`` for local models; ``max_concurrency``,
             ``timeout_s``, ``api_key`` for servers).
@@ -38,9 +47,18 @@ def policy_from_spec(spec: str, **options: Any) -> Policy:
         The policy, ready to ``generate``.
 
     Raises:
-        PolicySpecError: the spec is none of the accepted forms; the message lists them.
+        PolicySpecError: the spec is none of the accepted forms (the message lists
+            them), or ``canonical`` without an oracle.
     """
     spec = spec.strip()
+    if spec == CANONICAL:
+        if oracle is None:
+            raise PolicySpecError("policy 'canonical' replies with each task's reference "
+                                  "answer, which only the env knows; build it with "
+                                  "sandgym.rollouts.build_policy('canonical', env=...)")
+        from sandgym.agents.scripted import ScriptedPolicy
+
+        return ScriptedPolicy(oracle, name=CANONICAL)
     if spec == "default":
         from sandgym.agents.default_model import default_model_path
         from sandgym.agents.transformers_policy import TransformersPolicy
@@ -58,9 +76,8 @@ def policy_from_spec(spec: str, **options: Any) -> Policy:
             return OpenAIPolicy(url, model, **options)
         except ValueError as e:
             raise PolicySpecError(f"policy spec {spec!r}: {e}") from e
-    if spec in ("canonical", "scripted"):
-        raise PolicySpecError(f"policy {spec!r} depends on the environment's reference answers; "
-                              "use `sandgym eval --policy canonical`, or build a ScriptedPolicy")
+    if spec == "scripted":
+        raise PolicySpecError("policy 'scripted' needs its replies; build a ScriptedPolicy")
     path = Path(spec).expanduser()
     if path.is_dir() and (path / "config.json").is_file():
         from sandgym.agents.transformers_policy import TransformersPolicy

@@ -15,14 +15,18 @@ strings; nested dicts JSON-encoded) that the rollout layer writes to Parquet, an
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-__all__ = ["Trajectory", "conversation_tokens"]
+from sandgym.verdict import Verdict
+
+__all__ = ["Trajectory", "conversation_tokens", "episode_id", "episode_seed"]
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +97,20 @@ class Trajectory:
     final_observation: str | None = None
 
     @property
+    def verdict(self) -> Verdict:
+        """The last step's verdict, typed (empty when no step was taken)."""
+        return Verdict.of(self.verdicts[-1] if self.verdicts else None)
+
+    @property
+    def passed(self) -> bool:
+        """Whether the episode solved its task: the last verdict is ``pass`` or, for an
+        env that gives no status, the return is positive (never after a sandbox error)."""
+        if self.sandbox_error or self.final_reward is None:
+            return False
+        verdict = self.verdict
+        return verdict.ok if verdict.status else self.final_reward > 0
+
+    @property
     def success(self) -> bool | None:
         """Whether the return is positive; None for a sandbox error."""
         return None if self.final_reward is None else self.final_reward > 0
@@ -114,6 +132,8 @@ class Trajectory:
         """Inverse of `to_record` (unknown keys are ignored, missing ones defaulted)."""
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in record.items() if k in known}
+        values.setdefault("episode_id", "")
+        values.setdefault("env_id", "")
         for name in _JSON_FIELDS:
             if isinstance(values.get(name), str):
                 values[name] = json.loads(values[name])
@@ -124,6 +144,26 @@ class Trajectory:
             if values.get(name) is not None:
                 values[name] = list(values[name])
         return cls(**values)
+
+
+def episode_id(env_id: str, task_id: str | None, sample: int | str | None) -> str:
+    """The one episode-id format, ``ENV|TASK|SAMPLE``: resume and dedup key.
+
+    ``sample`` is the sample index of a planned collection, a label (e.g. a training
+    step's), or None for a fresh unique one.
+
+    Example:
+        >>> episode_id("sandgym/HumanEval-v0", "HumanEval/0", 1)
+        'sandgym/HumanEval-v0|HumanEval/0|1'
+    """
+    if sample is None:
+        sample = uuid.uuid4().hex[:16]
+    return f"{env_id}|{task_id}|{sample}"
+
+
+def episode_seed(eid: str) -> int:
+    """A reset seed derived from the episode id (stable across runs and machines)."""
+    return int.from_bytes(hashlib.sha256(eid.encode()).digest()[:4], "big")
 
 
 def _json_default(value: Any) -> Any:

@@ -27,51 +27,54 @@ def chat(
     seed: int | None = typer.Option(None, help="Seed for env.reset."),
     max_turns: int = typer.Option(10, help="Most replies before the episode is cut."),
     policy: str | None = typer.Option(
-        None, help="Let a policy play instead of you: 'default', 'openai:URL#MODEL' or a "
-        "model directory."),
+        None, help="Let a policy play instead of you: 'default', 'openai:URL#MODEL', a "
+        "model directory or 'canonical'."),
     max_new_tokens: int = typer.Option(512, help="Token budget per reply with --policy."),
 ) -> None:
     """Play an environment turn by turn; end each reply with a line holding only '.'."""
+    from sandgym.agents.recorder import StepRecorder
+
     environment = _make_env(env)
     player = None
     if policy is not None:
-        from sandgym.agents import SamplingParams, policy_from_spec
+        from sandgym.agents import SamplingParams
+        from sandgym.rollouts.policies import build_policy
 
-        player = policy_from_spec(policy)
+        player = build_policy(policy, env=environment)
         sampling = SamplingParams(max_new_tokens=max_new_tokens)
     try:
-        obs, info = environment.reset(seed=seed,
-                                      options=None if task_id is None else {"task_id": task_id})
-        messages: list[dict[str, Any]] = []
-        system = getattr(environment.unwrapped, "system_prompt", None)
-        if system:
-            messages.append({"role": "system", "content": str(system)})
-            _show("system", str(system))
-        typer.echo(f"[task {info.get('task_id', '?')}]")
-        total = 0.0
+        recorder = StepRecorder.reset(environment, task_id=task_id, seed=seed,
+                                      policy=policy or "human")
+        traj = recorder.trajectory
+        for message in traj.messages[:-1]:
+            _show("system", str(message["content"]))
+        typer.echo(f"[task {traj.task_id or '?'}]")
+        obs = recorder.first_observation
         for turn in range(max_turns):
-            messages.append({"role": "user", "content": str(obs)})
-            _show("environment", str(obs))
+            if turn:
+                traj.messages.append({"role": "user", "content": obs})
+            _show("environment", obs)
             if player is not None:
-                action = player.generate([messages], sampling)[0].text
+                action = player.generate([traj.messages], sampling)[0].text
                 _show("policy", action)
             else:
                 action = _read_reply()
                 if action is None:
                     typer.echo("(end of input: episode abandoned)")
                     raise typer.Exit(1)
-            messages.append({"role": "assistant", "content": action})
-            obs, reward, terminated, truncated, info = environment.step(action)
-            total += float(reward)
-            typer.echo(f"[reward {float(reward):g}  verdict "
-                       f"{json.dumps(info.get('verdict', {}), default=str)}]")
-            if info.get("sandbox_error") or terminated or truncated:
-                _show("environment", str(obs))
-                state = ("sandbox error (not scored)" if info.get("sandbox_error")
-                         else "terminated" if terminated else "truncated")
-                typer.echo(f"[episode over: {state}; return {total:g} after {turn + 1} turns]")
+            traj.messages.append({"role": "assistant", "content": action})
+            over = recorder.step(environment, action)
+            obs = str(traj.final_observation)
+            typer.echo(f"[reward {traj.rewards[-1]:g}  verdict "
+                       f"{json.dumps(traj.verdicts[-1], default=str)}]")
+            if over:
+                _show("environment", obs)
+                state = ("sandbox error (not scored)" if traj.sandbox_error
+                         else "terminated" if traj.terminated else "truncated")
+                typer.echo(f"[episode over: {state}; return {sum(traj.rewards):g} after "
+                           f"{turn + 1} turns]")
                 return
-        typer.echo(f"[episode cut after {max_turns} turns; return {total:g}]")
+        typer.echo(f"[episode cut after {max_turns} turns; return {sum(traj.rewards):g}]")
     finally:
         environment.close()
         if player is not None:

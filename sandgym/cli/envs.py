@@ -20,7 +20,7 @@ def list_envs(as_json: bool = typer.Option(False, "--json", help="Print JSON lin
     from sandgym.envs import registered_envs
 
     rows = [{"id": e.id, "family": e.family, "tasks": e.count(), "source": e.source,
-             "description": e.description} for e in registered_envs()]
+             "description": e.describe()} for e in registered_envs()]
     if as_json:
         for row in rows:
             typer.echo(json.dumps(row))

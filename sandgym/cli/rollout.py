@@ -1,13 +1,21 @@
-"""`sandgym rollout`: collect episodes on a local or existing Ray cluster into Parquet."""
+"""`sandgym rollout`: collect episodes on a local or existing Ray cluster into Parquet.
+
+How to collect (batch size, retries, resources, timeouts) are the fields of
+`sandgym.rollouts.RolloutConfig`, turned into options here (help and defaults written
+once, there); what to collect are `sandgym.rollouts.collect`'s arguments.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 from pathlib import Path
-from typing import Annotated
 
 import typer
+
+from sandgym.cli.options import ENV_ARG_HELP, config_options, parse_env_args
+from sandgym.rollouts.config import RolloutConfig
+from sandgym.rollouts.policies import POLICY_HELP
 
 
 def register(root: typer.Typer) -> None:
@@ -15,45 +23,48 @@ def register(root: typer.Typer) -> None:
     root.command("rollout")(rollout)
 
 
+@config_options(RolloutConfig)
 def rollout(
-    env: Annotated[str, typer.Option("--env", help="Environment id, e.g. sandgym/HumanEval-v0.")],
-    out: Annotated[Path, typer.Option(help="Output .parquet; rerunning with the same file "
-                                      "resumes (finished episodes are skipped).")],
-    policy: Annotated[str, typer.Option(
-        help="'default', 'openai:URL#MODEL', a model directory, or 'canonical' "
-        "(reference answers).")] = "default",
-    samples: Annotated[int, typer.Option("--samples", help="Episodes per task.")] = 1,
-    limit: Annotated[int | None, typer.Option(help="Use only the first N tasks.")] = None,
-    tasks: Annotated[str | None, typer.Option(
-        help="Comma-separated task ids to play (default: all).")] = None,
-    workers: Annotated[int, typer.Option(help="Rollout workers (Ray actors).")] = 2,
-    address: Annotated[str | None, typer.Option(
-        help="Join a Ray cluster ('auto', 'ray://HOST:10001'); default: start a local "
-        "one.")] = None,
-    batch_size: Annotated[int, typer.Option(
-        help="Episodes each worker plays concurrently (one batched generate per turn).")] = 4,
-    max_turns: Annotated[int, typer.Option(help="Most policy replies per episode.")] = 10,
-    max_new_tokens: Annotated[int, typer.Option(help="Token budget per reply.")] = 256,
-    temperature: Annotated[float | None, typer.Option(
-        help="Sampling temperature (0 = greedy); default 0 for one sample per task, "
-        "0.8 for several.")] = None,
-    num_gpus: Annotated[float, typer.Option(help="GPUs per worker for a local model.")] = 0.0,
-    max_attempts: Annotated[int, typer.Option(
-        help="Most tries per episode (sandbox errors, dead workers).")] = 3,
-    json_out: Annotated[bool, typer.Option(
-        "--json", help="Print the summary as JSON (no progress bar).")] = False,
-    progress: Annotated[bool | None, typer.Option(
-        "--progress/--no-progress", help="Live progress bar (default: on a terminal).")] = None,
+    config: RolloutConfig,
+    env: str = typer.Option(..., "--env", help="Environment id, e.g. sandgym/HumanEval-v0."),
+    out: Path = typer.Option(..., help="Output .parquet; rerunning with the same file "
+                             "resumes (finished episodes are skipped)."),
+    policy: str = typer.Option("default", help=POLICY_HELP + "."),
+    samples: int = typer.Option(1, "--samples", help="Episodes per task."),
+    limit: int | None = typer.Option(None, help="Use only the first N tasks."),
+    tasks: str | None = typer.Option(None, help="Comma-separated task ids to play "
+                                     "(default: all)."),
+    env_arg: list[str] = typer.Option([], "--env-arg", help=ENV_ARG_HELP),
+    timeout: float | None = typer.Option(None, "--timeout", min=0.001, help="Seconds per "
+                                         "sandboxed request (default: the env's own budget)."),
+    workers: int = typer.Option(2, help="Rollout workers (Ray actors)."),
+    address: str | None = typer.Option(None, help="Join a Ray cluster ('auto', "
+                                       "'ray://HOST:10001'); default: start a local one."),
+    max_new_tokens: int = typer.Option(256, help="Token budget per reply."),
+    temperature: float | None = typer.Option(None, help="Sampling temperature (0 = greedy); "
+                                             "default 0 for one sample per task, 0.8 for "
+                                             "several."),
+    json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON (no "
+                                  "progress bar)."),
+    progress: bool | None = typer.Option(None, "--progress/--no-progress", help="Live "
+                                         "progress bar (default: on a terminal)."),
 ) -> None:
     """Collect SAMPLES episodes per task with W workers and write them to OUT."""
     from rich.console import Console
 
-    from sandgym.rollouts import RolloutConfig, RolloutInterrupted, collect, summary_table
+    from sandgym.rollouts import RolloutInterrupted, collect, summary_table
     from sandgym.rollouts.driver import default_sampling
 
+    env_kwargs = parse_env_args(env_arg)
+    if timeout is not None:
+        from sandgym.envs import env_traits
+
+        if env_traits(env).default_timeout_s is None:
+            raise typer.BadParameter(f"{env} declares no time budget per request "
+                                     "(default_timeout_s)", param_hint="--timeout")
+        env_kwargs["timeout_s"] = timeout
     try:
-        config = RolloutConfig(batch_size=batch_size, max_turns=max_turns,
-                               max_attempts=max_attempts, num_gpus_per_worker=num_gpus)
+        config = dataclasses.replace(config, env_kwargs=env_kwargs)
         sampling = default_sampling(samples, max_new_tokens)
         if temperature is not None:
             sampling = dataclasses.replace(sampling, temperature=temperature)

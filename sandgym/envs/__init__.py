@@ -3,6 +3,8 @@
 * `register` / `make`: Gymnasium's registry under the ``sandgym/`` namespace;
   plugins register through the entry-point group ``sandgym.envs``.
 * `SandboxEnv`: the base class (text spaces, tasks, seeded choice, sandbox lease).
+* `env_class` / `env_traits`: what an id names and what it declares (`EnvTraits`,
+  `Tool`: the env contract, `sandgym.envs.contract`), read instead of guessing.
 * `default_pool`: the process-wide sandbox pool used when an env gets no ``pool=``.
 
 Importing this package registers the built-in envs and plugins (`ensure_registered`);
@@ -17,12 +19,15 @@ from typing import Any
 
 import gymnasium
 
+from sandgym.envs.contract import EnvTraits, InvalidToolCall, TextEnv, Tool
 from sandgym.envs.errors import EnvError, EpisodeOverError, TaskSetError, UnknownTaskError
 from sandgym.envs.registration import (
     EnvInfo,
     discover_plugins,
     ensure_registered,
+    env_class,
     env_info,
+    env_traits,
     register,
     registered_envs,
 )
@@ -30,16 +35,18 @@ from sandgym.envs.registration import (
 make = gymnasium.make
 """`gymnasium.make` (sandgym envs are ordinary Gymnasium envs)."""
 
-__all__ = ["AnyText", "EnvError", "EnvInfo", "EpisodeOverError", "SandboxEnv", "TaskSetError",
-           "UnknownTaskError", "close_default_pool", "default_pool", "discover_plugins",
-           "ensure_registered", "env_info", "load_tasks", "make", "register",
-           "registered_envs"]
+__all__ = ["AnyText", "EnvError", "EnvInfo", "EnvTraits", "EpisodeOverError", "InvalidToolCall",
+           "SandboxEnv", "TaskSetError", "TextEnv", "Tool", "UnknownTaskError",
+           "close_default_pool", "default_pool", "default_pool_size", "discover_plugins",
+           "ensure_registered", "env_class", "env_info", "env_traits", "load_tasks", "make",
+           "register", "registered_envs"]
 
 _LAZY = {
     "SandboxEnv": "sandgym.envs.base",
     "AnyText": "sandgym.envs.spaces",
     "default_pool": "sandgym.envs.pool",
     "close_default_pool": "sandgym.envs.pool",
+    "default_pool_size": "sandgym.envs.pool",
     "load_tasks": "sandgym.envs.tasks",
 }
 

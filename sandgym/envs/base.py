@@ -2,8 +2,11 @@
 
 It owns the parts every family shares: text spaces, the task set, seeded task choice
 (``options={"task_id": ...}`` picks one), and the sandbox lease. Subclasses implement
-`_observe_task` (the prompt) and `step`; `_episode_sandbox` lends a sandbox for the
-episode (stateful envs), `_borrow_sandbox` one for a single request (stateless envs).
+`step`, and may override the public points of the env contract
+(`sandgym.envs.contract`): `observe` (a task's first observation), `finish` (score an
+episode left open), `score` (batch scoring, one-turn envs) and the class-level traits.
+`_episode_sandbox` lends a sandbox for the episode (stateful envs), `_borrow_sandbox`
+one for a single request (stateless envs).
 
 Reward semantics shared by all families: ``info["verdict"]`` is the structured
 verdict, ``info["reward_components"]`` explains the reward. When the sandbox
@@ -22,11 +25,13 @@ from typing import Any, ClassVar
 
 import gymnasium as gym
 
+from sandgym.envs.contract import ACT, StepResult, Tool
 from sandgym.envs.errors import EnvError, EpisodeOverError, UnknownTaskError
 from sandgym.envs.pool import default_pool
 from sandgym.envs.spaces import AnyText
 from sandgym.envs.tasks import Task, TaskSource, load_tasks
 from sandgym.sandbox import DockerSandbox, SandboxPool
+from sandgym.verdict import Verdict
 
 logger = logging.getLogger(__name__)
 
@@ -41,24 +46,40 @@ class SandboxEnv(gym.Env[str, str]):
         tasks: task source (named set, JSONL path, or list); None: the env's default.
         max_turns: steps before the episode is truncated.
         reward_mode: how test results become a reward (family-specific).
-        timeout_s: time budget of one sandboxed run (seconds).
+        timeout_s: time budget of one sandboxed request (seconds); None: the class's
+            ``default_timeout_s``. Everything that runs the env's requests reads it here.
         render_mode: unused (text envs have nothing to render); kept for make().
 
-    Subclasses set `default_tasks`, `system_prompt`, and implement `step`.
+    Subclasses set `default_tasks`, `system_prompt`, the traits, and implement `step`.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
     default_tasks: ClassVar[str | None] = None
+    system_prompt: str | None = None
+    # --- traits (sandgym.envs.contract.EnvTraits): what the env is, read by id
+    multi_turn: ClassVar[bool] = True
+    """Whether an episode may take several steps."""
+    sandboxed: ClassVar[bool] = True
+    """The constructor takes ``pool=``."""
     holds_sandbox: ClassVar[bool] = False
     """True when an episode keeps one sandbox from reset to its end (stateful envs):
     a pool then needs a sandbox per concurrent episode."""
-    system_prompt: str | None = None
+    tools: ClassVar[tuple[Tool, ...]] = (ACT,)
+    """The env's actions as typed, documented tools."""
+    tool_prompt: ClassVar[str | None] = None
+    """System prompt when the env is driven through its tools (None: a generic one)."""
+    batch_scoring: ClassVar[bool] = False
+    """Instances grade many one-turn completions at once with `score`."""
+    default_timeout_s: ClassVar[float | None] = 10.0
+    """Time budget of one sandboxed request unless ``timeout_s=`` says otherwise."""
 
     def __init__(self, *, pool: SandboxPool | None = None, tasks: TaskSource | None = None,
-                 max_turns: int = 1, reward_mode: str = "binary", timeout_s: float = 10.0,
-                 render_mode: str | None = None) -> None:
+                 max_turns: int = 1, reward_mode: str = "binary",
+                 timeout_s: float | None = None, render_mode: str | None = None) -> None:
         if max_turns < 1:
             raise EnvError(f"max_turns must be >= 1, got {max_turns}")
+        if timeout_s is None:
+            timeout_s = self.default_timeout_s or 10.0
         if not timeout_s > 0:
             raise EnvError(f"timeout_s must be > 0, got {timeout_s}")
         source = tasks if tasks is not None else self.default_tasks
@@ -125,13 +146,40 @@ class SandboxEnv(gym.Env[str, str]):
         self.turn = 0
         self.done = False
         self._begin_episode(self.task)
-        return self._observe_task(self.task), {"task_id": self.task.id, "turn": 0}
+        return self.observe(self.task), {"task_id": self.task.id, "turn": 0}
 
     def _begin_episode(self, task: Task) -> None:
         """Hook for stateful envs (e.g. write the task's files into the sandbox)."""
 
-    def _observe_task(self, task: Task) -> str:
+    def observe(self, task: Task) -> str:
+        """The first observation of an episode on ``task`` (default: its prompt).
+
+        Public so that datasets and oracle policies see exactly what ``reset`` returns.
+        """
         return task.prompt
+
+    def finish(self) -> StepResult | None:
+        """End an episode the agent left open, scored the way truncation would score it.
+
+        Returns:
+            The closing step (its reward is added to the return; ``info["action"]`` is
+            the action taken on the agent's behalf, if any), or None when the return so
+            far stands (the default).
+        """
+        self.done = True
+        self._release_sandbox()
+        return None
+
+    def score(self, task_ids: list[str], completions: list[str], *,
+              pool: SandboxPool | None = None, max_concurrency: int | None = None,
+              ) -> list[Any]:
+        """Grade one-turn completions in a batch (envs whose ``batch_scoring`` is True).
+
+        Raises:
+            EnvError: the env does not score batches.
+        """
+        raise EnvError(f"{type(self).__name__} does not score completions in batches "
+                       "(batch_scoring is False); play episodes instead")
 
     def _start_step(self, action: str) -> Task:
         """Common step preamble: episode state and action type checks."""
@@ -147,7 +195,7 @@ class SandboxEnv(gym.Env[str, str]):
               components: dict[str, Any], **extra: Any) -> dict[str, Any]:
         info = {"task_id": self.task.id if self.task else None, "turn": self.turn,
                 "verdict": verdict, "reward_components": components, "reward": reward,
-                "sandbox_error": verdict.get("status") == "sandbox_error"}
+                "sandbox_error": Verdict.of(verdict).sandbox_error}
         info.update(extra)
         return info
 

@@ -18,6 +18,7 @@ import gymnasium as gym
 from gymnasium.utils.env_checker import check_env
 
 from sandgym.envs.registration import ensure_registered
+from sandgym.verdict import Verdict
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ def _scripted_episode(env: gym.Env, task_id: str | None) -> dict[str, Any]:
         episode.update(terminated=terminated, truncated=truncated,
                        verdict=info.get("verdict"), sandbox_error=info.get("sandbox_error"))
         if reference is not None:
-            episode["reference_passed"] = (info.get("verdict") or {}).get("status") == "pass"
+            episode["reference_passed"] = Verdict.of(info.get("verdict")).ok
     except Exception as e:  # noqa: BLE001 - reported, not raised
         episode["error"] = f"{type(e).__name__}: {e}"
     return episode

@@ -6,6 +6,7 @@
 * `RolloutWorker` — a Ray actor with its own `SandboxPool` and policy;
 * `RolloutConfig` — batch size, retries, resources, timeouts;
 * `load_trajectories` — read a collection back as a ``datasets.Dataset``;
+* `evaluate` — play every task on this machine; pass@k, mean reward, per-task results;
 * `build_policy` — every policy spec, including ``canonical`` (reference answers).
 
 Names load lazily: ``import sandgym.rollouts`` does not import Ray.
@@ -40,6 +41,7 @@ from sandgym.rollouts.result import CollectResult
 
 if TYPE_CHECKING:
     from sandgym.rollouts.driver import RolloutInterrupted, collect
+    from sandgym.rollouts.evaluation import EvalReport, evaluate
     from sandgym.rollouts.policies import build_policy, canonical_policy
     from sandgym.rollouts.progress import summary_table
     from sandgym.rollouts.storage import (
@@ -55,6 +57,7 @@ __all__ = [
     "SCHEMA",
     "CollectResult",
     "EpisodeSpec",
+    "EvalReport",
     "NoSandboxNodesError",
     "RolloutConfig",
     "RolloutError",
@@ -67,6 +70,7 @@ __all__ = [
     "canonical_policy",
     "collect",
     "episode_id",
+    "evaluate",
     "finished_episode_ids",
     "load_trajectories",
     "plan_episodes",
@@ -75,6 +79,8 @@ __all__ = [
 
 _LAZY = {
     "collect": "sandgym.rollouts.driver",
+    "evaluate": "sandgym.rollouts.evaluation",
+    "EvalReport": "sandgym.rollouts.evaluation",
     "RolloutInterrupted": "sandgym.rollouts.driver",
     "RolloutWorker": "sandgym.rollouts.worker",
     "build_policy": "sandgym.rollouts.policies",

@@ -7,12 +7,14 @@ and the CLI share one validated set of defaults.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["SANDBOX_RESOURCE", "EpisodeSpec", "RolloutConfig", "episode_id", "plan_episodes"]
+from sandgym.agents.trajectory import episode_id, episode_seed
+
+__all__ = ["SANDBOX_RESOURCE", "EpisodeSpec", "RolloutConfig", "episode_id", "episode_seed",
+           "plan_episodes"]
 
 SANDBOX_RESOURCE = "sandgym_sandbox"
 """Custom Ray resource a node declares when it can run sandboxes (a Docker engine with
@@ -45,10 +47,11 @@ class RolloutConfig:
     pool_size: int | None = field(default=None, metadata={
         "help": "Warm sandboxes per worker; default batch_size (one per running episode)."})
     num_cpus_per_worker: float = field(default=1.0, metadata={
-        "help": "Ray CPUs each worker requests (its torch threads follow it)."})
+        "help": "Ray CPUs each worker requests (its torch threads follow it).",
+        "cli": "--num-cpus"})
     num_gpus_per_worker: float = field(default=0.0, metadata={
         "help": "Ray GPUs each worker requests for a local model; 0 runs it on CPU "
-                "(or use an openai: policy served elsewhere)."})
+                "(or use an openai: policy served elsewhere).", "cli": "--num-gpus"})
     env_kwargs: dict[str, Any] = field(default_factory=dict, metadata={
         "help": "Keyword arguments for gymnasium.make besides pool (e.g. reward_mode)."})
     policy_options: dict[str, Any] = field(default_factory=dict, metadata={
@@ -103,21 +106,6 @@ class EpisodeSpec:
                            self.attempt + 1)
 
 
-def episode_id(env_id: str, task_id: str | None, sample_index: int) -> str:
-    """The deterministic id of sample ``sample_index`` of a task: resume and dedup key.
-
-    Example:
-        >>> episode_id("sandgym/HumanEval-v0", "HumanEval/0", 1)
-        'sandgym/HumanEval-v0|HumanEval/0|1'
-    """
-    return f"{env_id}|{task_id}|{sample_index}"
-
-
-def _seed(eid: str) -> int:
-    """A reset seed derived from the episode id (stable across runs and machines)."""
-    return int.from_bytes(hashlib.sha256(eid.encode()).digest()[:4], "big")
-
-
 def plan_episodes(env_id: str, task_ids: Sequence[str], samples_per_task: int
                   ) -> list[EpisodeSpec]:
     """Every episode of a collection, samples of one task next to each other.
@@ -131,5 +119,5 @@ def plan_episodes(env_id: str, task_ids: Sequence[str], samples_per_task: int
     for task_id in task_ids:
         for k in range(samples_per_task):
             eid = episode_id(env_id, task_id, k)
-            plan.append(EpisodeSpec(eid, task_id, k, _seed(eid)))
+            plan.append(EpisodeSpec(eid, task_id, k, episode_seed(eid)))
     return plan

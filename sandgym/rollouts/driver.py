@@ -189,7 +189,8 @@ def resolve_tasks(env_id: str, tasks: Sequence[str] | None, limit: int | None) -
         env.close()
     if not known:
         raise RolloutError(f"{env_id} exposes no task_ids; rollouts need an env with a task "
-                           "set (sandgym.envs.SandboxEnv provides one)")
+                           "set: a `task_ids` attribute and options={'task_id': ...} in "
+                           "reset (sandgym.envs.SandboxEnv provides both; see docs/envs.md)")
     if tasks is not None:
         index = set(known)
         for task_id in tasks:

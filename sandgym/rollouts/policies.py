@@ -1,9 +1,8 @@
-"""Policy specs that need an environment: ``canonical`` joins envs and agents.
+"""Policies for an environment: ``canonical`` gets its answers from the env.
 
-`sandgym.agents.policy_from_spec` knows ``default``, ``openai:URL#MODEL`` and model
-directories; it cannot know ``canonical`` (reply with each task's reference answer)
-because agents import no env (DESIGN.md, layering). The rollout layer joins both, so
-the one place that resolves every spec is `build_policy` here.
+`sandgym.agents.policy_from_spec` parses every spec, ``canonical`` included, but the
+reference answers only the env knows, and agents import no env (DESIGN.md, layering).
+The rollout layer joins both: `build_policy` hands the parser the env's oracle.
 """
 
 from __future__ import annotations
@@ -14,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sandgym.agents import Policy
 
-__all__ = ["CANONICAL", "POLICY_HELP", "build_policy", "canonical_policy", "ensure_envs"]
+__all__ = ["CANONICAL", "POLICY_HELP", "build_policy", "canonical_policy", "ensure_envs",
+           "task_observations"]
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +22,7 @@ CANONICAL = "canonical"
 POLICY_HELP = ("'default' (the bundled SmolLM2-135M-Instruct), 'openai:URL#MODEL' (an "
                "OpenAI-compatible server), a model directory, or 'canonical' (each task's "
                "reference answer: an oracle for checking envs and throughput)")
+"""The help text of every ``--policy`` option (`sandgym.agents.POLICY_SPEC_HELP`)."""
 
 
 def ensure_envs() -> None:
@@ -40,6 +41,21 @@ def _first_user_message(messages: list[dict]) -> str:
                      "the task prompt")
 
 
+def task_observations(env: Any) -> dict[str, str]:
+    """{task id: first observation} of every task of ``env``, as ``reset`` would give it.
+
+    Envs with a task set and a public ``observe(task)`` (`SandboxEnv`) answer without
+    starting anything; any other env with ``task_ids`` is reset once per task.
+    """
+    unwrapped = getattr(env, "unwrapped", env)
+    tasks = getattr(unwrapped, "tasks", None)
+    observe = getattr(unwrapped, "observe", None)
+    if tasks is not None and callable(observe):
+        return {task.id: str(observe(task)) for task in tasks}
+    ids = list(getattr(unwrapped, "task_ids", None) or [])
+    return {str(t): str(env.reset(options={"task_id": t})[0]) for t in ids}
+
+
 def canonical_policy(env: Any) -> Policy:
     """A ScriptedPolicy that answers every task of ``env`` with its reference answer.
 
@@ -56,15 +72,16 @@ def canonical_policy(env: Any) -> Policy:
         >>> import gymnasium                                          # doctest: +SKIP
         >>> policy = canonical_policy(gymnasium.make("sandgym/HumanEval-v0"))
     """
-    from sandgym.agents import ScriptedPolicy
+    from sandgym.agents import policy_from_spec
 
     unwrapped = getattr(env, "unwrapped", env)
-    tasks = getattr(unwrapped, "tasks", None)
-    if not tasks or not hasattr(unwrapped, "reference_answer"):
+    if not hasattr(unwrapped, "reference_answer"):
         raise ValueError(f"{type(unwrapped).__name__} has no task set with reference answers; "
                          "the canonical policy needs one")
-    observe = getattr(unwrapped, "_observe_task", lambda task: task.prompt)
-    by_prompt = {str(observe(task)): task.id for task in tasks}
+    by_prompt = {obs: task_id for task_id, obs in task_observations(env).items()}
+    if not by_prompt:
+        raise ValueError(f"{type(unwrapped).__name__} has no task set with reference answers; "
+                         "the canonical policy needs one")
 
     def reply(messages: list[dict]) -> str:
         prompt = _first_user_message(messages)
@@ -75,7 +92,7 @@ def canonical_policy(env: Any) -> Policy:
                              f"the prompt {prompt[:80]!r}") from None
         return unwrapped.reference_answer(task_id)
 
-    return ScriptedPolicy(reply, name=CANONICAL)
+    return policy_from_spec(CANONICAL, oracle=reply)
 
 
 def build_policy(spec: str, *, env: Any = None, env_id: str | None = None,
@@ -83,7 +100,7 @@ def build_policy(spec: str, *, env: Any = None, env_id: str | None = None,
     """The policy a spec names, including ``canonical`` for the given env.
 
     Args:
-        spec: see `POLICY_HELP`.
+        spec: see `POLICY_HELP`; parsed by `sandgym.agents.policy_from_spec`.
         env: the env the policy will play (needed for ``canonical``).
         env_id: alternatively, its id: a pool-less instance is made to read the tasks
             (no container starts).

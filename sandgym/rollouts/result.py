@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from sandgym.agents.trajectory import Trajectory
 
 __all__ = ["CollectResult", "CollectStats"]
 
@@ -47,9 +48,7 @@ class CollectStats:
             self.scored += 1
             self.reward_sum += reward
             self.passed += reward > 0
-        timings = record.get("timings")
-        if isinstance(timings, str):
-            timings = json.loads(timings)
+        timings = Trajectory.from_record(record).timings  # the record's one decoder
         steps = max(int(record.get("num_turns") or 0), 1)
         self.env_s += float((timings or {}).get("env_s", 0.0))
         self.env_steps += steps

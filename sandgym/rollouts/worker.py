@@ -45,8 +45,8 @@ class _WorkerActor:
                  sampling: SamplingParams | None) -> None:
         import gymnasium
 
+        from sandgym.envs import env_traits
         from sandgym.rollouts.policies import build_policy, ensure_envs
-        from sandgym.sandbox import SandboxPool
 
         ensure_envs()
         if isinstance(policy, str) and policy != "canonical":
@@ -56,11 +56,15 @@ class _WorkerActor:
         self.sampling = sampling
         self.ident = f"{socket.gethostname()}:{os.getpid()}"
         self.node_id = ray.get_runtime_context().get_node_id()
-        self._pool = SandboxPool(size=config.pool_size)
+        self._pool: Any = None
         self._envs: list[Any] = []
+        kwargs = dict(config.env_kwargs)
+        if env_traits(env_id).sandboxed:  # the env takes pool=: this worker's own
+            from sandgym.sandbox import SandboxPool
+
+            self._pool = kwargs["pool"] = SandboxPool(size=config.pool_size)
         try:
-            self._envs = [gymnasium.make(env_id, pool=self._pool, **config.env_kwargs)
-                          for _ in range(config.batch_size)]
+            self._envs = [gymnasium.make(env_id, **kwargs) for _ in range(config.batch_size)]
             if isinstance(policy, str):
                 self._policy = build_policy(policy, env=self._envs[0],
                                             **config.policy_options)
@@ -69,7 +73,8 @@ class _WorkerActor:
             self.policy_label = policy if isinstance(policy, str) else self._policy.name
             # Containers start while the policy loads; waiting here keeps start-up out of
             # the first batch's step latency and turns a broken engine into a start error.
-            self._pool.wait_ready(timeout=300.0)
+            if self._pool is not None:
+                self._pool.wait_ready(timeout=300.0)
         except BaseException:
             self.close()
             raise
@@ -146,8 +151,8 @@ def _sandbox_error_of(traj: Any) -> str | None:
     """A short reason for a sandbox_error trajectory, from its last verdict."""
     if not traj.sandbox_error:
         return None
-    verdict = traj.verdicts[-1] if traj.verdicts else {}
-    detail = verdict.get("detail") or verdict.get("stderr") or verdict.get("error") or ""
+    verdict = traj.verdict
+    detail = verdict.detail or verdict.extra.get("stderr") or verdict.extra.get("error") or ""
     return f"sandbox_error: {str(detail)[:500]}".rstrip(": ")
 
 

@@ -2,7 +2,7 @@
 
 * `execution_reward` — a TRL reward function graded in sandboxes (None on sandbox_error);
 * `prompts_dataset` — the ``prompt`` + ``task_id`` dataset GRPO needs, from any env;
-* `environment_factory` — multi-turn envs as TRL environments (actions become tools);
+* `environment_factory` — any env as a TRL environment (its declared tools become methods);
 * `RayRolloutFunc` — a ``rollout_func`` that fills GRPO batches from Ray workers;
 * `train_grpo` / `GRPORunConfig` — the ``sandgym train grpo`` entry point;
 * `export_sft` / `export_dpo` — rollouts to SFT / DPO datasets.
@@ -16,12 +16,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from sandgym.train.chat_template import tool_calling_tokenizer
     from sandgym.train.datasets import prompts_dataset
     from sandgym.train.environment import (
         EnvironmentFactory,
         ToolEnvironment,
         environment_factory,
-        tool_calling_tokenizer,
     )
     from sandgym.train.export import export_dpo, export_sft
     from sandgym.train.grpo import GRPORunConfig, GRPORunResult, train_grpo
@@ -51,7 +51,7 @@ _LAZY = {
     "EnvironmentFactory": "sandgym.train.environment",
     "ToolEnvironment": "sandgym.train.environment",
     "environment_factory": "sandgym.train.environment",
-    "tool_calling_tokenizer": "sandgym.train.environment",
+    "tool_calling_tokenizer": "sandgym.train.chat_template",
     "ExecutionReward": "sandgym.train.rewards",
     "execution_reward": "sandgym.train.rewards",
     "GRPORunConfig": "sandgym.train.grpo",

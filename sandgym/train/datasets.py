@@ -23,33 +23,36 @@ def env_prompts(env_id: str, *, task_ids: Sequence[str] | None = None,
                 ) -> tuple[list[str], list[str], str | None]:
     """The first observation of each task of an env, without starting a sandbox.
 
-    sandgym envs expose their tasks (``env.unwrapped.tasks``) and a task's first
-    observation is its prompt; any other text env is reset with seeds 0..limit-1 and
-    its observations recorded (``info["task_id"]`` or the seed names the row).
+    Envs with a task set give each task's observation as ``reset`` would
+    (`sandgym.rollouts.policies.task_observations`: ``observe(task)``, or one reset per
+    task id); any other text env is reset with seeds 0..limit-1 and its observations
+    recorded (``info["task_id"]`` or the seed names the row).
 
     Returns:
         ``(task_ids, observations, system_prompt)``.
     """
     import gymnasium as gym
 
-    import sandgym.envs.registration as registration
+    from sandgym.envs import ensure_registered
+    from sandgym.rollouts.policies import task_observations
 
-    registration.ensure_registered()
+    ensure_registered()
     env = gym.make(env_id, **(env_kwargs or {}))
     try:
         unwrapped = env.unwrapped
         system = getattr(unwrapped, "system_prompt", None)
-        tasks = getattr(unwrapped, "tasks", None)
-        if tasks is not None:
-            by_id = {t.id: t for t in tasks}
+        if getattr(unwrapped, "task_ids", None):
+            by_id = task_observations(env)
             chosen = list(task_ids) if task_ids is not None else list(by_id)
             missing = [t for t in chosen if t not in by_id]
             if missing:
-                unwrapped.get_task(missing[0])  # raises UnknownTaskError with "did you mean"
+                if hasattr(unwrapped, "get_task"):
+                    unwrapped.get_task(missing[0])  # UnknownTaskError with "did you mean"
+                raise ValueError(f"{env_id} has no task {missing[0]!r}")
             chosen = chosen[:limit] if limit is not None else chosen
-            return chosen, [by_id[t].prompt for t in chosen], system
+            return chosen, [by_id[t] for t in chosen], system
         if task_ids is not None:
-            raise ValueError(f"{env_id} has no task set (env.unwrapped.tasks); pass limit= "
+            raise ValueError(f"{env_id} has no task set (env.unwrapped.task_ids); pass limit= "
                              "to sample prompts by seed instead of task_ids=")
         if limit is None:
             raise ValueError(f"{env_id} has no task set; pass limit= (prompts to sample)")

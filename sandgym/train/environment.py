@@ -1,4 +1,4 @@
-"""Multi-turn sandgym envs as TRL environments (``GRPOTrainer(environment_factory=...)``).
+"""Every sandgym env as a TRL environment (``GRPOTrainer(environment_factory=...)``).
 
 TRL 1.16's contract (``grpo_trainer.py``): the factory is a zero-argument callable; TRL
 makes one instance per rollout and reuses it across batches; before each rollout it
@@ -8,17 +8,17 @@ appended to the last user message); every *public function of the class* except
 from the type hints and Google docstring; ``get_reward()`` scores the finished rollout.
 TRL never calls ``close``.
 
-So here:
+So here, one generic adapter serves every env, built from what the env declares
+(`sandgym.envs.env_traits`): its ``tools`` become typed, documented methods of an
+adapter class (`adapter_class`), each sending the action its `Tool` builds; the
+family's rules stay in the family.
 
-* an env's actions become typed, documented tool methods, per family:
-  `PythonToolEnvironment` (``submit_solution(code)``), `ShellToolEnvironment`
-  (``run_command(command)``, ``submit()``), `TextToolEnvironment` (``act(action)``);
 * ``get_reward`` returns the env's episode return, finishing an episode the model left
-  open the way the env itself would (Shell grades the state as it is; Python envs
-  grade the last attempt, or an empty answer when there was none); ``None`` after a
-  sandbox error, so TRL leaves the rollout out;
+  open the way the env itself would (its ``finish()``); ``None`` after a sandbox error,
+  so TRL leaves the rollout out;
 * ``close`` is a `_NotATool` descriptor, which ``inspect.isfunction`` does not see on
   the class: it can never be offered as a tool; nor can private methods;
+* steps are recorded by the same `StepRecorder` as the episode loop;
 * sandboxes: an episode's sandbox goes back to the pool when the episode ends (or at
   the next ``reset``); `EnvironmentFactory.close` — called by the trainer callback at
   the end of training, by a ``weakref.finalize`` and at exit — closes every instance
@@ -36,13 +36,18 @@ import weakref
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from sandgym.agents.recorder import StepRecorder
+from sandgym.train.chat_template import tool_calling_tokenizer
+from sandgym.verdict import Verdict
+
 logger = logging.getLogger(__name__)
 
-__all__ = ["EnvironmentFactory", "PythonToolEnvironment", "ShellToolEnvironment",
-           "TextToolEnvironment", "ToolEnvironment", "adapter_class", "environment_factory",
-           "tool_calling_tokenizer", "tool_names"]
+__all__ = ["DEFAULT_TOOL_PROMPT", "EPISODE_OVER", "EnvironmentFactory", "ToolEnvironment",
+           "adapter_class", "environment_factory", "tool_calling_tokenizer", "tool_names"]
 
 EPISODE_OVER = "The episode is over; no further actions are accepted."
+DEFAULT_TOOL_PROMPT = (
+    "Solve the task by calling the tools. Call one tool at a time and read its result.")
 
 
 class _NotATool:
@@ -81,30 +86,35 @@ class _Stats:
 
 
 class ToolEnvironment:
-    """One sandgym env behind TRL's environment protocol (subclasses add the tools).
+    """One sandgym env behind TRL's environment protocol (`adapter_class` adds the tools).
 
     Args:
         env_id: a registered env.
-        pool: the `SandboxPool` the env leases from (None: the env's default pool).
+        pool: the `SandboxPool` the env leases from (None: the env's default pool);
+            given only to envs that declare ``sandboxed``.
         env_kwargs: keyword arguments for ``gymnasium.make``.
         stats: shared timing counter (internal, set by `EnvironmentFactory`).
     """
 
-    system_prompt: ClassVar[str] = (
-        "Solve the task by calling the tools. Call one tool at a time and read its result.")
+    system_prompt: ClassVar[str] = DEFAULT_TOOL_PROMPT
+    tools: ClassVar[tuple[Any, ...]] = ()
 
     def __init__(self, env_id: str, *, pool: Any = None, env_kwargs: dict[str, Any] | None = None,
                  stats: _Stats | None = None) -> None:
         import gymnasium as gym
 
+        from sandgym.envs import env_traits
+
         kwargs = dict(env_kwargs or {})
-        if pool is not None and _is_sandbox_env(env_id):
+        if pool is not None and env_traits(env_id).sandboxed:
             kwargs["pool"] = pool
         self._env_id = env_id
         self._env = gym.make(env_id, **kwargs)
         self._stats = stats or _Stats()
         self._closed = False
-        self._begin(None)
+        self._recorder: StepRecorder | None = None
+        self.finished_by_adapter = False
+        self._scored = False
 
     # ------------------------------------------------------------------ TRL protocol
 
@@ -116,30 +126,34 @@ class ToolEnvironment:
         self._finish_open_episode()
         task_id = row.get("task_id")
         started = time.perf_counter()
-        observation, info = self._env.reset(
-            options=None if task_id is None else {"task_id": str(task_id)})
+        self._recorder = StepRecorder.reset(self._env, task_id=None if task_id is None
+                                            else str(task_id), policy="trl")
         self._stats.add(time.perf_counter() - started)
-        self._begin((info or {}).get("task_id", task_id))
-        if _prompt_contains(row.get("prompt"), str(observation)):
+        self.finished_by_adapter = False
+        self._scored = False
+        observation = self._recorder.first_observation
+        if _prompt_contains(row.get("prompt"), observation):
             return None
-        return str(observation)
+        return observation
 
     def get_reward(self) -> float | None:
         """The env's return for this episode (None when the sandbox failed).
 
-        An episode still open is finished the way the env would finish it
-        (`_finish`); the result is recorded in ``verdicts`` / ``rewards``.
+        An episode still open is finished the way the env would finish it (its
+        ``finish()``); the result is recorded in ``verdicts`` / ``rewards``.
         """
-        if self.task_id is None:
+        if self._recorder is None:
             return None
         if not self.done:
             self._finish()
-        reward = None if self.sandbox_error else float(sum(self.rewards))
+        reward = self._recorder.close()
         if not self._scored:
             self._scored = True
-            self._stats.record({"task_id": self.task_id, "actions": list(self.actions),
-                                "statuses": [v.get("status") for v in self.verdicts],
-                                "reward": reward, "sandbox_error": self.sandbox_error,
+            traj = self._recorder.trajectory
+            self._stats.record({"task_id": self.task_id, "actions": list(traj.actions),
+                                "statuses": [Verdict.of(v).status or None
+                                             for v in traj.verdicts],
+                                "reward": reward, "sandbox_error": traj.sandbox_error,
                                 "finished_by_adapter": self.finished_by_adapter})
         return reward
 
@@ -153,167 +167,115 @@ class ToolEnvironment:
 
     # ------------------------------------------------------------------ state
 
-    def _begin(self, task_id: str | None) -> None:
-        self.task_id = task_id
-        self.actions: list[str] = []
-        self.rewards: list[float] = []
-        self.verdicts: list[dict[str, Any]] = []
-        self.components: list[dict[str, Any]] = []
-        self.done = False
-        self.sandbox_error = False
-        self.finished_by_adapter = False
-        self._scored = False
+    @property
+    def trajectory(self) -> Any:
+        """The current episode's `Trajectory` (None before the first reset)."""
+        return None if self._recorder is None else self._recorder.trajectory
+
+    @property
+    def task_id(self) -> str | None:
+        """The task of the current episode."""
+        return None if self._recorder is None else self._recorder.trajectory.task_id
+
+    @property
+    def done(self) -> bool:
+        """Whether the current episode is over."""
+        return self._recorder is not None and self._recorder.done
+
+    @property
+    def sandbox_error(self) -> bool:
+        """Whether the sandbox failed in the current episode."""
+        return self._recorder is not None and self._recorder.trajectory.sandbox_error
+
+    @property
+    def actions(self) -> list[str]:
+        """Actions sent to the env this episode."""
+        return [] if self._recorder is None else self._recorder.trajectory.actions
+
+    @property
+    def rewards(self) -> list[float]:
+        """Step rewards this episode."""
+        return [] if self._recorder is None else self._recorder.trajectory.rewards
+
+    @property
+    def verdicts(self) -> list[dict[str, Any]]:
+        """Step verdicts this episode (as the env wrote them)."""
+        return [] if self._recorder is None else self._recorder.trajectory.verdicts
 
     def _finish_open_episode(self) -> None:
-        if self.task_id is not None and not self.done:
+        if self._recorder is not None and not self.done:
             try:
                 self._finish()
             except Exception:  # noqa: BLE001 - a new episode must still start
                 logger.warning("finishing the previous episode of %s failed", self._env_id,
                                exc_info=True)
 
-    def _act(self, action: str) -> str:
-        """Step the env with ``action``; the observation is the tool's result."""
-        if self.task_id is None:
+    def _call_tool(self, tool: Any, arguments: dict[str, Any]) -> str:
+        """Turn a tool call into the env's action and step; the observation is the result."""
+        from sandgym.envs import InvalidToolCall
+
+        if self._recorder is None:
             raise RuntimeError("reset() was not called: no task is running")
         if self.done:
             return EPISODE_OVER
-        self.actions.append(action)
+        try:
+            action = tool.action(**arguments)
+        except InvalidToolCall as e:
+            return str(e)
         started = time.perf_counter()
-        observation, reward, terminated, truncated, info = self._env.step(action)
+        self._recorder.step(self._env, action)
         self._stats.add(time.perf_counter() - started)
-        info = info or {}
-        self.verdicts.append(dict(info.get("verdict") or {}))
-        self.components.append(dict(info.get("reward_components") or {}))
-        if info.get("sandbox_error"):
-            self.sandbox_error = True
-            self.done = True
-            return str(observation)
-        self.rewards.append(float(reward))
-        self.done = bool(terminated or truncated)
-        return str(observation)
+        return str(self._recorder.trajectory.final_observation)
 
     def _finish(self) -> None:
-        """End an episode the model left open. Default: its return so far stands."""
-        self.done = True
+        """End an episode the model left open, as the env would (its ``finish()``)."""
+        started = time.perf_counter()
+        self._recorder.finish(self._env)
+        self._stats.add(time.perf_counter() - started)
         self.finished_by_adapter = True
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._env_id!r}, task_id={self.task_id!r})"
 
 
-class PythonToolEnvironment(ToolEnvironment):
-    """Python-test envs (PythonTests, PythonRepair, HumanEval): submit code, read feedback."""
+def _tool_method(tool: Any) -> Callable[..., str]:
+    """A method whose signature and Google docstring are the tool's (TRL reads both)."""
+    def method(self: ToolEnvironment, *args: str, **kwargs: str) -> str:
+        names = [name for name, _ in tool.params]
+        return self._call_tool(tool, {**dict(zip(names, args, strict=False)), **kwargs})
 
-    system_prompt: ClassVar[str] = (
-        "You are an expert Python programmer. Write the requested function and call the "
-        "`submit_solution` tool with the complete code. Its result shows the test "
-        "feedback; if tests fail, fix the code and submit again.")
-
-    def submit_solution(self, code: str) -> str:
-        """Run a complete Python solution against the task's tests.
-
-        Args:
-            code: The complete Python function, with any imports it needs.
-
-        Returns:
-            The test feedback: which tests failed and why, or that all tests passed.
-        """
-        return self._act(code)
-
-    def _finish(self) -> None:
-        """Grade as the env does at truncation: the last attempt's hidden-test reward.
-
-        With no attempt at all, an empty answer is graded by the env itself.
-        """
-        if not self.components:
-            self._act("")
-        if not self.done and not self.sandbox_error:
-            hidden = self.components[-1].get("hidden_reward")
-            if hidden is not None and self.rewards:
-                self.rewards[-1] += float(hidden)
-        super()._finish()
+    method.__name__ = method.__qualname__ = tool.name
+    method.__doc__ = tool.docstring()
+    method.__signature__ = tool.signature()  # type: ignore[attr-defined]
+    method.__annotations__ = {**{name: str for name, _ in tool.params}, "return": str}
+    return method
 
 
-class ShellToolEnvironment(ToolEnvironment):
-    """`sandgym/Shell-v0`: run bash commands, then submit; checks run on the final state."""
-
-    system_prompt: ClassVar[str] = (
-        "You operate a Linux shell in a sandbox; your working directory is /work. Call "
-        "`run_command` with one bash command at a time and read its output. When the task "
-        "is done, call `submit`.")
-
-    def run_command(self, command: str) -> str:
-        """Run a bash command in the sandbox (files and the current directory persist).
-
-        Args:
-            command: The bash command or short script to run.
-
-        Returns:
-            What the command printed (stdout and stderr), and its exit code if non-zero.
-        """
-        if command.strip().splitlines()[-1:] == ["submit"]:
-            command = command.rstrip()[: -len("submit")]  # submitting is the submit tool's job
-        return self._act(command) if command.strip() else "(empty command: nothing was run)"
-
-    def submit(self) -> str:
-        """Declare the task done; the final state of /work is checked.
-
-        Returns:
-            How many of the task's checks passed.
-        """
-        return self._act("submit")
-
-    def _finish(self) -> None:
-        """The model stopped without submitting: grade the state as it is (as truncation)."""
-        if not self.done:
-            self._act("submit")
-        super()._finish()
-
-
-class TextToolEnvironment(ToolEnvironment):
-    """Any other text env: one tool sends one action."""
-
-    def act(self, action: str) -> str:
-        """Send one action to the environment.
-
-        Args:
-            action: The action, as text.
-
-        Returns:
-            The environment's reply.
-        """
-        return self._act(action)
-
-
-def _env_class(env_id: str) -> Any:
-    """The class (or creator) registered for ``env_id``, without making an env."""
-    import gymnasium as gym
-
-    from sandgym.envs.registration import ensure_registered
-
-    ensure_registered()
-    entry = gym.spec(env_id).entry_point
-    return gym.envs.registration.load_env_creator(entry) if isinstance(entry, str) else entry
-
-
-def _is_sandbox_env(env_id: str) -> bool:
-    from sandgym.envs.base import SandboxEnv
-
-    cls = _env_class(env_id)
-    return isinstance(cls, type) and issubclass(cls, SandboxEnv)
+@functools.cache
+def _adapter_for(tools: tuple[Any, ...], prompt: str, name: str) -> type[ToolEnvironment]:
+    namespace: dict[str, Any] = {tool.name: _tool_method(tool) for tool in tools}
+    namespace.update(tools=tools, system_prompt=prompt, __doc__=(
+        f"TRL adapter with the tools {[t.name for t in tools]} (built from the env's traits)."))
+    return type(name, (ToolEnvironment,), namespace)
 
 
 def adapter_class(env_id: str) -> type[ToolEnvironment]:
-    """The adapter class for an env, by the env's family."""
-    from sandgym.envs.code import PythonTestsEnv, ShellEnv
+    """The adapter class for an env: `ToolEnvironment` with the env's tools as methods.
 
-    cls = _env_class(env_id)
-    if isinstance(cls, type) and issubclass(cls, ShellEnv):
-        return ShellToolEnvironment
-    if isinstance(cls, type) and issubclass(cls, PythonTestsEnv):
-        return PythonToolEnvironment
-    return TextToolEnvironment
+    Envs declaring the same tools share one class.
+    """
+    from sandgym.envs import env_traits
+
+    traits = env_traits(env_id)
+    prompt = getattr(_env_class(env_id), "tool_prompt", None) or DEFAULT_TOOL_PROMPT
+    name = "".join(part.title() for part in traits.tools[0].name.split("_")) + "ToolEnvironment"
+    return _adapter_for(tuple(traits.tools), prompt, name)
+
+
+def _env_class(env_id: str) -> Any:
+    from sandgym.envs import env_class
+
+    return env_class(env_id)
 
 
 def tool_names(cls: type) -> list[str]:
@@ -345,8 +307,10 @@ class EnvironmentFactory:
         self.env_id = env_id
         self.env_kwargs = env_kwargs
         self.pool_size = pool_size
+        from sandgym.envs import env_traits
+
         self.cls = adapter_class(env_id)
-        self._sandboxed = _is_sandbox_env(env_id)
+        self._sandboxed = env_traits(env_id).sandboxed
         self.__name__ = self.cls.__name__
         self._external_pool = pool
         self._pool: Any = None
@@ -441,7 +405,8 @@ def environment_factory(env_id: str, *, pool_size: int | None = None, pool: Any 
 
     See `EnvironmentFactory`. Build the dataset with the adapter's instructions:
     ``prompts_dataset(env_id, system_prompt=factory.system_prompt)``, and give the
-    trainer a tokenizer whose chat template renders tools (`tool_calling_tokenizer`).
+    trainer a tokenizer whose chat template renders tools
+    (`sandgym.train.chat_template.tool_calling_tokenizer`).
     """
     return EnvironmentFactory(env_id, pool_size=pool_size, pool=pool, **env_kwargs)
 
@@ -453,33 +418,3 @@ def _prompt_contains(prompt: Any, observation: str) -> bool:
     last = prompt[-1]
     content = last.get("content") if isinstance(last, dict) else None
     return isinstance(content, str) and observation in content
-
-
-def tool_calling_tokenizer(tokenizer: Any) -> Any:
-    """The tokenizer itself when its chat template renders tools, else a ChatML copy that does.
-
-    TRL needs a template that renders ``tool_calls`` and ``tool`` messages and a parser
-    for the model's tool calls. Small ChatML models (SmolLM2) ship a template without
-    tools; their vocabulary has ``<|im_start|>`` / ``<|im_end|>``, so the Qwen2.5 ChatML
-    tool template (which TRL knows how to parse) renders the same turns plus tools.
-
-    Raises:
-        ValueError: the template renders no tools and the tokenizer is not ChatML.
-    """
-    import copy
-
-    from trl.chat_template_utils import qwen2_5_chat_template, supports_tool_calling
-
-    if supports_tool_calling(tokenizer):
-        return tokenizer
-    vocab = tokenizer.get_vocab()
-    template = tokenizer.chat_template if isinstance(tokenizer.chat_template, str) else ""
-    if "<|im_start|>" in template and "<|im_start|>" in vocab and "<|im_end|>" in vocab:
-        tool_tokenizer = copy.deepcopy(tokenizer)
-        tool_tokenizer.chat_template = qwen2_5_chat_template
-        logger.info("the chat template of %s renders no tools; using the ChatML tool template",
-                    getattr(tokenizer, "name_or_path", "the tokenizer"))
-        return tool_tokenizer
-    raise ValueError("the tokenizer's chat template cannot render tool calls, and it is not a "
-                     "ChatML template this adapter can extend; give GRPOTrainer a tokenizer "
-                     "whose chat template supports tools (e.g. a Qwen or Llama 3.1 model)")

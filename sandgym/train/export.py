@@ -22,7 +22,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sandgym.agents.trajectory import Trajectory
 
 logger = logging.getLogger(__name__)
 
@@ -42,60 +45,56 @@ class ExportResult:
     tasks: int
 
 
-def _messages(record: dict[str, Any]) -> list[dict[str, Any]]:
-    messages = record.get("messages")
-    if isinstance(messages, str):
-        messages = json.loads(messages)
-    return [{"role": m["role"], "content": m.get("content") or ""} for m in messages or []]
+def _decode(records: Iterable[Any]) -> list[Trajectory]:
+    """Each record decoded once (`Trajectory.from_record`); trajectories pass through."""
+    from sandgym.agents.trajectory import Trajectory
+
+    return [r if isinstance(r, Trajectory) else Trajectory.from_record(r) for r in records]
 
 
-def _verdicts(record: dict[str, Any]) -> list[dict[str, Any]]:
-    verdicts = record.get("verdicts")
-    return json.loads(verdicts) if isinstance(verdicts, str) else list(verdicts or [])
+def _messages(traj: Trajectory) -> list[dict[str, Any]]:
+    return [{"role": m["role"], "content": m.get("content") or ""} for m in traj.messages]
 
 
-def _reward(record: dict[str, Any]) -> float | None:
-    if record.get("sandbox_error"):
-        return None
-    reward = record.get("final_reward")
-    if reward is None or (isinstance(reward, float) and math.isnan(reward)):
+def _reward(traj: Trajectory) -> float | None:
+    reward = traj.final_reward
+    if traj.sandbox_error or reward is None or math.isnan(reward):
         return None
     return float(reward)
 
 
-def is_success(record: dict[str, Any], min_reward: float | None = None) -> bool:
-    """Whether an episode succeeded.
+def is_success(record: Any, min_reward: float | None = None) -> bool:
+    """Whether an episode (a record or a `Trajectory`) succeeded.
 
     With ``min_reward``: its return is at least that. Otherwise: its last verdict
     passed (every hidden test or check), or, for envs without a status, a return > 0.
     """
-    reward = _reward(record)
+    traj = _decode([record])[0]
+    reward = _reward(traj)
     if reward is None:
         return False
     if min_reward is not None:
         return reward >= min_reward
-    verdicts = _verdicts(record)
-    status = (verdicts[-1] or {}).get("status") if verdicts else None
-    return status == "pass" if status is not None else reward > 0
+    verdict = traj.verdict
+    return verdict.ok if verdict.status else reward > 0
 
 
-def sft_rows(records: Iterable[dict[str, Any]], *, min_reward: float | None = None,
+def sft_rows(records: Iterable[Any], *, min_reward: float | None = None,
              dedupe: bool = True) -> list[dict[str, Any]]:
     """Rows ``{messages, task_id, env_id, episode_id, reward}`` of successful episodes."""
     rows, seen = [], set()
-    for record in records:
-        if not is_success(record, min_reward):
+    for traj in _decode(records):
+        if not is_success(traj, min_reward):
             continue
-        messages = _messages(record)
+        messages = _messages(traj)
         if not any(m["role"] == "assistant" for m in messages):
             continue
         key = json.dumps(messages, sort_keys=True)
         if dedupe and key in seen:
             continue
         seen.add(key)
-        rows.append({"messages": messages, "task_id": record.get("task_id"),
-                     "env_id": record.get("env_id"), "episode_id": record.get("episode_id"),
-                     "reward": _reward(record)})
+        rows.append({"messages": messages, "task_id": traj.task_id, "env_id": traj.env_id,
+                     "episode_id": traj.episode_id, "reward": _reward(traj)})
     return rows
 
 
@@ -106,7 +105,7 @@ def _split(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[d
     return messages[:first], messages[first:]
 
 
-def dpo_pairs(records: Iterable[dict[str, Any]], *, max_pairs_per_task: int = 4,
+def dpo_pairs(records: Iterable[Any], *, max_pairs_per_task: int = 4,
               min_margin: float = 0.0) -> list[dict[str, Any]]:
     """Chosen/rejected pairs per task, ranked by episode return.
 
@@ -114,10 +113,10 @@ def dpo_pairs(records: Iterable[dict[str, Any]], *, max_pairs_per_task: int = 4,
     (reward margin above ``min_margin``, a different reply, the same prompt), at most
     ``max_pairs_per_task`` pairs per task, best-vs-worst first.
     """
-    by_task: dict[tuple[Any, Any], list[dict[str, Any]]] = defaultdict(list)
-    for record in records:
-        if _reward(record) is not None and record.get("task_id") is not None:
-            by_task[(record.get("env_id"), record["task_id"])].append(record)
+    by_task: dict[tuple[Any, Any], list[Trajectory]] = defaultdict(list)
+    for traj in _decode(records):
+        if _reward(traj) is not None and traj.task_id is not None:
+            by_task[(traj.env_id, traj.task_id)].append(traj)
     pairs = []
     for (env_id, task_id), group in sorted(by_task.items(), key=lambda kv: str(kv[0])):
         ranked = sorted(group, key=lambda r: _reward(r), reverse=True)
@@ -142,14 +141,14 @@ def dpo_pairs(records: Iterable[dict[str, Any]], *, max_pairs_per_task: int = 4,
     return pairs
 
 
-def _records(source: str | os.PathLike[str]) -> list[dict[str, Any]]:
+def _records(source: str | os.PathLike[str]) -> list[Trajectory]:
     from sandgym.rollouts.errors import StorageError
     from sandgym.rollouts.storage import iter_records, parquet_sources
 
     if not parquet_sources(source):
         raise StorageError(f"no trajectories at {source}; collect some first with "
                            f"`sandgym rollout ... --out {source}`")
-    return list(iter_records(source))
+    return _decode(iter_records(source))
 
 
 def _save(rows: list[dict[str, Any]], out: str | os.PathLike[str], kind: str,

@@ -8,8 +8,10 @@ the metrics, the reward curve and a summary. Metric names are prefixed: ``reward
 
 Three modes, picked by ``mode="auto"`` from the env:
 
-* ``reward`` (one-turn Python-test envs): TRL generates, `execution_reward` grades;
-* ``tools`` (multi-turn envs): `environment_factory` turns env actions into tools;
+* ``reward`` (one-turn envs that score batches): TRL generates, `execution_reward`
+  grades with the env's own ``score``;
+* ``tools`` (every other env): `environment_factory` turns the env's declared tools
+  into methods TRL offers the model;
 * ``ray``: `RayRolloutFunc` plays episodes on the rollout cluster.
 """
 
@@ -35,11 +37,12 @@ class GRPORunConfig:
     """Settings of one GRPO run; every field has a default that runs on a laptop CPU."""
 
     env_id: str = field(default="sandgym/PythonTests-v0", metadata={
-        "help": "Registered env to train on."})
+        "help": "Registered env to train on.", "cli": "--env"})
     model: str = field(default="default", metadata={
         "help": "'default' (SmolLM2-135M-Instruct from the local cache) or a model directory."})
     lora: bool = field(default=True, metadata={
-        "help": "Train a LoRA adapter (True) or every weight (False)."})
+        "help": "Train a LoRA adapter (--lora) or every weight (--full).",
+        "cli": "--lora/--full"})
     steps: int = field(default=30, metadata={"help": "Optimizer steps."})
     num_generations: int = field(default=4, metadata={
         "help": "Completions per prompt (the GRPO group size)."})
@@ -54,7 +57,9 @@ class GRPORunConfig:
         "help": "KL coefficient against the initial model (0 skips the reference pass)."})
     reward_mode: str | None = field(default=None, metadata={
         "help": "binary | fraction | graded; None: the env's default."})
-    mode: str = field(default="auto", metadata={"help": f"One of {MODES}."})
+    mode: str = field(default="auto", metadata={
+        "help": "auto | reward | tools | ray (auto: reward for one-turn envs that score "
+        "batches, tools for every other env)."})
     limit: int | None = field(default=None, metadata={"help": "Train on the first N tasks."})
     out: str = field(default="runs/grpo", metadata={"help": "Run directory."})
     report_to: str = field(default="none", metadata={
@@ -114,20 +119,16 @@ class GRPORunResult:
 
 
 def choose_mode(env_id: str, mode: str = "auto") -> str:
-    """``reward`` for one-turn Python-test envs, ``tools`` for every other env."""
+    """``reward`` for one-turn envs that score batches, ``tools`` for every other env.
+
+    Read from what the env declares (`sandgym.envs.env_traits`), never from its class.
+    """
     if mode != "auto":
         return mode
-    import gymnasium as gym
+    from sandgym.envs import env_traits
 
-    from sandgym.envs.code import PythonRepairEnv, PythonTestsEnv
-    from sandgym.envs.registration import ensure_registered
-
-    ensure_registered()
-    entry = gym.spec(env_id).entry_point
-    cls = gym.envs.registration.load_env_creator(entry) if isinstance(entry, str) else entry
-    one_turn_tests = (isinstance(cls, type) and issubclass(cls, PythonTestsEnv)
-                      and not issubclass(cls, PythonRepairEnv))
-    return "reward" if one_turn_tests else "tools"
+    traits = env_traits(env_id)
+    return "reward" if traits.batch_scoring and not traits.multi_turn else "tools"
 
 
 def _limit_cpu_threads(threads: int | None) -> None:
@@ -182,10 +183,11 @@ def train_grpo(config: GRPORunConfig) -> GRPORunResult:
         dataset = prompts_dataset(config.env_id, limit=config.limit,
                                   env_kwargs=config.env_kwargs)
         reward = execution_reward(config.env_id, reward_mode=config.reward_mode,
-                                  pool_size=pool_size)
+                                  pool_size=pool_size, **config.env_kwargs)
         reward_funcs, timers = [reward], [reward]
     elif mode == "tools":
-        from sandgym.train.environment import environment_factory, tool_calling_tokenizer
+        from sandgym.train.chat_template import tool_calling_tokenizer
+        from sandgym.train.environment import environment_factory
 
         env_kwargs = dict(config.env_kwargs)
         if config.reward_mode:

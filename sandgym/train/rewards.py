@@ -2,8 +2,9 @@
 
 TRL calls a reward function with the batch's prompts, completions and dataset columns;
 this one reads the ``task_id`` column, grades every completion of the batch at once
-through one warm `SandboxPool` (`sandgym.envs.code.score_completions`, the same path
-the envs' ``step`` uses, so a reward means the same in training and evaluation), and
+through one warm `SandboxPool` (the env's own batch scoring, ``env.score``, which uses
+the grading path of its ``step``, so a reward means the same in training and
+evaluation), and
 returns one float per completion, or ``None`` where the sandbox failed, which TRL
 leaves out of the advantage instead of learning "wrong answer" from an infrastructure
 fault.
@@ -68,9 +69,9 @@ class ExecutionReward:
     """Reward completions by running the task's hidden tests in sandboxes.
 
     Args:
-        env_id: a registered Python-test env (``sandgym/PythonTests-v0``,
-            ``sandgym/HumanEval-v0``, ``sandgym/PythonRepair-v0`` or a subclass's id):
-            its task set, reward mode and time limits are used.
+        env_id: a registered env that scores batches (its class declares
+            ``batch_scoring``, e.g. ``sandgym/PythonTests-v0``, ``sandgym/HumanEval-v0``):
+            its task set, reward mode and time budget are used.
         pool: a `SandboxPool` to grade in (not closed here); None creates one lazily,
             sized ``pool_size``, owned and closed by this object.
         reward_mode: ``binary`` / ``fraction`` / ``graded``; None: the env's default.
@@ -78,6 +79,7 @@ class ExecutionReward:
         pool_size: sandboxes of the owned pool (default `default_pool_size()`).
         task_column: the dataset column holding each row's task id.
         history: how many `GradedBatch` records to keep (for metrics and tests).
+        **env_kwargs: keyword arguments for ``gymnasium.make`` (e.g. ``tasks=``).
 
     Example:
         >>> reward = ExecutionReward("sandgym/PythonTests-v0")        # doctest: +SKIP
@@ -88,14 +90,11 @@ class ExecutionReward:
 
     def __init__(self, env_id: str, *, pool: Any = None, reward_mode: str | None = None,
                  max_concurrency: int | None = None, pool_size: int | None = None,
-                 task_column: str = "task_id", history: int = 1000) -> None:
-        from sandgym.envs.code.scoring import _grader_for  # validates the env id early
+                 task_column: str = "task_id", history: int = 1000, **env_kwargs: Any) -> None:
+        from sandgym.envs.scorer import make_scorer
 
-        _grader_for(env_id)
-        if reward_mode is not None:
-            from sandgym.envs.code.rewards import check_reward_mode
-
-            check_reward_mode(reward_mode)
+        self.env_kwargs = {**env_kwargs, "reward_mode": reward_mode}
+        make_scorer(env_id, **self.env_kwargs).close()  # a bad id or setting fails here
         self.env_id = env_id
         self.reward_mode = reward_mode
         self.max_concurrency = max_concurrency
@@ -108,6 +107,7 @@ class ExecutionReward:
 
     def _init_runtime(self) -> None:
         self._pool: Any = None
+        self._scorer: Any = None
         self._finalizer: weakref.finalize | None = None
         self._lock = threading.Lock()
         self.history: list[GradedBatch] = []
@@ -120,7 +120,7 @@ class ExecutionReward:
         # Pools hold threads and engine connections: a copy (in a Ray actor, a worker
         # process) grades in a pool of its own, created there on first use.
         state = {k: v for k, v in self.__dict__.items()
-                 if k not in ("_pool", "_finalizer", "_lock", "history")}
+                 if k not in ("_pool", "_scorer", "_finalizer", "_lock", "history")}
         state["_external_pool"] = None
         return state
 
@@ -147,10 +147,23 @@ class ExecutionReward:
                 self._finalizer = weakref.finalize(self, self._pool.close)
             return self._pool
 
+    @property
+    def scorer(self) -> Any:
+        """The env instance whose ``score`` grades (made on first use, in this process)."""
+        with self._lock:
+            if self._scorer is None:
+                from sandgym.envs.scorer import make_scorer
+
+                self._scorer = make_scorer(self.env_id, **self.env_kwargs)
+            return self._scorer
+
     def close(self) -> None:
         """Close the owned pool (a given pool is left alone); calling it twice is harmless."""
         with self._lock:
             finalizer, self._finalizer, self._pool = self._finalizer, None, None
+            scorer, self._scorer = self._scorer, None
+        if scorer is not None:
+            scorer.close()
         if finalizer is not None:
             finalizer()
 
@@ -175,8 +188,6 @@ class ExecutionReward:
         Raises:
             ValueError: the task-id column is missing or has the wrong length.
         """
-        from sandgym.envs.code.scoring import score_completions
-
         completions = list(completions or [])
         if self.task_column not in columns:
             raise ValueError(f"execution_reward needs the dataset column {self.task_column!r} "
@@ -185,8 +196,7 @@ class ExecutionReward:
         task_ids = [str(t) for t in columns[self.task_column]]
         texts = [completion_text(c) for c in completions]
         started = time.perf_counter()
-        results = score_completions(self.env_id, task_ids, texts, pool=self.pool,
-                                    reward_mode=self.reward_mode,
+        results = self.scorer.score(task_ids, texts, pool=self.pool,
                                     max_concurrency=self.max_concurrency)
         elapsed = time.perf_counter() - started
         rewards = [r.reward for r in results]
@@ -219,11 +229,11 @@ class ExecutionReward:
 
 def execution_reward(env_id: str, *, pool: Any = None, reward_mode: str | None = None,
                      max_concurrency: int | None = None, pool_size: int | None = None,
-                     ) -> ExecutionReward:
+                     **env_kwargs: Any) -> ExecutionReward:
     """A TRL reward function for ``env_id``: ``reward_funcs=[execution_reward(env_id)]``.
 
     See `ExecutionReward` for the arguments. The dataset must carry a ``task_id`` column
     (`sandgym.train.prompts_dataset` builds one).
     """
     return ExecutionReward(env_id, pool=pool, reward_mode=reward_mode,
-                           max_concurrency=max_concurrency, pool_size=pool_size)
+                           max_concurrency=max_concurrency, pool_size=pool_size, **env_kwargs)

@@ -128,30 +128,29 @@ class _PolicyFactory:
         return SyncedPolicy(self.model_dir, self.sync_dir)
 
 
-def trajectory_to_sample(record: dict[str, Any]) -> dict[str, Any]:
-    """One GRPO sample from a trajectory record: tokens, mask, logprobs, reward, verdict.
+def trajectory_to_sample(record: Any) -> dict[str, Any]:
+    """One GRPO sample from a trajectory (or its record): tokens, mask, logprobs, reward.
 
     One turn: the completion is the generated tokens. Several turns: it is the whole
     conversation after the first prompt (model tokens, then the template and the env's
     reply, and so on), with ``env_mask`` 1 on model tokens only and logprob 0.0 on
     environment tokens (they are masked out of the loss).
     """
-    prompts = record.get("prompt_token_ids") or [[]]
-    completions = [list(c) for c in (record.get("completion_token_ids") or [])]
-    logprobs = [list(lp) for lp in (record.get("logprobs") or [])]
+    from sandgym.agents.trajectory import Trajectory
+
+    traj = record if isinstance(record, Trajectory) else Trajectory.from_record(record)
+    prompts = traj.prompt_token_ids or [[]]
+    completions = traj.completion_token_ids
+    logprobs = traj.logprobs
     prompt_ids = list(prompts[0]) if len(prompts) else []
-    verdicts = record.get("verdicts")
-    if isinstance(verdicts, str):
-        verdicts = json.loads(verdicts)
-    status = (verdicts[-1] or {}).get("status") if verdicts else None
-    reward = record.get("final_reward")
+    reward = traj.final_reward
     if reward is not None and not math.isfinite(reward):
         reward = None
-    sample = {"env_reward": None if record.get("sandbox_error") else reward,
-              "verdict": "sandbox_error" if record.get("sandbox_error") else status,
-              "sandbox_error": bool(record.get("sandbox_error")),
-              "num_turns": int(record.get("num_turns") or 0)}
-    token_ids, mask = record.get("token_ids"), record.get("loss_mask")
+    sample = {"env_reward": None if traj.sandbox_error else reward,
+              "verdict": "sandbox_error" if traj.sandbox_error
+              else (traj.verdict.status or None),
+              "sandbox_error": traj.sandbox_error, "num_turns": traj.num_turns}
+    token_ids, mask = traj.token_ids, traj.loss_mask
     if len(completions) <= 1 or token_ids is None or mask is None:
         completion = completions[0] if completions else []
         sample.update(prompt_ids=prompt_ids, completion_ids=completion,
@@ -226,7 +225,8 @@ class RayRolloutFunc:
 
     def __call__(self, prompts: list[Any], trainer: Any) -> dict[str, list[Any]]:
         """Play one episode per prompt; return the GRPO batch (see the module docstring)."""
-        from sandgym.rollouts.config import EpisodeSpec, _seed
+        from sandgym.agents.trajectory import Trajectory
+        from sandgym.rollouts.config import EpisodeSpec, episode_id, episode_seed
 
         with self._lock:
             self._ensure_workers(trainer, len(prompts))
@@ -235,12 +235,16 @@ class RayRolloutFunc:
             specs = []
             for i, prompt in enumerate(prompts):
                 task_id = self._task_of(prompt)
-                eid = f"{self.env_id}|{task_id}|grpo{self._calls}-{i}"
-                specs.append(EpisodeSpec(eid, task_id, i, _seed(eid)))
+                eid = episode_id(self.env_id, task_id, f"grpo{self._calls}-{i}")
+                specs.append(EpisodeSpec(eid, task_id, i, episode_seed(eid)))
             records = self._play(specs)
         self.history.append(records)
         del self.history[:-100]
-        samples = [trajectory_to_sample(r) for r in records]
+        trajs = [Trajectory.from_record(r) for r in records]  # decoded once
+        # Episodes of a worker's batch step concurrently and workers run in parallel:
+        # the sandbox wall time of a call is about the slowest episode's env time.
+        self.grading_s_total += max((t.timings.get("env_s", 0.0) for t in trajs), default=0.0)
+        samples = [trajectory_to_sample(t) for t in trajs]
         keys = ("prompt_ids", "completion_ids", "logprobs", "env_reward", "verdict",
                 "sandbox_error", "num_turns")
         batch = {k: [s[k] for s in samples] for k in keys}
@@ -270,12 +274,6 @@ class RayRolloutFunc:
             if chunk:
                 refs.append(worker.submit(chunk))
         results = ray.get(refs, timeout=self.timeout_s)
-        # Episodes of a worker's batch step concurrently and workers run in parallel:
-        # the sandbox wall time of a call is about the slowest episode's env time.
-        env_s = [json.loads(r["timings"]).get("env_s", 0.0) if isinstance(r["timings"], str)
-                 else r["timings"].get("env_s", 0.0)
-                 for result in results for r in result["records"]]
-        self.grading_s_total += max(env_s, default=0.0)
         by_id = {r["episode_id"]: r for result in results for r in result["records"]}
         return [by_id[spec.episode_id] for spec in specs]
 

@@ -30,9 +30,12 @@ def test_openai_spec_with_a_bad_url() -> None:
         policy_from_spec("openai:localhost:8000#m")
 
 
-def test_canonical_is_built_by_the_eval_command() -> None:
-    with pytest.raises(PolicySpecError, match="use `sandgym eval --policy canonical`"):
+def test_canonical_needs_the_env_oracle() -> None:
+    with pytest.raises(PolicySpecError, match=re.escape("build_policy('canonical', env=...)")):
         policy_from_spec("canonical")
+    policy = policy_from_spec("canonical", oracle=lambda messages: "42")
+    assert policy.name == "canonical"
+    assert policy.generate([[{"role": "user", "content": "?"}]])[0].text == "42"
 
 
 def test_unknown_spec_lists_the_accepted_forms(tmp_path) -> None:

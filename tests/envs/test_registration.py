@@ -97,3 +97,46 @@ def test_plugins_are_discovered_and_a_broken_one_is_logged_and_skipped(
         in caplog.text
     info = sandgym.envs.env_info("sandgym/PluginGood-v0")
     assert (info.family, info.source, info.count()) == ("demo", "good", 26)
+
+
+def test_register_accepts_what_gymnasium_register_accepts(forget):
+    forget.append("sandgym/PlainCount-v0")
+    spec = sandgym.envs.register(id="sandgym/PlainCount-v0",
+                                 entry_point="tests.agents.fake_env:CountEnv",
+                                 max_episode_steps=7, kwargs={"sandbox_error_at": 3})
+    assert spec.max_episode_steps == 7 and spec.kwargs == {"sandbox_error_at": 3}
+    info = sandgym.envs.env_info("sandgym/PlainCount-v0")
+    assert info.describe() == "Say the numbers 1..N, one per turn."
+    from tests.agents.fake_env import CountEnv
+
+    assert sandgym.envs.env_class("sandgym/PlainCount-v0") is CountEnv
+    traits = sandgym.envs.env_traits("sandgym/PlainCount-v0")
+    assert (traits.multi_turn, traits.sandboxed, traits.batch_scoring) == (True, False, False)
+    assert [t.name for t in traits.tools] == ["act"]
+
+
+def test_builtin_traits_say_what_each_env_is():
+    traits = {i: sandgym.envs.env_traits(i) for i in ("sandgym/PythonTests-v0",
+                                                     "sandgym/PythonRepair-v0", "sandgym/Shell-v0")}
+    assert [(t.multi_turn, t.holds_sandbox, t.batch_scoring) for t in traits.values()] == [
+        (False, False, True), (True, False, True), (True, True, False)]
+    assert [t.name for t in traits["sandgym/Shell-v0"].tools] == ["run_command", "submit"]
+    assert traits["sandgym/PythonTests-v0"].default_timeout_s == 6.0
+    schema = traits["sandgym/PythonTests-v0"].tools[0].openai_schema()
+    assert schema["function"]["parameters"]["required"] == ["code"]
+
+
+def test_import_sandgym_sandbox_loads_neither_gymnasium_nor_plugins():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import sandgym.sandbox"],
+                         capture_output=True, text=True, timeout=120, check=True)
+    loaded = {line.rsplit("|", 1)[-1].strip() for line in out.stderr.splitlines()}
+    assert "sandgym.sandbox" in loaded
+    assert not {m for m in loaded if m == "gymnasium" or m.startswith("sandgym.envs")}
+    code = ("import sandgym, gymnasium; env = gymnasium.make('sandgym/PythonTests-v0'); "
+            "print(env.unwrapped.task_ids[0]); env.close()")
+    made = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert made.stdout.strip() == "builtin/add"

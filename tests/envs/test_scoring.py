@@ -82,7 +82,7 @@ def test_score_completions_returns_none_on_sandbox_errors():
 def test_score_completions_errors_say_what_to_fix(pool):
     with pytest.raises(ValueError, match=re.escape("got 1 task ids but 2 completions")):
         score_completions("sandgym/PythonTests-v0", ["builtin/add"], ["a", "b"], pool=pool)
-    with pytest.raises(EnvError, match=re.escape("score_completions grades Python-test envs")):
+    with pytest.raises(EnvError, match=re.escape("does not score completions in batches")):
         score_completions("sandgym/Shell-v0", ["shell/create_file"], ["touch x"], pool=pool)
     with pytest.raises(EnvError, match=re.escape("has no task 'nope'")):
         score_completions("sandgym/PythonTests-v0", ["nope"], ["x"], pool=pool)

@@ -12,9 +12,7 @@ from sandgym.envs.code import GRADED_VALUES
 from sandgym.train.datasets import prompts_dataset
 from sandgym.train.environment import (
     EPISODE_OVER,
-    PythonToolEnvironment,
-    ShellToolEnvironment,
-    TextToolEnvironment,
+    adapter_class,
     environment_factory,
     tool_names,
 )
@@ -48,9 +46,9 @@ def shell_factory(pool):
 def test_actions_become_documented_tools_and_lifecycle_methods_do_not(repair_factory,
                                                                        shell_factory):
     repair, shell = repair_factory(), shell_factory()
-    assert trl_tool_names(repair) == tool_names(PythonToolEnvironment) == ["submit_solution"]
-    assert trl_tool_names(shell) == tool_names(ShellToolEnvironment) == ["run_command", "submit"]
-    assert tool_names(TextToolEnvironment) == ["act"]
+    assert trl_tool_names(repair) == tool_names(adapter_class(REPAIR)) == ["submit_solution"]
+    assert trl_tool_names(shell) == tool_names(adapter_class(SHELL)) == ["run_command", "submit"]
+    assert adapter_class(REPAIR) is adapter_class("sandgym/HumanEval-v0")  # same tools
     for instance in (repair, shell):
         assert callable(instance.close)  # still a method on instances
         assert "close" not in trl_tool_names(instance)
@@ -167,7 +165,7 @@ def test_tool_calling_tokenizer_renders_tools_for_the_default_model(model_path):
     from transformers import AutoTokenizer
     from trl.chat_template_utils import supports_tool_calling
 
-    from sandgym.train.environment import tool_calling_tokenizer
+    from sandgym.train.chat_template import tool_calling_tokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(model_path, local_files_only=True)
     assert not supports_tool_calling(tokenizer)
@@ -182,7 +180,7 @@ def test_a_tool_call_in_the_models_format_reaches_the_tool(model_path, pool):
     from transformers import AutoTokenizer
     from trl.chat_template_utils import add_response_schema, parse_response
 
-    from sandgym.train.environment import tool_calling_tokenizer
+    from sandgym.train.chat_template import tool_calling_tokenizer
 
     tokenizer = tool_calling_tokenizer(AutoTokenizer.from_pretrained(model_path,
                                                                      local_files_only=True))

@@ -107,7 +107,8 @@ def test_train_grpo_on_a_multi_turn_env_through_the_tool_adapter(model_path, tmp
         for step, group in zip(steps, (episodes[:4], episodes[4:]), strict=True):
             expected = [replay(e, fresh) for e in group]
             assert [e["reward"] for e in group] == pytest.approx(expected)
-            assert step["rewards/PythonToolEnvironment/mean"] == pytest.approx(nanmean(expected))
+            assert step["rewards/SubmitSolutionToolEnvironment/mean"] == pytest.approx(
+                nanmean(expected))
 
     rows = [json.loads(line) for line in result.metrics_path.read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2]

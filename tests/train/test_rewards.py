@@ -78,7 +78,7 @@ def test_the_task_column_is_required():
 def test_unknown_env_or_mode_fails_early():
     from sandgym.envs.errors import EnvError
 
-    with pytest.raises(EnvError, match="Python-test envs"):
+    with pytest.raises(EnvError, match="does not score completions in batches"):
         execution_reward("sandgym/Shell-v0")
     with pytest.raises(EnvError, match="unknown reward_mode"):
         execution_reward(ENV, reward_mode="bonus")

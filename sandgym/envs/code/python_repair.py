@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from sandgym.envs.code.python_tests import PythonTestsEnv, grade_in_pool
 from sandgym.envs.code.rewards import reward_of
+from sandgym.envs.contract import StepResult
 from sandgym.envs.errors import EnvError
 
 __all__ = ["PythonRepairEnv"]
@@ -36,12 +37,40 @@ class PythonRepairEnv(PythonTestsEnv):
     """
 
     system_prompt = REPAIR_SYSTEM_PROMPT
+    multi_turn: ClassVar[bool] = True
 
     def __init__(self, *, max_turns: int = 3, turn_cost: float = 0.0, **kwargs: Any) -> None:
         if turn_cost < 0:
             raise EnvError(f"turn_cost is a cost (>= 0), got {turn_cost}")
         super().__init__(max_turns=max_turns, **kwargs)
         self.turn_cost = float(turn_cost)
+        self._last_hidden_reward = 0.0
+        self._last_verdict: dict[str, Any] = {}
+
+    def finish(self) -> StepResult | None:
+        """Score as truncation does: the last attempt's hidden-test reward.
+
+        With no attempt at all, an empty answer is graded first.
+        """
+        if self.done:
+            return None
+        observation, reward = "", 0.0
+        info: dict[str, Any] = {"task_id": self.task.id if self.task else None,
+                                "turn": self.turn, "verdict": self._last_verdict,
+                                "sandbox_error": False}
+        action = None
+        if self.turn == 0:
+            observation, reward, terminated, truncated, info = self.step("")
+            action = ""
+            if terminated or truncated:
+                return observation, reward, terminated, truncated, {**info, "action": action}
+        self.done = True
+        self._release_sandbox()
+        hidden = self._last_hidden_reward
+        info = {**info, "action": action, "reward": reward + hidden,
+                "reward_components": {**info.get("reward_components", {}),
+                                      "hidden_reward": hidden, "counted": True}}
+        return observation, reward + hidden, False, True, info
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
         """Grade one attempt; feedback from public tests is the next observation."""
@@ -54,6 +83,8 @@ class PythonRepairEnv(PythonTestsEnv):
             info = self._info(grade.verdict(), None, components)
             return "The sandbox failed; this attempt was not graded.", float("nan"), False, \
                 True, info
+        self._last_hidden_reward = hidden_reward
+        self._last_verdict = grade.verdict()
         terminated = grade.outcome == "pass"
         truncated = not terminated and self.turn >= self.max_turns
         self.done = terminated or truncated

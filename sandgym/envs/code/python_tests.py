@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sandgym.envs.base import SandboxEnv
 from sandgym.envs.code.grading import Grade, grade_answer, sandbox_error_grade
 from sandgym.envs.code.rewards import check_reward_mode, reward_of
+from sandgym.envs.code.tools import PYTHON_TOOL_PROMPT, PYTHON_TOOLS
+from sandgym.envs.contract import StepResult
 from sandgym.envs.errors import TaskSetError
 from sandgym.envs.tasks.schema import CodeTask, Task
 from sandgym.errors import SandboxError
+
+if TYPE_CHECKING:
+    from sandgym.envs.code.scoring import ScoreResult
+    from sandgym.sandbox import SandboxPool
 
 __all__ = ["PythonTestsEnv", "grade_in_pool"]
 
@@ -23,7 +29,7 @@ def grade_in_pool(env: SandboxEnv, task: CodeTask, action: str, *, public: bool 
                   ) -> Grade:
     """Grade through the env's pool; a pool or engine failure is a sandbox_error."""
     try:
-        with env._borrow_sandbox() as sandbox:  # noqa: SLF001 - same family
+        with env._borrow_sandbox() as sandbox:  # noqa: SLF001 - the env's own lease
             grade = grade_answer(sandbox, task, action, timeout_s=env.timeout_s,
                                  public=public)
     except SandboxError as e:
@@ -59,8 +65,13 @@ class PythonTestsEnv(SandboxEnv):
 
     default_tasks: ClassVar[str | None] = "builtin:python"
     system_prompt = PYTHON_SYSTEM_PROMPT
+    multi_turn: ClassVar[bool] = False
+    batch_scoring: ClassVar[bool] = True
+    tools = PYTHON_TOOLS
+    tool_prompt = PYTHON_TOOL_PROMPT
+    default_timeout_s: ClassVar[float | None] = 6.0
 
-    def __init__(self, *, timeout_s: float = 6.0, reward_mode: str = "binary",
+    def __init__(self, *, timeout_s: float | None = None, reward_mode: str = "binary",
                  **kwargs: Any) -> None:
         super().__init__(timeout_s=timeout_s, reward_mode=check_reward_mode(reward_mode),
                          **kwargs)
@@ -69,8 +80,32 @@ class PythonTestsEnv(SandboxEnv):
             raise TaskSetError(f"{type(self).__name__} needs python tasks; {bad[:3]} are "
                                f"not (use sandgym/Shell-v0 for shell tasks)")
 
-    def _observe_task(self, task: Task) -> str:
-        return task.prompt
+    def finish(self) -> StepResult | None:
+        """No attempt at all: an empty answer is graded, as the env would grade it."""
+        if self.done:
+            return None
+        observation, reward, terminated, truncated, info = self.step("")
+        return observation, reward, terminated, truncated, {**info, "action": ""}
+
+    def score(self, task_ids: list[str], completions: list[str], *,
+              pool: SandboxPool | None = None, max_concurrency: int | None = None,
+              ) -> list[ScoreResult]:
+        """Grade completions against their tasks' hidden tests, concurrently in ``pool``.
+
+        The same grading as `step`, with this env's tasks, reward mode and time budget.
+
+        Args:
+            task_ids: the task of each completion.
+            completions: the model replies, as an agent would send them to ``step``.
+            pool: sandbox pool; None: the env's.
+            max_concurrency: gradings in flight at once (default: the pool's size).
+        """
+        from sandgym.envs.code.scoring import grade_batch
+
+        tasks = [self.get_task(t) for t in task_ids]
+        return grade_batch(tasks, completions, pool=pool or self.pool,
+                           reward_mode=self.reward_mode, timeout_s=self.timeout_s,
+                           max_concurrency=max_concurrency)
 
     def _format_reference(self, task: Task) -> str:
         return f"```python\n{task.reference.rstrip()}\n```\n"

@@ -11,6 +11,8 @@ from sandgym.envs.base import SandboxEnv
 from sandgym.envs.code.grading import read_record, read_suite
 from sandgym.envs.code.programs import SHELL_JUDGE_PROGRAM
 from sandgym.envs.code.rewards import check_reward_mode, reward_of
+from sandgym.envs.code.tools import SHELL_TOOL_PROMPT, SHELL_TOOLS, split_submit
+from sandgym.envs.contract import StepResult
 from sandgym.envs.errors import TaskSetError
 from sandgym.envs.tasks.schema import ShellTask, Task
 from sandgym.errors import RequestTooLargeError, SandboxError
@@ -27,21 +29,13 @@ SHELL_SYSTEM_PROMPT = (
 )
 OUTPUT_CHARS = 4000
 _CWD_FILE = "/tmp/.sandgym-cwd"
-_CHECK_BUDGET_S = 10.0
+_JUDGE_GRACE_S = 5.0
 
 
 def _wrap(command: str) -> str:
     """Run command in the directory the previous one ended in (state lives in files)."""
     return (f"cd \"$(cat {_CWD_FILE} 2>/dev/null || echo /work)\" 2>/dev/null || cd /work\n"
             f"trap 'pwd > {_CWD_FILE} 2>/dev/null' EXIT\n{command}\n")
-
-
-def _split_submit(action: str) -> tuple[str, bool]:
-    """(commands to run first, whether the action submits): the last line may be submit."""
-    lines = action.rstrip().splitlines()
-    if lines and lines[-1].strip() == "submit":
-        return "\n".join(lines[:-1]).strip(), True
-    return action, False
 
 
 def _format_output(result: ExecResult) -> str:
@@ -77,9 +71,12 @@ class ShellEnv(SandboxEnv):
 
     default_tasks: ClassVar[str | None] = "builtin:shell"
     holds_sandbox: ClassVar[bool] = True
+    tools = SHELL_TOOLS
+    tool_prompt = SHELL_TOOL_PROMPT
+    default_timeout_s: ClassVar[float | None] = 10.0
     system_prompt = SHELL_SYSTEM_PROMPT
 
-    def __init__(self, *, max_turns: int = 10, timeout_s: float = 10.0,
+    def __init__(self, *, max_turns: int = 10, timeout_s: float | None = None,
                  reward_mode: str = "binary", **kwargs: Any) -> None:
         super().__init__(max_turns=max_turns, timeout_s=timeout_s,
                          reward_mode=check_reward_mode(reward_mode), **kwargs)
@@ -90,7 +87,8 @@ class ShellEnv(SandboxEnv):
         self._last_output = ""
         self._setup_error: str | None = None
 
-    def _observe_task(self, task: Task) -> str:
+    def observe(self, task: Task) -> str:
+        """The task's prompt (with a note when the sandbox could not be set up)."""
         if self._setup_error:
             return task.prompt + "\n\n[sandbox setup failed; submit to end the episode]"
         return task.prompt
@@ -123,7 +121,7 @@ class ShellEnv(SandboxEnv):
         task = self._start_step(action)
         if self._setup_error:
             return self._sandbox_failure(self._setup_error)
-        commands, submit = _split_submit(action)
+        commands, submit = split_submit(action)
         observation = ""
         run_status = None
         if commands:
@@ -150,15 +148,22 @@ class ShellEnv(SandboxEnv):
             return observation, 0.0, False, False, info
         return self._grade(task, observation, truncated=not submit)
 
+    def finish(self) -> StepResult | None:
+        """The agent stopped without submitting: grade the state as it is (as truncation)."""
+        if self.done:
+            return None
+        observation, reward, terminated, truncated, info = self.step("submit")
+        return observation, reward, terminated, truncated, {**info, "action": "submit"}
+
     def _grade(self, task: ShellTask, observation: str, truncated: bool
                ) -> tuple[str, float, bool, bool, dict[str, Any]]:
         nonce = secrets.token_hex(16)
-        spec = {"nonce": nonce, "budget_s": _CHECK_BUDGET_S, "workdir": "/work",
+        spec = {"nonce": nonce, "budget_s": self.timeout_s, "workdir": "/work",
                 "checks": list(task.hidden_tests), "output": self._last_output}
         try:
             result = self._episode_sandbox().run_judged(
                 "", judge=SHELL_JUDGE_PROGRAM, judge_input=json.dumps(spec).encode(),
-                timeout=_CHECK_BUDGET_S + 5.0)
+                timeout=self.timeout_s + _JUDGE_GRACE_S)
         except SandboxError as e:
             return self._sandbox_failure(f"{type(e).__name__}: {e}")
         if result.status == "sandbox_error":

@@ -1,0 +1,176 @@
+"""`evaluate`: play episodes of an env with a policy on this machine; pass@k and rewards.
+
+The library behind ``sandgym eval``. Episodes run in batches (one batched generate
+call per turn, `sandgym.agents.run_episodes`) whose width is the generation batch,
+chosen independently of the sandbox pool: one-turn envs borrow a sandbox per step, so
+many episodes share a small pool; only envs whose episodes hold a sandbox
+(``holds_sandbox``) are capped at the pool's size.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["EvalReport", "TaskResult", "evaluate", "summarize"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 16
+"""Episodes played at once (one batched generate call per turn)."""
+
+
+@dataclass
+class TaskResult:
+    """What the episodes of one task gave."""
+
+    task_id: str
+    episodes: int = 0
+    """Scored episodes (sandbox errors are left out)."""
+    passed: int = 0
+    rewards: list[float] = field(default_factory=list)
+    sandbox_errors: int = 0
+
+    @property
+    def mean_reward(self) -> float | None:
+        """Mean return of the scored episodes."""
+        return sum(self.rewards) / len(self.rewards) if self.rewards else None
+
+
+@dataclass
+class EvalReport:
+    """Totals (pass@k, mean reward) beside the per-task results."""
+
+    env: str
+    policy: str
+    samples: int
+    tasks: list[TaskResult]
+
+    @property
+    def pass_at_k(self) -> dict[str, float | None]:
+        """Unbiased pass@k (Chen et al., 2021) for k in 1, samples and 5/10/100 below it."""
+        from sandgym.envs.metrics import mean_pass_at_k
+
+        ks = sorted({1, self.samples} | {k for k in (5, 10, 100) if k <= self.samples})
+        pairs = [(t.episodes, t.passed) for t in self.tasks]
+        out = {}
+        for k in ks:
+            value = round(mean_pass_at_k(pairs, k), 6)
+            out[f"pass@{k}"] = None if math.isnan(value) else value
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``sandgym eval --json`` report: totals, then ``per_task``."""
+        rewards = [r for t in self.tasks for r in t.rewards]
+        return {
+            "env": self.env,
+            "policy": self.policy,
+            "tasks": len(self.tasks),
+            "samples": self.samples,
+            "episodes": sum(t.episodes + t.sandbox_errors for t in self.tasks),
+            "solved": sum(1 for t in self.tasks if t.passed > 0),
+            "passed_episodes": sum(t.passed for t in self.tasks),
+            "pass@k": self.pass_at_k,
+            "mean_reward": round(sum(rewards) / len(rewards), 6) if rewards else None,
+            "sandbox_errors": sum(t.sandbox_errors for t in self.tasks),
+            "per_task": [asdict(t) for t in self.tasks],
+        }
+
+
+def evaluate(env_id: str, policy: str = "canonical", *,
+             env_kwargs: dict[str, Any] | None = None, limit: int | None = None,
+             samples: int = 1, temperature: float | None = None, max_new_tokens: int = 512,
+             max_turns: int = 10, batch_size: int | None = None, pool: Any = None,
+             timeout_s: float | None = None, policy_options: dict[str, Any] | None = None,
+             ) -> EvalReport:
+    """Play ``samples`` episodes per task and summarise them.
+
+    Args:
+        env_id: a registered env (sandgym's or a plugin's).
+        policy: a policy spec (`sandgym.rollouts.policies.POLICY_HELP`).
+        env_kwargs: keyword arguments for ``gymnasium.make`` (e.g. ``tasks=`` a JSONL
+            file of your own tasks).
+        limit: evaluate the first N tasks only.
+        samples: episodes per task (k of pass@k goes up to it).
+        temperature: sampling temperature; None: 0 for one sample, 0.8 for several.
+        max_new_tokens: tokens per model reply.
+        max_turns: policy replies per episode at most.
+        batch_size: episodes played at once (default 16), whatever the pool's size.
+        pool: the `SandboxPool` sandboxed envs lease from (None: the default pool).
+        timeout_s: the env's time budget per sandboxed request (None: the env's own).
+        policy_options: keyword arguments for the policy (e.g. ``device``).
+
+    Returns:
+        The `EvalReport`.
+
+    Example:
+        >>> report = evaluate("sandgym/HumanEval-v0", "canonical", limit=4)  # doctest: +SKIP
+        >>> report.to_dict()["solved"], report.tasks[0].task_id
+        (4, 'HumanEval/0')
+    """
+    import gymnasium
+
+    from sandgym.agents import SamplingParams, run_episodes
+    from sandgym.envs import EnvError, env_traits
+    from sandgym.rollouts.policies import build_policy, ensure_envs
+
+    if samples < 1:
+        raise ValueError(f"samples must be >= 1, got {samples}")
+    ensure_envs()
+    traits = env_traits(env_id)
+    kwargs = dict(env_kwargs or {})
+    if timeout_s is not None:
+        if traits.default_timeout_s is None:
+            raise EnvError(f"{env_id} declares no time budget per request "
+                           "(default_timeout_s); leave out the timeout")
+        kwargs["timeout_s"] = timeout_s
+    width = batch_size or DEFAULT_BATCH_SIZE
+    if traits.sandboxed:
+        from sandgym.envs import default_pool
+
+        pool = pool or default_pool()
+        kwargs["pool"] = pool
+        if traits.holds_sandbox:
+            width = min(width, pool.size)  # more would wait for sandboxes held by the others
+    envs = [gymnasium.make(env_id, **kwargs)]
+    try:
+        task_ids = list(getattr(envs[0].unwrapped, "task_ids", None) or [])[:limit]
+        if not task_ids:
+            raise EnvError(f"{env_id} exposes no task_ids; evaluation needs a task set")
+        queue = [t for t in task_ids for _ in range(samples)]
+        width = max(1, min(width, len(queue)))
+        envs += [gymnasium.make(env_id, **kwargs) for _ in range(width - 1)]
+        player = build_policy(policy, env=envs[0], **(policy_options or {}))
+        if temperature is None:
+            temperature = 0.0 if samples == 1 else 0.8
+        sampling = SamplingParams(temperature=temperature, max_new_tokens=max_new_tokens)
+        trajectories = []
+        try:
+            for start in range(0, len(queue), width):
+                batch = queue[start:start + width]
+                trajectories += run_episodes(envs[:len(batch)], player, sampling=sampling,
+                                             task_ids=batch, max_turns=max_turns)
+        finally:
+            player.close()
+    finally:
+        for env in envs:
+            env.close()
+    return summarize(env_id, policy, task_ids, samples, trajectories)
+
+
+def summarize(env_id: str, policy: str, task_ids: Sequence[str], samples: int,
+              trajectories: Sequence[Any]) -> EvalReport:
+    """Per-task results of played trajectories (sandbox errors are counted, not scored)."""
+    results = {t: TaskResult(t) for t in task_ids}
+    for traj in trajectories:
+        result = results.setdefault(str(traj.task_id), TaskResult(str(traj.task_id)))
+        if traj.sandbox_error or traj.final_reward is None:
+            result.sandbox_errors += 1
+            continue
+        result.episodes += 1
+        result.passed += int(traj.passed)
+        result.rewards.append(traj.final_reward)
+    return EvalReport(env_id, policy, samples, list(results.values()))
