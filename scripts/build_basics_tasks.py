@@ -897,7 +897,7 @@ T("histogram", "nums: list[int]", "list[str]",
   "Return one string of '*' per number: the i-th string has nums[i] stars.",
   [("[2, 0, 3]", "['**', '', '***']")], ["[]", "[1]", "[5, 1]"],
   "return ['*' * n for n in nums]", "loops")
-T("sum_digits_until", "nums: list[int]", "list[int]",
+T("digit_sums", "nums: list[int]", "list[int]",
   "Return the digit sum of each non-negative number of nums.",
   [("[12, 305, 7]", "[3, 8, 7]")], ["[]", "[0]", "[999, 1000]"],
   "return [sum(int(d) for d in str(n)) for n in nums]", "loops")
