@@ -180,13 +180,15 @@ class DockerSandbox:
 
         try:
             try:
-                self._create_and_start(client)
+                self._create_and_start(client, oom_floor=_engine_caps.oom_floor)
             except docker.errors.APIError as e:
-                if not (_engine_caps.oom_floor and "apply caps" in str(e)):
+                if not self.oom_floor or isinstance(e, docker.errors.NotFound):
                     raise
+                # Perhaps only CAP_SYS_RESOURCE was refused (the engine's own bounding
+                # set lacks it): try once without; a second failure is the real error.
                 self._discard()
+                self._create_and_start(client, oom_floor=False)
                 _engine_caps.refuse_oom_floor(e)
-                self._create_and_start(client)
         except docker.errors.ImageNotFound as e:
             self._discard()
             raise ImageNotFoundError(
@@ -210,8 +212,8 @@ class DockerSandbox:
         self._healthy = True
         logger.debug("sandbox %s started", self.container_id[:12])
 
-    def _create_and_start(self, client: Any) -> None:
-        self.oom_floor = _engine_caps.oom_floor
+    def _create_and_start(self, client: Any, *, oom_floor: bool) -> None:
+        self.oom_floor = oom_floor
         config = client.api.create_container_config(self.image, None,
                                                     **self._container_config())
         config["StdinOnce"] = True  # host gone -> executor reads EOF -> container removed
