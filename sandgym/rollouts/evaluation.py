@@ -62,6 +62,15 @@ class EvalReport:
             out[f"pass@{k}"] = None if math.isnan(value) else value
         return out
 
+    @property
+    def pass_at_k_interval(self) -> dict[str, dict[str, float | int | None]]:
+        """A seeded bootstrap 95% interval (tasks resampled) for each pass@k reported."""
+        from sandgym.envs.metrics import pass_at_k_interval
+
+        pairs = [(t.episodes, t.passed) for t in self.tasks]
+        return {name: pass_at_k_interval(pairs, int(name.split("@")[1])).as_dict()
+                for name in self.pass_at_k}
+
     def to_dict(self) -> dict[str, Any]:
         """The ``sandgym eval --json`` report: totals, then ``per_task``."""
         rewards = [r for t in self.tasks for r in t.rewards]
@@ -74,6 +83,7 @@ class EvalReport:
             "solved": sum(1 for t in self.tasks if t.passed > 0),
             "passed_episodes": sum(t.passed for t in self.tasks),
             "pass@k": self.pass_at_k,
+            "pass@k_interval": self.pass_at_k_interval,
             "mean_reward": round(sum(rewards) / len(rewards), 6) if rewards else None,
             "sandbox_errors": sum(t.sandbox_errors for t in self.tasks),
             "per_task": [asdict(t) for t in self.tasks],

@@ -113,7 +113,8 @@ class _EngineCaps:
                 "without it, so code under test can lower its oom_score_adj to the "
                 "executor's level and an out-of-memory request may end the container. "
                 "Such a request is still scored `oom` (the engine's OOM event is checked), "
-                "never as a sandbox error; the pool replaces the container.", error)
+                "never as a sandbox error; the pool replaces the container.",
+                getattr(error, "explanation", None) or error)
         self.oom_floor = False
 
 
