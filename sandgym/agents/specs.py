@@ -4,7 +4,9 @@ Accepted forms:
 
 * ``default`` — `TransformersPolicy` on the default model (fetched on first use);
 * ``openai:URL#MODEL`` — `OpenAIPolicy`, e.g. ``openai:http://127.0.0.1:8000/v1#Qwen3-0.6B``;
-* a path to a local model directory (``config.json`` + weights + tokenizer);
+* a path to a local model directory (``config.json`` + weights + tokenizer), a LoRA
+  adapter directory, or a training run directory holding ``adapter/`` or ``model/``
+  (``runs/X`` as `sandgym train grpo` writes it);
 * ``canonical`` — each task's reference answer: a `ScriptedPolicy` around an ``oracle``
   (messages → reply) that the caller supplies, because only the environment knows the
   answers and agents import no env (`sandgym.rollouts.build_policy` supplies it).
@@ -24,7 +26,8 @@ __all__ = ["CANONICAL", "POLICY_SPEC_HELP", "Oracle", "policy_from_spec"]
 CANONICAL = "canonical"
 POLICY_SPEC_HELP = ("'default' (the shipped SmolLM2-135M-Instruct), 'openai:URL#MODEL' (an "
                     "OpenAI-compatible server, e.g. openai:http://127.0.0.1:8000/v1#my-model), "
-                    "a local model directory, or 'canonical' (each task's reference answer: "
+                    "a local model or LoRA adapter directory (or a run directory holding one), or "
+                    "'canonical' (each task's reference answer: "
                     "an oracle for checking envs and throughput)")
 
 Oracle = Callable[[list[dict[str, Any]]], str]
@@ -79,9 +82,14 @@ def policy_from_spec(spec: str, *, oracle: Oracle | None = None, **options: Any)
     if spec == "scripted":
         raise PolicySpecError("policy 'scripted' needs its replies; build a ScriptedPolicy")
     path = Path(spec).expanduser()
-    if path.is_dir() and (path / "config.json").is_file():
-        from sandgym.agents.transformers_policy import TransformersPolicy
+    # A model or LoRA adapter directory, or a training run holding one (runs/X/adapter).
+    for candidate in (path, path / "adapter", path / "model"):
+        if candidate.is_dir() and any((candidate / name).is_file()
+                                      for name in ("config.json", "adapter_config.json")):
+            from sandgym.agents.transformers_policy import TransformersPolicy
 
-        return TransformersPolicy(path, **options)
-    reason = "is a directory without config.json" if path.is_dir() else "is not a known form"
+            options.setdefault("name", path.name)
+            return TransformersPolicy(candidate, **options)
+    reason = ("is a directory with no model, adapter/ or model/ in it" if path.is_dir()
+              else "is not a known form")
     raise PolicySpecError(f"policy spec {spec!r} {reason}; use {POLICY_SPEC_HELP}")

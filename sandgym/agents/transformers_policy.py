@@ -10,6 +10,7 @@ what a trainer (importance ratios, KL) recomputes.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Sequence
@@ -35,7 +36,9 @@ def load_model(path: str | os.PathLike[str], *, device: str | None = None,
     and padding conventions.
 
     Args:
-        path: a directory with ``config.json``, weights and a tokenizer.
+        path: a directory with ``config.json``, weights and a tokenizer, or a LoRA
+            adapter directory (``adapter_config.json``, as `sandgym train grpo` saves),
+            whose base model is loaded with the adapter merged in.
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; default CUDA when available.
             Ignored when ``device_map`` is given.
         device_map: passed to ``from_pretrained`` (e.g. ``"auto"`` to spread a large
@@ -53,6 +56,15 @@ def load_model(path: str | os.PathLike[str], *, device: str | None = None,
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     path = Path(path).expanduser()
+    adapter = path if (path / "adapter_config.json").is_file() else None
+    if adapter is not None:
+        # A LoRA adapter (e.g. `sandgym train grpo`'s adapter/): its base model, with
+        # the adapter merged in, so generation costs what the base model's does.
+        base = json.loads((adapter / "adapter_config.json").read_text())
+        path = Path(base.get("base_model_name_or_path") or "").expanduser()
+        if not (path / "config.json").is_file():
+            raise FileNotFoundError(f"the adapter {adapter} names base model {str(path)!r}, "
+                                    "which is not a local model directory")
     if not (path / "config.json").is_file():
         raise FileNotFoundError(f"{path} is not a model directory (no config.json); give a "
                                 "directory written by save_pretrained, or 'default'")
@@ -65,10 +77,16 @@ def load_model(path: str | os.PathLike[str], *, device: str | None = None,
         dtype = getattr(torch, dtype)
     model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, device_map=device_map,
                                                  local_files_only=True)
+    if adapter is not None:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
     if device_map is None:
         model.to(device)
     model.eval()
-    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    has_tokenizer = adapter is not None and (adapter / "tokenizer_config.json").is_file()
+    tokenizer = AutoTokenizer.from_pretrained(adapter if has_tokenizer else path,
+                                              local_files_only=True)
     _prepare_tokenizer(tokenizer, model)
     return model, tokenizer
 

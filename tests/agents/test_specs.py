@@ -42,7 +42,7 @@ def test_unknown_spec_lists_the_accepted_forms(tmp_path) -> None:
     with pytest.raises(PolicySpecError, match=re.escape(
             "policy spec 'gpt-5' is not a known form; use 'default'")):
         policy_from_spec("gpt-5")
-    with pytest.raises(PolicySpecError, match="is a directory without config.json"):
+    with pytest.raises(PolicySpecError, match="is a directory with no model, adapter/ or model/"):
         policy_from_spec(str(tmp_path))
 
 
@@ -50,3 +50,30 @@ def test_unknown_spec_lists_the_accepted_forms(tmp_path) -> None:
 def test_a_model_directory_is_a_local_policy(default_model_dir) -> None:
     policy = policy_from_spec(str(default_model_dir), name="mine", device="cpu")
     assert type(policy).__name__ == "TransformersPolicy" and policy.name == "mine"
+
+
+@pytest.mark.slow
+def test_a_lora_adapter_or_its_run_directory_is_a_policy_with_the_adapter_merged(
+        default_model_dir, tmp_path) -> None:
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    def base():
+        return AutoModelForCausalLM.from_pretrained(default_model_dir, local_files_only=True)
+
+    tuned = get_peft_model(base(), LoraConfig(r=4, target_modules=["q_proj", "v_proj"],
+                                              init_lora_weights=False))  # non-zero update
+    run = tmp_path / "run"
+    tuned.save_pretrained(run / "adapter")  # as `sandgym train grpo` writes runs/X/adapter
+    AutoTokenizer.from_pretrained(default_model_dir).save_pretrained(run / "adapter")
+    ids = torch.tensor([[1, 2, 3, 4, 5]])
+    with torch.no_grad():
+        want, plain = tuned(ids).logits, base()(ids).logits
+    for spec in (run, run / "adapter"):
+        policy = policy_from_spec(str(spec), device="cpu")
+        with torch.no_grad():
+            got = policy.model(ids).logits
+        assert torch.allclose(got, want, atol=1e-4)
+        assert not torch.allclose(got, plain, atol=1e-3)
+    assert policy_from_spec(str(run), device="cpu").name == "run"
