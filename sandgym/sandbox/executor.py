@@ -380,6 +380,7 @@ class ZygoteGone(Exception):
 
 _CLONE_PARENT = 0x00008000
 _WALL = 0x40000000  # waitid: children of any kind (clone()d ones with other signals too)
+_LIBC = None  # the zygote's handle on libc (loaded on its first clone)
 _SYS_CLONE = {"x86_64": 56, "aarch64": 220, "ppc64le": 120, "s390x": 120, "riscv64": 220}
 
 
@@ -391,11 +392,14 @@ def _fork_as_sibling() -> int:
     """
     import ctypes
 
+    global _LIBC
     number = _SYS_CLONE.get(os.uname().machine)
     if number is None:
         raise OSError(f"no clone syscall number known for {os.uname().machine}")
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.syscall.restype = ctypes.c_long
+    if _LIBC is None:
+        _LIBC = ctypes.CDLL(None, use_errno=True)
+        _LIBC.syscall.restype = ctypes.c_long
+    libc = _LIBC
     api = ctypes.pythonapi
     api.PyOS_BeforeFork()
     pid = libc.syscall(ctypes.c_long(number), ctypes.c_ulong(_CLONE_PARENT | signal.SIGCHLD),
@@ -669,6 +673,7 @@ class Executor:
         self.oom_counter_path = self._find_oom_counter()
         self.spare: _Spare | None = None
         self.spare_requested = False
+        self.spare_error: str | None = None
         self.zygote_sock: socket.socket | None = None
         self.zygote_pid = 0
         self.proven_clean = False  # set when the request's own kill found nothing left
@@ -710,9 +715,12 @@ class Executor:
         self.spare_requested = False
         message = json.loads(data)
         if "spare" not in message or len(fds) != 4:
+            # e.g. the pids limit was exhausted by the request running at that moment;
+            # the caller asks again once that request's processes are gone.
             for fd in fds:
                 _close_quietly(fd)
-            raise ZygoteGone(f"the zygote could not make a child: {message.get('error')}")
+            self.spare_error = str(message.get("error"))
+            return
         self.spare = _Spare(int(message["spare"]), *fds)
 
     def spawn_spare(self) -> None:
@@ -723,19 +731,25 @@ class Executor:
         self.spare_requested = True
 
     def _take_spare(self) -> _Spare:
+        self.spare_error = None
         for _ in range(3):
             self.spawn_spare()
             if self.spare is None:
                 self._zygote_message(timeout=10.0)
             spare, self.spare = self.spare, None
+            if spare is None:
+                continue  # the zygote could not clone (see spare_error): ask again
             try:
                 gone, _ = os.waitpid(spare.pid, os.WNOHANG)
             except ChildProcessError:
                 gone = spare.pid
             if not gone:
+                # The next request's spare is cloned while this request runs, so it is
+                # ready when that request arrives (off the critical path).
+                self.spawn_spare()
                 return spare
             spare.close()  # died while idle (e.g. the OOM killer): take the next one
-        raise ZygoteGone("no spare child survived to take a request")
+        raise ZygoteGone(f"no spare child to take the request ({self.spare_error or 'all died'})")
 
     # ---- helpers
 
