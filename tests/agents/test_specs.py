@@ -74,6 +74,7 @@ def test_a_lora_adapter_or_its_run_directory_is_a_policy_with_the_adapter_merged
         policy = policy_from_spec(str(spec), device="cpu")
         with torch.no_grad():
             got = policy.model(ids).logits
-        assert torch.allclose(got, want, atol=1e-4)
-        assert not torch.allclose(got, plain, atol=1e-3)
+        merged_error = (got - want).abs().max().item()  # merging reorders float sums
+        assert merged_error < 1e-2
+        assert (got - plain).abs().max().item() > 10 * max(merged_error, 1e-3)
     assert policy_from_spec(str(run), device="cpu").name == "run"
