@@ -6,6 +6,7 @@ import asyncio
 import re
 import subprocess
 import threading
+import time
 import uuid
 
 import pytest
@@ -134,9 +135,20 @@ class _Gate:
 
     def __init__(self) -> None:
         self.event = threading.Event()
+        self.waiting = 0
+        self._lock = threading.Lock()
 
     def wait(self) -> None:
+        with self._lock:
+            self.waiting += 1
         assert self.event.wait(60), "the gate was never opened"
+
+    def until_waiting(self, count: int) -> None:
+        """Block until count threads are held here (so they are under way, not queued)."""
+        deadline = time.monotonic() + 30
+        while self.waiting < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert self.waiting >= count, f"only {self.waiting} of {count} reached the gate"
 
     def open_soon(self) -> threading.Timer:
         timer = threading.Timer(0.5, self.event.set)
@@ -204,6 +216,7 @@ def test_close_removes_retired_sandboxes_whose_removal_was_still_queued(fake_san
         box.healthy = False
         pool.release(box)
     assert pool.stats()["replaced"] == 2
+    fake_sandboxes.start_gate.until_waiting(2)  # both replacements are starting
     timers = [fake_sandboxes.start_gate.open_soon(), fake_sandboxes.close_gate.open_soon()]
     pool.close()
     for timer in timers:
