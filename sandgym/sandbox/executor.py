@@ -9,8 +9,9 @@ Who runs what (the container runs this file as uid 0 holding only CAP_SETUID,
 CAP_SETGID, CAP_KILL and CAP_SYS_RESOURCE, with no-new-privileges):
 
 * the executor (uid 0) reads requests and writes replies; it never runs untrusted code;
-* the *zygote*, forked by the executor at start-up before any request was read, forks
-  the children that run code under test ("spares"). A spare's memory is a copy of the
+* the *zygote*, forked by the executor at start-up before any request was read, clones
+  the children that run code under test ("spares"; with CLONE_PARENT, so they are the
+  executor's own children). A spare's memory is a copy of the
   zygote's, which never held a request, reply, answer or grading record: nothing of an
   earlier request is in any frame, global, buffer or freed heap the code can scan;
 * code under test runs in a spare as the *sandbox* user, with no capability, in its own
