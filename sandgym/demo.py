@@ -5,7 +5,9 @@ Each stage prints what it shows and how long it took. Run with
 the sandbox image (built if missing) and what a sandbox does to hostile code; the
 default model (fetched once); rollouts of that model on a slice of the built-in code
 tasks, on a local Ray cluster; then a short GRPO fine-tune (LoRA) from execution
-rewards, with its reward curve. Sized to finish in under 10 minutes on 2 CPU cores;
+rewards, with its reward curve; and expert iteration (sample, keep what the sandbox
+verifies, fine-tune) with the base and the trained model scored on held-out tasks
+they never trained on. Sized to finish in under 10 minutes on 2 CPU cores;
 outputs go to ``runs/demo/`` (``SANDGYM_DEMO_DIR`` moves them).
 """
 
@@ -28,8 +30,13 @@ ROLLOUT_ENV_ID = "sandgym/HumanEval-v0"
 ROLLOUT_TASKS = 10
 ROLLOUT_SAMPLES = 2
 """The rollout stage plays 2 sampled episodes of each of the first 10 HumanEval tasks."""
-GRPO_STEPS = 4
-"""GRPO steps of the fine-tune stage (4 completions each; ~10-20 s a step on 2 cores)."""
+GRPO_STEPS = 3
+"""GRPO steps of the fine-tune stage (2 prompts x 4 completions each)."""
+LEARN_ENV_ID = "sandgym/PythonBasics-v0"
+LEARN_TRAIN_TASKS = 40
+"""Expert iteration samples 4 replies to each of the first 40 training tasks."""
+LEARN_EVAL_TASKS = 20
+"""Base and trained model are scored (greedy) on the first 20 held-out test tasks."""
 
 
 def out_dir() -> Path:
@@ -111,18 +118,58 @@ def stage_grpo() -> None:
     from sandgym.train.grpo import GRPORunConfig, train_grpo
 
     _quiet_training()
-    result = train_grpo(GRPORunConfig(env_id=ENV_ID, steps=GRPO_STEPS, num_generations=4,
-                                      max_completion_length=96, reward_mode="graded",
+    result = train_grpo(GRPORunConfig(env_id=ENV_ID, steps=GRPO_STEPS,
                                       out=str(out_dir() / "grpo"), progress=False))
     s = result.summary
     rewards = ", ".join(f"{r:.2f}" if isinstance(r, float) else "-"
                         for r in s["reward_per_step"])
-    print(f"  {s['steps']} GRPO steps (LoRA, 4 completions each, graded execution reward)")
+    print(f"  {s['steps']} GRPO steps (LoRA, 2 prompts x 4 completions each, replies end "
+          "after their code block)")
     print(f"  mean reward per step: {rewards}")
     print(f"  sandbox grading: {_pct(s['grading_share'])} of step time")
     print(f"  reward curve: {result.curve_path}")
     print(f"  LoRA adapter: {result.model_dir}")
     print(f"  metrics: {result.metrics_path}")
+
+
+def stage_learning() -> None:
+    """Expert iteration on training tasks; base vs trained on held-out tasks.
+
+    The same job as ``sandgym train rft --limit 40`` then ``sandgym eval --env
+    sandgym/PythonBasics-v0 --env-arg split=test --limit 20 --policy runs/demo/rft``
+    for both models. A small slice, to fit the demo's time: the full-size comparison is
+    ``sandgym bench learning``.
+    """
+    from sandgym.envs.metrics import paired_difference_interval
+    from sandgym.rollouts.evaluation import evaluate
+    from sandgym.train.rft import RFTRunConfig, train_rft
+
+    _quiet_training()
+    run = train_rft(RFTRunConfig(env_id=LEARN_ENV_ID, limit=LEARN_TRAIN_TASKS,
+                                 out=str(out_dir() / "rft"), progress=False))
+    s = run.summary
+    print(f"  sampled 4 replies to each of {LEARN_TRAIN_TASKS} training tasks: pass rate "
+          f"{_pct(s['reward_first'])}; kept {s['examples_per_round'][0]} verified replies "
+          f"and fine-tuned a LoRA adapter on them ({s['sft_s_total']:.0f} s)")
+    reports = {name: evaluate(LEARN_ENV_ID, policy, env_kwargs={"split": "test"},
+                              limit=LEARN_EVAL_TASKS, max_new_tokens=192, batch_size=32)
+               for name, policy in (("base", "default"), ("trained", str(run.out_dir)))}
+    base, trained = ({t.task_id: t for t in reports[n].tasks} for n in ("base", "trained"))
+    print("  held-out test tasks (never trained on), greedy replies:")
+    print(f"  {'task':<34} base  trained")
+    for task_id in base:
+        print(f"  {task_id:<34} {_mark(base[task_id].passed)}     "
+              f"{_mark(trained[task_id].passed)}")
+    gain = paired_difference_interval({k: (v.episodes, v.passed) for k, v in base.items()},
+                                      {k: (v.episodes, v.passed) for k, v in trained.items()})
+    print(f"  pass@1: base {_pct(reports['base'].pass_at_k['pass@1'])}, trained "
+          f"{_pct(reports['trained'].pass_at_k['pass@1'])} (gain {gain.estimate:+.1%}, 95% "
+          f"interval [{gain.low:+.1%}, {gain.high:+.1%}] over {gain.tasks} tasks)")
+    print(f"  adapter: {run.model_dir}; reward curve: {run.curve_path}")
+
+
+def _mark(passed: int) -> str:
+    return "pass" if passed else "fail"
 
 
 def _pct(value: float | None) -> str:
@@ -149,6 +196,7 @@ STAGES: list[tuple[str, Callable[[], None]]] = [
     ("default model", stage_model),
     ("rollouts on a local Ray cluster", stage_rollouts),
     ("GRPO fine-tune from execution rewards", stage_grpo),
+    ("expert iteration: base vs trained on held-out tasks", stage_learning),
 ]
 
 

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 __all__ = [
     "Conversation",
+    "code_block_end",
     "FinishReason",
     "Generation",
     "Message",
@@ -39,8 +40,9 @@ class SamplingParams:
     """How to sample a reply; the same fields mean the same thing for every policy.
 
     Example:
-        >>> SamplingParams(temperature=0.0, max_new_tokens=64, stop=["\\n\\n\\n"])
-        SamplingParams(temperature=0.0, top_p=1.0, max_new_tokens=64, stop=['\\n\\n\\n'], seed=None)
+        >>> params = SamplingParams(temperature=0.0, max_new_tokens=64, stop=["\\n\\n\\n"])
+        >>> params.stop, params.seed, params.stop_after_code_block
+        (['\\n\\n\\n'], None, False)
     """
 
     temperature: float = field(default=0.0, metadata={
@@ -53,6 +55,10 @@ class SamplingParams:
         "help": "Strings that end the reply; the text is cut before the first one."})
     seed: int | None = field(default=None, metadata={
         "help": "Seed for sampling, for reproducible non-greedy replies; None draws fresh."})
+    stop_after_code_block: bool = field(default=False, metadata={
+        "help": "End the reply right after its first complete fenced code block (```...```): "
+        "what a code env grades is there, and the prose a small model writes after it "
+        "costs half the tokens."})
 
     def __post_init__(self) -> None:
         if isinstance(self.stop, str):
@@ -154,6 +160,44 @@ class Policy(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
+
+
+FENCE = "```"
+
+
+def code_block_end(text: str) -> int | None:
+    """Index just past the first complete fenced code block of ``text`` (None: none yet).
+
+    A fence opens a block only at the start of a line; the block closes at the next
+    fence at the start of a line, and ends with that fence. Used to stop generation after
+    the code a code env grades (`SamplingParams.stop_after_code_block`).
+
+    Example:
+        >>> text = "Sure:\\n```python\\nx = 1\\n```\\nThis sets x."
+        >>> text[:code_block_end(text)]
+        'Sure:\\n```python\\nx = 1\\n```'
+    """
+    opening = _fence_at_line_start(text, 0)
+    if opening < 0:
+        return None
+    body = text.find("\n", opening)
+    if body < 0:
+        return None
+    closing = _fence_at_line_start(text, body + 1)
+    if closing < 0:
+        return None
+    return closing + len(FENCE)
+
+
+def _fence_at_line_start(text: str, start: int) -> int:
+    """Position of the first ``` at or after ``start`` that begins a line (-1: none)."""
+    pos = text.find(FENCE, start)
+    while pos >= 0:
+        line_start = text.rfind("\n", 0, pos) + 1
+        if not text[line_start:pos].strip():
+            return pos
+        pos = text.find(FENCE, pos + len(FENCE))
+    return -1
 
 
 def truncate_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:

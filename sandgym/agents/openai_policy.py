@@ -18,7 +18,14 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from sandgym.agents.base import Conversation, Generation, Policy, SamplingParams, truncate_at_stop
+from sandgym.agents.base import (
+    Conversation,
+    Generation,
+    Policy,
+    SamplingParams,
+    code_block_end,
+    truncate_at_stop,
+)
 from sandgym.agents.errors import PolicyServerError
 
 __all__ = ["OpenAIPolicy"]
@@ -280,8 +287,14 @@ class OpenAIPolicy(Policy):
         raw = (choice.get("message") or {}).get("content") or ""
         # Some servers (transformers serve) keep the stop string; OpenAI drops it.
         text, stopped = truncate_at_stop(raw, sampling.stop)
-        finish = "length" if choice.get("finish_reason") == "length" and not stopped else "stop"
         entries = ((choice.get("logprobs") or {}).get("content")) or []
+        block_end = code_block_end(text) if sampling.stop_after_code_block else None
+        if block_end is not None:
+            # Servers cannot stop there, so the reply is cut here; the server's tokens
+            # no longer match the text, so they are dropped (re-encoded below when a
+            # tokenizer is known).
+            text, stopped, entries = text[:block_end], True, []
+        finish = "length" if choice.get("finish_reason") == "length" and not stopped else "stop"
         logprobs = [float(e["logprob"]) for e in entries if "logprob" in e]
         token_ids = _ids_from_tokens([e.get("token", "") for e in entries])
         prompt_ids = None

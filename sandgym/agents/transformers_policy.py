@@ -13,11 +13,17 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sandgym.agents.base import Conversation, Generation, Policy, SamplingParams
+from sandgym.agents.base import (
+    Conversation,
+    Generation,
+    Policy,
+    SamplingParams,
+    code_block_end,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -133,6 +139,30 @@ class _LogprobRecorder:
         if not self.steps:
             return torch.zeros((sequences.shape[0], 0))
         return torch.stack(self.steps, dim=1).cpu()
+
+
+class _CodeBlockStop:
+    """Stopping criterion: a row is done once its reply holds a complete code block.
+
+    Rows finish independently (``generate`` pads the finished ones), so a batch costs
+    what its longest *code* costs, not its longest ramble. Each call decodes only rows
+    still running, from the first generated token.
+    """
+
+    def __init__(self, tokenizer: Any, prompt_width: int, rows: int) -> None:
+        self._tokenizer = tokenizer
+        self._width = prompt_width
+        self._done = [False] * rows
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **_: Any) -> torch.Tensor:
+        import torch
+
+        for row, done in enumerate(self._done):
+            if not done:
+                text = self._tokenizer.decode(input_ids[row, self._width:].tolist(),
+                                              skip_special_tokens=True)
+                self._done[row] = code_block_end(text) is not None
+        return torch.tensor(self._done, dtype=torch.bool, device=input_ids.device)
 
 
 class TransformersPolicy(Policy):
@@ -253,6 +283,11 @@ class TransformersPolicy(Policy):
                           top_k=0)
         if sampling.stop:
             kwargs.update(stop_strings=list(sampling.stop), tokenizer=self._tokenizer)
+        if sampling.stop_after_code_block:
+            from transformers import StoppingCriteriaList
+
+            kwargs["stopping_criteria"] = StoppingCriteriaList(
+                [_CodeBlockStop(self._tokenizer, width, len(prompts))])
         with torch.inference_mode():
             out = self.model.generate(input_ids=input_ids.to(self.device),
                                       attention_mask=attention.to(self.device), **kwargs)
@@ -268,10 +303,17 @@ class TransformersPolicy(Policy):
         eos_at = next((i for i, t in enumerate(ids) if t in self._eos_ids), None)
         body = ids if eos_at is None else ids[:eos_at]
         text = self._decode(body)
+        if sampling.stop_after_code_block:
+            end = code_block_end(text)
+            if end is not None:
+                keep = self._tokens_reaching(body, lambda t: code_block_end(t) is not None)
+                return Generation(text=text[:end], token_ids=body[:keep],
+                                  logprobs=logprobs[:keep], finish_reason="stop",
+                                  prompt_token_ids=prompt)
         if sampling.stop:
             cut = min((i for i in (text.find(s) for s in sampling.stop) if i >= 0), default=-1)
             if cut >= 0:
-                keep = self._tokens_reaching_stop(body, sampling.stop)
+                keep = self._tokens_reaching(body, lambda t: any(s in t for s in sampling.stop))
                 return Generation(text=text[:cut], token_ids=body[:keep],
                                   logprobs=logprobs[:keep], finish_reason="stop",
                                   prompt_token_ids=prompt)
@@ -285,12 +327,13 @@ class TransformersPolicy(Policy):
     def _decode(self, ids: list[int]) -> str:
         return self._tokenizer.decode(ids, skip_special_tokens=True)
 
-    def _tokens_reaching_stop(self, ids: list[int], stop: Sequence[str]) -> int:
-        """Fewest leading tokens whose text contains a stop string (binary search)."""
+    def _tokens_reaching(self, ids: list[int], reached: Callable[[str], bool]) -> int:
+        """Fewest leading tokens whose text satisfies ``reached`` (binary search: it is
+        monotone, since text only grows)."""
         lo, hi = 1, len(ids)
         while lo < hi:
             mid = (lo + hi) // 2
-            if any(s in self._decode(ids[:mid]) for s in stop):
+            if reached(self._decode(ids[:mid])):
                 hi = mid
             else:
                 lo = mid + 1

@@ -1,7 +1,7 @@
-"""`sandgym train grpo ...`: GRPO fine-tuning on execution rewards (TRL).
+"""`sandgym train grpo|rft ...`: fine-tuning on execution feedback (TRL).
 
-Its options are the fields of `sandgym.train.grpo.GRPORunConfig` (help and defaults
-written once, there).
+Options are the fields of `sandgym.train.grpo.GRPORunConfig` and
+`sandgym.train.rft.RFTRunConfig` (help and defaults written once, there).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import typer
 
 from sandgym.cli.options import ENV_ARG_HELP, config_options, parse_env_args
 from sandgym.train.grpo import GRPORunConfig
+from sandgym.train.rft import RFTRunConfig
 
 app = typer.Typer(help="Train agents from execution feedback (TRL).", no_args_is_help=True)
 
@@ -37,6 +38,29 @@ def grpo(config: GRPORunConfig,
         "mode": result.mode, "steps": s["steps"], "reward_first": s["reward_first"],
         "reward_last": s["reward_last"], "pass_rate_first": s["pass_rate_first"],
         "pass_rate_last": s["pass_rate_last"], "grading_share": s["grading_share"],
+        "wall_s": round(result.wall_s, 1), "model": str(result.model_dir),
+        "metrics": str(result.metrics_path),
+        "reward_curve": str(result.curve_path) if result.curve_path else None})))
+
+
+@app.command("rft")
+@config_options(RFTRunConfig, skip=("env_kwargs",))
+def rft(config: RFTRunConfig,
+        env_arg: list[str] = typer.Option([], "--env-arg", help=ENV_ARG_HELP)) -> None:
+    """Expert iteration: sample, keep what the sandbox verifies, fine-tune (LoRA), repeat.
+
+    Writes metrics.jsonl (one row per round), samples_round*.jsonl, reward_curve.png,
+    summary.json and adapter/ (evaluate it with `sandgym eval --policy RUN_DIR`).
+    """
+    from sandgym.train.metrics import json_safe
+    from sandgym.train.rft import train_rft
+
+    config.env_kwargs = parse_env_args(env_arg)
+    result = train_rft(config)
+    s: dict[str, Any] = result.summary
+    typer.echo(json.dumps(json_safe({
+        "trainer": "rft", "rounds": s["rounds"], "reward_per_round": s["reward_per_round"],
+        "examples_per_round": s["examples_per_round"], "grading_share": s["grading_share"],
         "wall_s": round(result.wall_s, 1), "model": str(result.model_dir),
         "metrics": str(result.metrics_path),
         "reward_curve": str(result.curve_path) if result.curve_path else None})))

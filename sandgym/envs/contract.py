@@ -14,7 +14,10 @@ third-party env (`EnvTraits` reads them; `sandgym.envs.env_traits` by id):
 * ``batch_scoring``: whether instances grade many one-turn completions at once with
   ``score(task_ids, completions, pool=..., max_concurrency=...)`` (False);
 * ``default_timeout_s``: the time budget of one sandboxed request, which the env's
-  ``timeout_s=`` overrides (None: the env has no such budget).
+  ``timeout_s=`` overrides (None: the env has no such budget);
+* ``stop_after_code_block``: whether what the env grades of a reply ends with its first
+  fenced code block, so a policy may stop generating there
+  (`sandgym.agents.SamplingParams.stop_after_code_block`; False).
 
 Optional instance members, used when present: ``task_ids`` (and
 ``options={"task_id": ...}`` in ``reset``), ``system_prompt``, ``reference_answer(task_id)``,
@@ -150,6 +153,7 @@ class EnvTraits:
     tools: tuple[Tool, ...] = (ACT,)
     batch_scoring: bool = False
     default_timeout_s: float | None = None
+    stop_after_code_block: bool = False
 
     @classmethod
     def of(cls, env: Any) -> EnvTraits:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["EvalReport", "TaskResult", "evaluate", "summarize"]
+__all__ = ["EpisodeBatches", "EvalReport", "TaskResult", "evaluate", "summarize"]
 
 logger = logging.getLogger(__name__)
 
@@ -95,14 +95,14 @@ def evaluate(env_id: str, policy: str = "canonical", *,
              samples: int = 1, temperature: float | None = None, max_new_tokens: int = 512,
              max_turns: int = 10, batch_size: int | None = None, pool: Any = None,
              timeout_s: float | None = None, policy_options: dict[str, Any] | None = None,
-             ) -> EvalReport:
+             seed: int | None = None) -> EvalReport:
     """Play ``samples`` episodes per task and summarise them.
 
     Args:
         env_id: a registered env (sandgym's or a plugin's).
         policy: a policy spec (`sandgym.rollouts.policies.POLICY_HELP`).
         env_kwargs: keyword arguments for ``gymnasium.make`` (e.g. ``tasks=`` a JSONL
-            file of your own tasks).
+            file of your own tasks, ``split="test"``).
         limit: evaluate the first N tasks only.
         samples: episodes per task (k of pass@k goes up to it).
         temperature: sampling temperature; None: 0 for one sample, 0.8 for several.
@@ -112,6 +112,8 @@ def evaluate(env_id: str, policy: str = "canonical", *,
         pool: the `SandboxPool` sandboxed envs lease from (None: the default pool).
         timeout_s: the env's time budget per sandboxed request (None: the env's own).
         policy_options: keyword arguments for the policy (e.g. ``device``).
+        seed: sampling seed, so sampled runs repeat (two policies compared with one
+            seed see the same random stream).
 
     Returns:
         The `EvalReport`.
@@ -121,54 +123,105 @@ def evaluate(env_id: str, policy: str = "canonical", *,
         >>> report.to_dict()["solved"], report.tasks[0].task_id
         (4, 'HumanEval/0')
     """
-    import gymnasium
-
-    from sandgym.agents import SamplingParams, run_episodes
-    from sandgym.envs import EnvError, env_traits
-    from sandgym.rollouts.policies import build_policy, ensure_envs
+    from sandgym.agents import SamplingParams
+    from sandgym.envs import env_traits
+    from sandgym.rollouts.policies import build_policy
 
     if samples < 1:
         raise ValueError(f"samples must be >= 1, got {samples}")
-    ensure_envs()
-    traits = env_traits(env_id)
-    kwargs = dict(env_kwargs or {})
-    if timeout_s is not None:
-        if traits.default_timeout_s is None:
-            raise EnvError(f"{env_id} declares no time budget per request "
-                           "(default_timeout_s); leave out the timeout")
-        kwargs["timeout_s"] = timeout_s
-    width = batch_size or DEFAULT_BATCH_SIZE
-    if traits.sandboxed:
-        from sandgym.envs import default_pool
-
-        pool = pool or default_pool()
-        kwargs["pool"] = pool
-        if traits.holds_sandbox:
-            width = min(width, pool.size)  # more would wait for sandboxes held by the others
-    envs = [gymnasium.make(env_id, **kwargs)]
-    try:
-        task_ids = list(getattr(envs[0].unwrapped, "task_ids", None) or [])[:limit]
-        if not task_ids:
-            raise EnvError(f"{env_id} exposes no task_ids; evaluation needs a task set")
-        queue = [t for t in task_ids for _ in range(samples)]
-        width = max(1, min(width, len(queue)))
-        envs += [gymnasium.make(env_id, **kwargs) for _ in range(width - 1)]
-        player = build_policy(policy, env=envs[0], **(policy_options or {}))
-        if temperature is None:
-            temperature = 0.0 if samples == 1 else 0.8
-        sampling = SamplingParams(temperature=temperature, max_new_tokens=max_new_tokens)
-        trajectories = []
+    if temperature is None:
+        temperature = 0.0 if samples == 1 else 0.8
+    sampling = SamplingParams(temperature=temperature, max_new_tokens=max_new_tokens,
+                              seed=seed,
+                              stop_after_code_block=env_traits(env_id).stop_after_code_block)
+    with EpisodeBatches(env_id, env_kwargs=env_kwargs, batch_size=batch_size, pool=pool,
+                        timeout_s=timeout_s) as batches:
+        task_ids = batches.task_ids[:limit]
+        player = build_policy(policy, env=batches.first_env, **(policy_options or {}))
         try:
-            for start in range(0, len(queue), width):
-                batch = queue[start:start + width]
-                trajectories += run_episodes(envs[:len(batch)], player, sampling=sampling,
-                                             task_ids=batch, max_turns=max_turns)
+            trajectories = batches.play(player, task_ids, samples=samples, sampling=sampling,
+                                        max_turns=max_turns)
         finally:
             player.close()
-    finally:
+    return summarize(env_id, policy, task_ids, samples, trajectories)
+
+
+class EpisodeBatches:
+    """Envs of one id, made once, that play many episodes in batches with a policy.
+
+    What `evaluate` and expert iteration (`sandgym.train.rft`) share: one-turn envs
+    borrow a sandbox per step, so the batch (one ``generate`` call per turn) is chosen
+    independently of the pool; envs whose episodes hold a sandbox are capped at its size.
+    A context manager: the envs are closed on exit.
+    """
+
+    def __init__(self, env_id: str, *, env_kwargs: dict[str, Any] | None = None,
+                 batch_size: int | None = None, pool: Any = None,
+                 timeout_s: float | None = None) -> None:
+        import gymnasium
+
+        from sandgym.envs import EnvError, env_traits
+        from sandgym.rollouts.policies import ensure_envs
+
+        ensure_envs()
+        traits = env_traits(env_id)
+        kwargs = dict(env_kwargs or {})
+        if timeout_s is not None:
+            if traits.default_timeout_s is None:
+                raise EnvError(f"{env_id} declares no time budget per request "
+                               "(default_timeout_s); leave out the timeout")
+            kwargs["timeout_s"] = timeout_s
+        self.width = batch_size or DEFAULT_BATCH_SIZE
+        if traits.sandboxed:
+            from sandgym.envs import default_pool
+
+            pool = pool or default_pool()
+            kwargs["pool"] = pool
+            if traits.holds_sandbox:
+                self.width = min(self.width, pool.size)  # more would wait on held sandboxes
+        self.env_id = env_id
+        self._kwargs = kwargs
+        self._envs = [gymnasium.make(env_id, **kwargs)]
+        self.task_ids: list[str] = list(getattr(self.first_env.unwrapped, "task_ids", None)
+                                        or [])
+        if not self.task_ids:
+            self.close()
+            raise EnvError(f"{env_id} exposes no task_ids; evaluation needs a task set")
+
+    @property
+    def first_env(self) -> Any:
+        """An env of the set (e.g. for a canonical policy's oracle)."""
+        return self._envs[0]
+
+    def play(self, policy: Any, task_ids: Sequence[str], *, samples: int = 1,
+             sampling: Any = None, max_turns: int = 10) -> list[Any]:
+        """``samples`` episodes of each task, in batches; the trajectories in task order."""
+        import gymnasium
+
+        from sandgym.agents import run_episodes
+
+        queue = [t for t in task_ids for _ in range(samples)]
+        width = max(1, min(self.width, len(queue)))
+        while len(self._envs) < width:
+            self._envs.append(gymnasium.make(self.env_id, **self._kwargs))
+        trajectories: list[Any] = []
+        for start in range(0, len(queue), width):
+            batch = queue[start:start + width]
+            trajectories += run_episodes(self._envs[:len(batch)], policy, sampling=sampling,
+                                         task_ids=batch, max_turns=max_turns)
+        return trajectories
+
+    def close(self) -> None:
+        """Close every env; calling it twice is harmless."""
+        envs, self._envs = self._envs, []
         for env in envs:
             env.close()
-    return summarize(env_id, policy, task_ids, samples, trajectories)
+
+    def __enter__(self) -> EpisodeBatches:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def summarize(env_id: str, policy: str, task_ids: Sequence[str], samples: int,

@@ -15,7 +15,38 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["env_prompts", "prompts_dataset"]
+__all__ = ["env_prompts", "prompts_dataset", "training_env_kwargs"]
+
+
+def training_env_kwargs(env_id: str, split: str | None,
+                        env_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``env_kwargs`` with the training split chosen, where the env's tasks have splits.
+
+    Trainers default to ``split="train"`` so that a task set with a held-out split is
+    never trained on by accident; a task set without splits (every task's ``split`` is
+    unset) trains on all its tasks. An explicit ``split`` in ``env_kwargs`` wins.
+    """
+    kwargs = dict(env_kwargs or {})
+    if kwargs.get("split") == "test":
+        raise ValueError("env_kwargs split='test' would train on the held-out tasks that "
+                         "measure the gain; train on 'train' and evaluate on test")
+    if split is None or "split" in kwargs:
+        return kwargs
+    import gymnasium
+
+    from sandgym.envs import ensure_registered, env_class, load_tasks
+
+    ensure_registered()
+    registered = gymnasium.spec(env_id).kwargs or {}
+    source = kwargs.get("tasks", registered.get("tasks",
+                                                getattr(env_class(env_id), "default_tasks", None)))
+    if source is None:
+        return kwargs  # not a task-set env: nothing to split
+    if any(task.split is not None for task in load_tasks(source)):
+        kwargs["split"] = split
+    else:
+        logger.info("%s's tasks have no split; training on all of them", env_id)
+    return kwargs
 
 
 def env_prompts(env_id: str, *, task_ids: Sequence[str] | None = None,

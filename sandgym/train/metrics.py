@@ -163,9 +163,25 @@ def summarize(rows: Sequence[dict[str, Any]], window: int = 5) -> dict[str, Any]
     }
 
 
+LENGTH_KEYS = ("completion/mean_length", "completions/mean_length")
+"""Mean completion length per step: ours (RFT) or TRL's (GRPO)."""
+TRUNCATED_KEYS = ("completion/truncated_share", "completions/clipped_ratio")
+"""Share of completions cut by the token budget per step: ours (RFT) or TRL's (GRPO)."""
+
+
+def _first_of(row: dict[str, Any], keys: Sequence[str]) -> float:
+    return next((_nan(row[k]) for k in keys if k in row), math.nan)
+
+
 def plot_reward_curve(rows: Sequence[dict[str, Any]], path: str | Path,
-                      title: str | None = None) -> Path:
-    """Mean reward (with a 5-step moving average) and pass rate per step, as a PNG."""
+                      title: str | None = None, x_label: str = "GRPO step") -> Path:
+    """The run's curves as one PNG, two panels sharing the x axis.
+
+    Top: mean reward per step, its 5-step moving average and the pass rate. Bottom: the
+    mean completion length (tokens) and the share of completions cut by the budget; a
+    reward that falls while the truncated share rises means the budget, not the task,
+    is what the model is failing.
+    """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -174,18 +190,32 @@ def plot_reward_curve(rows: Sequence[dict[str, Any]], path: str | Path,
     steps = [r["step"] for r in rows]
     rewards = [_nan(r.get("reward/mean")) for r in rows]
     passes = [_nan(r.get("verdict/pass_rate")) for r in rows]
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    lengths = [_first_of(r, LENGTH_KEYS) for r in rows]
+    truncated = [_first_of(r, TRUNCATED_KEYS) for r in rows]
+    fig, (ax, low) = plt.subplots(2, 1, figsize=(7, 6), dpi=100, sharex=True,
+                                  gridspec_kw={"height_ratios": [3, 2]})
     ax.plot(steps, rewards, marker="o", ms=3, lw=1, alpha=0.6, label="mean reward")
     if len(rewards) >= 5:
         smooth = [_nanmean(rewards[max(0, i - 4):i + 1]) for i in range(len(rewards))]
         ax.plot(steps, smooth, lw=2, label="mean reward (5-step avg)")
     if any(math.isfinite(p) for p in passes):
-        ax.plot(steps, passes, lw=1, ls="--", label="pass rate")
-    ax.set_xlabel("GRPO step")
+        ax.plot(steps, passes, lw=1, ls="--", marker=".", label="pass rate")
     ax.set_ylabel("reward / pass rate")
     ax.set_title(title or "GRPO on execution rewards")
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize=8)
+    low.plot(steps, lengths, color="tab:purple", marker=".", lw=1,
+             label="mean completion length")
+    low.set_ylabel("tokens")
+    low.set_xlabel(x_label)
+    low.grid(alpha=0.3)
+    share = low.twinx()
+    share.plot(steps, truncated, color="tab:red", ls=":", marker=".", lw=1,
+               label="truncated share")
+    share.set_ylim(-0.05, 1.05)
+    share.set_ylabel("truncated share")
+    handles = low.get_legend_handles_labels()[0] + share.get_legend_handles_labels()[0]
+    low.legend(handles, [h.get_label() for h in handles], loc="best", fontsize=8)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path)

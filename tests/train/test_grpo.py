@@ -134,3 +134,36 @@ def replay(episode: dict, pool: SandboxPool) -> float:
         total += info["reward_components"]["hidden_reward"]
     env.close()
     return total
+
+
+def test_grpo_on_a_code_env_stops_each_reply_after_its_code_block(model_path, tmp_path):
+    """Code envs train on replies cut after their code block (generated in-process), on
+    the training split only, and every graded reply is regraded to the same reward."""
+    from sandgym.envs import load_tasks
+    from sandgym.train.grpo import GRPORunConfig, train_grpo
+
+    before = own_containers()
+    result = train_grpo(GRPORunConfig(env_id="sandgym/PythonBasics-v0", steps=2,
+                                      num_generations=2, prompts_per_step=2, limit=3,
+                                      max_completion_length=64, out=str(tmp_path / "run"),
+                                      progress=False))
+    assert result.mode == "reward"
+    reward = result.sources[0]
+    graded = list(reward.history)
+    assert len(graded) == 2 and all(len(b.completions) == 4 for b in graded)
+    train_ids = {t.id for t in load_tasks("builtin:basics", split="train")}
+    completions = [c for b in graded for c in b.completions]
+    task_ids = [t for b in graded for t in b.task_ids]
+    assert set(task_ids) <= train_ids  # never a held-out task
+    closed = [c for c in completions if c.count("```") >= 2]
+    assert closed, completions  # the default model answers in code blocks
+    assert all(c.rstrip().endswith("```") for c in closed)  # nothing after the block
+    with SandboxPool(size=1) as fresh:
+        regraded = score_completions("sandgym/PythonBasics-v0", task_ids, completions,
+                                     pool=fresh)
+    assert [r.reward for r in regraded] == pytest.approx([r for b in graded for r in b.rewards])
+    rows = [json.loads(line) for line in result.metrics_path.read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2]
+    assert all("completions/clipped_ratio" in r for r in rows)
+    assert (result.model_dir / "adapter_model.safetensors").is_file()
+    assert_removed(before)

@@ -70,6 +70,7 @@ class PythonTestsEnv(SandboxEnv):
     tools = PYTHON_TOOLS
     tool_prompt = PYTHON_TOOL_PROMPT
     default_timeout_s: ClassVar[float | None] = 6.0
+    stop_after_code_block: ClassVar[bool] = True
 
     def __init__(self, *, timeout_s: float | None = None, reward_mode: str = "binary",
                  **kwargs: Any) -> None:

@@ -1,0 +1,298 @@
+"""`sandgym train rft`: expert iteration (rejection-sampling fine-tuning) from execution feedback.
+
+The cheap, robust baseline that GRPO is compared with (STaR, Zelikman et al. 2022; ReST-EM,
+Singh et al. 2023). Each round:
+
+1. **sample** ``samples_per_task`` replies per training task from the current model;
+2. **verify** them in the env's sandboxes and keep only the replies the env passed (its
+   own verdict: the hidden tests, never a model's opinion), at most ``keep_per_task``
+   distinct ones per task, shortest first;
+3. **fine-tune** a LoRA adapter with TRL's ``SFTTrainer`` on the kept replies (loss on the
+   reply only). As in ReST-EM, every round trains from the *base* model on the data the
+   latest model produced, so rounds do not compound their own fitting errors.
+
+Writes ``metrics.jsonl`` (one row per round: the round's sampled pass rate is its
+training reward), ``sft_log.jsonl`` (the SFT losses), ``samples_round{r}.jsonl`` (every
+sampled reply with its reward, kept or not), ``reward_curve.png``, ``summary.json``,
+``config.json`` and ``adapter/`` (the last round's LoRA, loadable by ``sandgym eval
+--policy runs/X``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["RFTRunConfig", "RFTRunResult", "select_examples", "train_rft"]
+
+
+@dataclass
+class RFTRunConfig:
+    """Settings of one expert-iteration run; the defaults are the ones measured to work on
+    a 2-core CPU with the default model (`benchmarks/learning.py`)."""
+
+    env_id: str = field(default="sandgym/PythonBasics-v0", metadata={
+        "help": "Registered env to train on.", "cli": "--env"})
+    split: str | None = field(default="train", metadata={
+        "help": "Task split to train on (the env's split= argument); never the test split."})
+    model: str = field(default="default", metadata={
+        "help": "'default' (SmolLM2-135M-Instruct from the local cache) or a model directory."})
+    rounds: int = field(default=1, metadata={"help": "Sample-verify-fine-tune rounds."})
+    samples_per_task: int = field(default=4, metadata={
+        "help": "Replies sampled per training task per round."})
+    temperature: float = field(default=0.8, metadata={"help": "Sampling temperature."})
+    max_new_tokens: int = field(default=192, metadata={
+        "help": "Most new tokens per sampled reply (code envs stop after the code block)."})
+    keep_per_task: int = field(default=2, metadata={
+        "help": "Most distinct verified replies kept per task (shortest first)."})
+    epochs: float = field(default=2.0, metadata={"help": "SFT epochs over the kept replies."})
+    learning_rate: float = field(default=2e-4, metadata={"help": "SFT learning rate (LoRA)."})
+    batch_size: int = field(default=8, metadata={"help": "SFT examples per optimizer step."})
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha."})
+    generation_batch: int = field(default=32, metadata={
+        "help": "Episodes sampled at once (one batched generate call)."})
+    limit: int | None = field(default=None, metadata={"help": "Train on the first N tasks."})
+    out: str = field(default="runs/rft", metadata={"help": "Run directory."})
+    seed: int = field(default=0, metadata={"help": "Seed of sampling, shuffling and init."})
+    cpu_threads: int | None = field(default=None, metadata={
+        "help": "torch threads on CPU; None: all cores for sampling and SFT (nothing else "
+        "runs meanwhile: grading happens between generate calls)."})
+    env_kwargs: dict[str, Any] = field(default_factory=dict, metadata={
+        "help": "Keyword arguments for gymnasium.make (e.g. tasks=...)."})
+    progress: bool = field(default=True, metadata={
+        "help": "Show progress bars and per-round logs."})
+
+    def __post_init__(self) -> None:
+        if self.split == "test":
+            raise ValueError("split='test' would train on the held-out tasks that measure the "
+                             "gain; train on 'train' (or your own split) and evaluate on test")
+        for name in ("rounds", "samples_per_task", "keep_per_task", "batch_size",
+                     "generation_batch", "max_new_tokens"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.epochs <= 0:
+            raise ValueError(f"epochs must be > 0, got {self.epochs}")
+        if self.temperature <= 0 and self.samples_per_task > 1:
+            raise ValueError("temperature 0 gives identical samples; use e.g. 0.8 to sample "
+                             f"{self.samples_per_task} different replies per task")
+
+
+@dataclass
+class RFTRunResult:
+    """Where a run left its outputs, and its headline figures."""
+
+    out_dir: Path
+    model_dir: Path
+    metrics_path: Path
+    curve_path: Path | None
+    summary: dict[str, Any]
+    wall_s: float
+
+
+def select_examples(trajectories: list[Any], keep_per_task: int) -> list[dict[str, Any]]:
+    """The SFT examples of verified trajectories: prompt/completion pairs.
+
+    Only trajectories the env passed count (a sandbox error or a missing reward is never
+    a pass). Per task, distinct replies (same text after stripping) are kept, shortest
+    first, at most ``keep_per_task``. A multi-turn trajectory gives one example per
+    assistant turn (the conversation so far as the prompt).
+    """
+    by_task: dict[str, dict[str, Any]] = {}
+    for traj in trajectories:
+        if not traj.passed or traj.sandbox_error or traj.final_reward is None:
+            continue
+        key = "\x00".join(m["content"].strip() for m in traj.messages
+                          if m["role"] == "assistant")
+        by_task.setdefault(str(traj.task_id), {}).setdefault(key, traj)
+    examples: list[dict[str, Any]] = []
+    for task_id, distinct in by_task.items():
+        for _, traj in sorted(distinct.items(), key=lambda kv: (len(kv[0]), kv[0]))[
+                :keep_per_task]:
+            messages = [{"role": m["role"], "content": m["content"]} for m in traj.messages]
+            for i, message in enumerate(messages):
+                if message["role"] == "assistant":
+                    examples.append({"task_id": task_id, "prompt": messages[:i],
+                                     "completion": [message]})
+    return examples
+
+
+def train_rft(config: RFTRunConfig) -> RFTRunResult:
+    """Run expert iteration and write everything under ``config.out`` (see the module)."""
+    import torch
+
+    from sandgym.agents import SamplingParams, TransformersPolicy, default_model_path
+    from sandgym.envs import env_traits
+    from sandgym.rollouts.evaluation import EpisodeBatches
+    from sandgym.train.datasets import training_env_kwargs
+    from sandgym.train.metrics import json_safe, plot_reward_curve
+
+    started = time.perf_counter()
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
+    if config.cpu_threads:
+        torch.set_num_threads(config.cpu_threads)
+    base = default_model_path() if config.model == "default" else Path(config.model)
+    env_kwargs = training_env_kwargs(config.env_id, config.split, config.env_kwargs)
+    stop = env_traits(config.env_id).stop_after_code_block
+    metrics_path = out / "metrics.jsonl"
+    metrics_path.write_text("")
+    (out / "sft_log.jsonl").write_text("")
+    rows: list[dict[str, Any]] = []
+    current = base  # the model that samples: the base, then base + the last adapter
+    adapter_dir = out / "adapter"
+    with EpisodeBatches(config.env_id, env_kwargs=env_kwargs,
+                        batch_size=config.generation_batch) as batches:
+        task_ids = batches.task_ids[:config.limit]
+        for round_ in range(1, config.rounds + 1):
+            t0 = time.perf_counter()
+            policy = TransformersPolicy(current, name=f"rft-round{round_}")
+            sampling = SamplingParams(temperature=config.temperature,
+                                      max_new_tokens=config.max_new_tokens,
+                                      seed=config.seed + round_, stop_after_code_block=stop)
+            try:
+                trajectories = batches.play(policy, task_ids, samples=config.samples_per_task,
+                                            sampling=sampling, max_turns=1 if stop else 10)
+            finally:
+                policy.close()
+            sample_s = time.perf_counter() - t0
+            examples = select_examples(trajectories, config.keep_per_task)
+            _write_samples(out / f"samples_round{round_}.jsonl", trajectories)
+            row = _round_row(round_, trajectories, examples, sample_s)
+            if not examples:
+                raise RuntimeError(f"round {round_}: none of {len(trajectories)} sampled "
+                                   "replies passed, so there is nothing to fine-tune on; "
+                                   "sample more per task or start from a stronger model")
+            logger.info("round %d: sampled %d replies in %.0f s, pass rate %.3f, %d tasks "
+                        "solved, %d examples kept; fine-tuning", round_, len(trajectories),
+                        sample_s, row["reward/mean"], row["tasks_solved"], len(examples))
+            t1 = time.perf_counter()
+            losses = _fine_tune(base, examples, adapter_dir, config, round_, out)
+            row.update({"sft/loss_first": losses[0] if losses else None,
+                        "sft/loss_last": losses[-1] if losses else None,
+                        "time/sft_s": time.perf_counter() - t1,
+                        "time/round_s": time.perf_counter() - t0})
+            rows.append(row)
+            with metrics_path.open("a") as f:
+                f.write(json.dumps(json_safe(row)) + "\n")
+            current = adapter_dir
+    summary = _summarize(rows, time.perf_counter() - started)
+    (out / "summary.json").write_text(json.dumps(json_safe(summary), indent=2) + "\n")
+    curve = plot_reward_curve(rows, out / "reward_curve.png",
+                              f"Expert iteration on {config.env_id}", x_label="round")
+    return RFTRunResult(out_dir=out, model_dir=adapter_dir, metrics_path=metrics_path,
+                        curve_path=curve, summary=summary,
+                        wall_s=time.perf_counter() - started)
+
+
+def _round_row(round_: int, trajectories: list[Any], examples: list[dict[str, Any]],
+               sample_s: float) -> dict[str, Any]:
+    scored = [t for t in trajectories if not t.sandbox_error and t.final_reward is not None]
+    passed = [t for t in scored if t.passed]
+    lengths = [sum(len(ids) for ids in t.completion_token_ids) for t in scored
+               if t.completion_token_ids]
+    truncated = [t for t in scored if "length" in t.finish_reasons]
+    grading = sum(float(t.timings.get("env_s", 0.0) or 0.0) for t in trajectories)
+    return {
+        "step": round_,
+        "reward/mean": sum(t.final_reward for t in scored) / len(scored) if scored else None,
+        "verdict/pass_rate": len(passed) / len(scored) if scored else None,
+        "completion/mean_length": sum(lengths) / len(lengths) if lengths else None,
+        "completion/truncated_share": len(truncated) / len(scored) if scored else None,
+        "episodes": len(trajectories),
+        "sandbox_errors": len(trajectories) - len(scored),
+        "tasks_solved": len({str(t.task_id) for t in passed}),
+        "examples": len(examples),
+        "sandbox/grading_s": grading,
+        "time/sample_s": sample_s,
+    }
+
+
+def _write_samples(path: Path, trajectories: list[Any]) -> None:
+    with path.open("w") as f:
+        for traj in trajectories:
+            reply = next((m["content"] for m in reversed(traj.messages)
+                          if m["role"] == "assistant"), "")
+            f.write(json.dumps({"task_id": str(traj.task_id), "reward": traj.final_reward,
+                                "passed": bool(traj.passed),
+                                "sandbox_error": bool(traj.sandbox_error),
+                                "reply": reply}) + "\n")
+
+
+def _fine_tune(base: Path, examples: list[dict[str, Any]], adapter_dir: Path,
+               config: RFTRunConfig, round_: int, out: Path) -> list[float]:
+    """LoRA SFT of the base model on ``examples`` (loss on the completion only)."""
+    import warnings
+
+    import torch
+    from datasets import Dataset
+    from peft import LoraConfig
+    from transformers import TrainerCallback
+    from trl import SFTConfig, SFTTrainer
+
+    from sandgym.agents import load_model
+
+    model, tokenizer = load_model(base)
+    model.train()
+    tokenizer.padding_side = "right"  # training pads on the right; generation on the left
+    dataset = Dataset.from_list([{"prompt": e["prompt"], "completion": e["completion"]}
+                                 for e in examples])
+    losses: list[float] = []
+    log_path = out / "sft_log.jsonl"
+
+    class _LossLog(TrainerCallback):
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None,
+                   **kwargs: Any) -> None:
+            if logs and "loss" in logs:
+                losses.append(float(logs["loss"]))
+                with log_path.open("a") as f:
+                    f.write(json.dumps({"round": round_, "step": state.global_step,
+                                        "loss": float(logs["loss"])}) + "\n")
+
+    on_gpu = torch.cuda.is_available()
+    args = SFTConfig(
+        output_dir=str(out / f"sft_round{round_}"), num_train_epochs=config.epochs,
+        per_device_train_batch_size=config.batch_size, learning_rate=config.learning_rate,
+        lr_scheduler_type="constant", warmup_ratio=0.0, logging_steps=1, save_strategy="no",
+        report_to="none", seed=config.seed, max_length=1024, completion_only_loss=True,
+        use_cpu=not on_gpu, bf16=on_gpu and torch.cuda.is_bf16_supported(),
+        dataloader_pin_memory=False, disable_tqdm=not config.progress)
+    peft_config = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=0.0,
+                             target_modules="all-linear", task_type="CAUSAL_LM")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*padding_side.*")
+        trainer = SFTTrainer(model=model, args=args, train_dataset=dataset,
+                             processing_class=tokenizer, peft_config=peft_config,
+                             callbacks=[_LossLog()])
+        trainer.train()
+    trainer.save_model(str(adapter_dir))
+    tokenizer.padding_side = "left"
+    tokenizer.save_pretrained(str(adapter_dir))
+    return losses
+
+
+def _summarize(rows: list[dict[str, Any]], wall_s: float) -> dict[str, Any]:
+    rewards = [r["reward/mean"] for r in rows]
+    sample_s = sum(r["time/sample_s"] for r in rows)
+    grading_s = sum(r["sandbox/grading_s"] for r in rows)
+    return {
+        "trainer": "rft",
+        "rounds": len(rows),
+        "reward_per_round": rewards,
+        "reward_first": rewards[0] if rewards else None,
+        "reward_last": rewards[-1] if rewards else None,
+        "examples_per_round": [r["examples"] for r in rows],
+        "tasks_solved_per_round": [r["tasks_solved"] for r in rows],
+        "sample_s_total": sample_s,
+        "sft_s_total": sum(r["time/sft_s"] for r in rows),
+        "grading_s_total": grading_s,
+        "grading_share": grading_s / wall_s if wall_s > 0 else None,
+        "wall_s": wall_s,
+    }

@@ -1,0 +1,99 @@
+"""Expert iteration (`sandgym train rft`): selection logic, then a real small run end to end.
+
+The end-to-end test samples from the real default model, verifies in real sandboxes,
+fine-tunes a LoRA adapter with TRL's SFTTrainer, and evaluates the adapter through
+`sandgym eval --policy RUN_DIR`.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from sandgym.agents.trajectory import Trajectory
+from sandgym.train.rft import RFTRunConfig, select_examples
+
+
+def _traj(task: str, reply: str, reward: float | None, status: str,
+          sandbox_error: bool = False) -> Trajectory:
+    return Trajectory(episode_id=f"{task}-{reply}", env_id="e", task_id=task,
+                      messages=[{"role": "user", "content": f"solve {task}"},
+                                {"role": "assistant", "content": reply}],
+                      rewards=[] if reward is None else [reward],
+                      verdicts=[{"status": status}], final_reward=reward,
+                      sandbox_error=sandbox_error, num_turns=1)
+
+
+def test_only_verified_distinct_replies_are_kept_shortest_first():
+    trajectories = [
+        _traj("a", "long correct answer", 1.0, "pass"),
+        _traj("a", "short ok", 1.0, "pass"),
+        _traj("a", "short ok  ", 1.0, "pass"),          # same text once stripped
+        _traj("a", "mid answer", 1.0, "pass"),
+        _traj("a", "wrong", 0.0, "fail"),
+        _traj("b", "crashed sandbox", None, "sandbox_error", sandbox_error=True),
+        _traj("b", "fails", 0.0, "fail"),
+        _traj("c", "partial", 0.5, "fail"),              # a partial reward is not a pass
+    ]
+    examples = select_examples(trajectories, keep_per_task=2)
+    assert [(e["task_id"], e["completion"][0]["content"]) for e in examples] == [
+        ("a", "short ok"), ("a", "mid answer")]
+    assert examples[0]["prompt"] == [{"role": "user", "content": "solve a"}]
+
+
+def test_multi_turn_successes_give_one_example_per_assistant_turn():
+    traj = _traj("t", "first try", 1.0, "pass")
+    traj.messages += [{"role": "user", "content": "tests failed"},
+                      {"role": "assistant", "content": "fixed"}]
+    examples = select_examples([traj], keep_per_task=1)
+    assert [len(e["prompt"]) for e in examples] == [1, 3]
+    assert [e["completion"][0]["content"] for e in examples] == ["first try", "fixed"]
+
+
+def test_config_refuses_the_held_out_split_and_useless_settings():
+    with pytest.raises(ValueError, match="held-out"):
+        RFTRunConfig(split="test")
+    with pytest.raises(ValueError, match="identical samples"):
+        RFTRunConfig(temperature=0.0, samples_per_task=4)
+    with pytest.raises(ValueError, match="rounds"):
+        RFTRunConfig(rounds=0)
+
+
+def test_train_rft_end_to_end_then_eval_loads_the_adapter(model_path, tmp_path):
+    from sandgym.cli import app
+
+    out = tmp_path / "rft"
+    runner = CliRunner()
+    result = runner.invoke(app, [
+        "train", "rft", "--limit", "3", "--samples-per-task", "2", "--epochs", "1",
+        "--batch-size", "2", "--max-new-tokens", "96", "--out", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    headline = json.loads(result.output.strip().splitlines()[-1])
+    assert headline["trainer"] == "rft" and headline["rounds"] == 1
+    assert (out / "adapter" / "adapter_model.safetensors").is_file()
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert len(rows) == 1 and rows[0]["episodes"] == 6
+    samples = [json.loads(line) for line in (out / "samples_round1.jsonl").read_text()
+               .splitlines()]
+    assert len(samples) == 6
+    assert sum(s["passed"] for s in samples) >= rows[0]["examples"] >= 1
+    # Every kept example is a reply the sandbox passed, cut after its code block.
+    passed_replies = {s["reply"] for s in samples if s["passed"]}
+    assert all(r.rstrip().endswith("```") for r in passed_replies)
+    sft = [json.loads(line) for line in (out / "sft_log.jsonl").read_text().splitlines()]
+    assert sft and all(row["loss"] > 0 for row in sft)
+    assert (out / "reward_curve.png").stat().st_size > 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["reward_per_round"] == [rows[0]["reward/mean"]]
+
+    # The run directory is a policy: the adapter is merged into the base for eval.
+    evaluated = runner.invoke(app, ["eval", "--env", "sandgym/PythonBasics-v0",
+                                    "--env-arg", "split=test", "--policy", str(out),
+                                    "--limit", "2", "--max-new-tokens", "96", "--json"])
+    assert evaluated.exit_code == 0, evaluated.output
+    report = json.loads(evaluated.output.strip().splitlines()[-1])
+    assert report["policy"] == str(out) and report["tasks"] == 2
+    assert report["sandbox_errors"] == 0
+    assert set(report["pass@k_interval"]) == {"pass@1"}
