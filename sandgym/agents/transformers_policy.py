@@ -1,11 +1,12 @@
 """`TransformersPolicy`: a local causal LM, batched, on CPU or GPU.
 
-The policy renders each conversation with the tokenizer's chat template, left-pads the
-batch (so every row's next token sits in the last column) and calls
-``model.generate`` once per batch. Log-probabilities are recorded by a logits processor
-that runs before temperature/top-p, so they are the model's raw next-token
-distribution — exactly what a forward pass over prompt + completion gives, which is
-what a trainer (importance ratios, KL) recomputes.
+The policy renders each conversation with the tokenizer's chat template and decodes the
+batch with `sandgym.agents.decoding.decode_batch`, which drops each row from the batch
+as soon as it ends (an end-of-turn token, a stop string, or the end of a code block when
+asked) and prefills identical prompts once. Log-probabilities are taken before
+temperature/top-p, so they are the model's raw next-token distribution — exactly what a
+forward pass over prompt + completion gives, which is what a trainer (importance
+ratios, KL) recomputes.
 """
 
 from __future__ import annotations
@@ -104,65 +105,6 @@ def _prepare_tokenizer(tokenizer: Any, model: Any) -> None:
     if getattr(tokenizer, "chat_template", None) is None:
         raise ValueError(f"the tokenizer of {model.name_or_path!r} has no chat template; pass "
                          "a tokenizer with one (tokenizer.chat_template = ...)")
-
-
-class _LogprobRecorder:
-    """Logits processor that records the raw log-probability of each chosen token.
-
-    ``generate`` calls it with the scores of step t before the token of step t is
-    chosen; that token appears as the last input id of the next call. So each call
-    gathers the previous step's log-softmax at the newest token, and `finish` gathers
-    the last step. Memory: one (batch, vocab) row, not the whole (batch, steps, vocab).
-    Placed first among the custom processors, it runs before temperature and top-p
-    (transformers appends those after custom processors).
-    """
-
-    def __init__(self) -> None:
-        self._prev: torch.Tensor | None = None
-        self.steps: list[torch.Tensor] = []
-
-    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        import torch
-
-        if self._prev is not None:
-            self.steps.append(self._prev.gather(1, input_ids[:, -1:]).squeeze(1))
-        self._prev = torch.log_softmax(scores.float(), dim=-1)
-        return scores
-
-    def finish(self, sequences: torch.Tensor) -> torch.Tensor:
-        """(batch, steps) log-probs, given the full generated sequences."""
-        import torch
-
-        if self._prev is not None:
-            self.steps.append(self._prev.gather(1, sequences[:, -1:]).squeeze(1))
-            self._prev = None
-        if not self.steps:
-            return torch.zeros((sequences.shape[0], 0))
-        return torch.stack(self.steps, dim=1).cpu()
-
-
-class _CodeBlockStop:
-    """Stopping criterion: a row is done once its reply holds a complete code block.
-
-    Rows finish independently (``generate`` pads the finished ones), so a batch costs
-    what its longest *code* costs, not its longest ramble. Each call decodes only rows
-    still running, from the first generated token.
-    """
-
-    def __init__(self, tokenizer: Any, prompt_width: int, rows: int) -> None:
-        self._tokenizer = tokenizer
-        self._width = prompt_width
-        self._done = [False] * rows
-
-    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **_: Any) -> torch.Tensor:
-        import torch
-
-        for row, done in enumerate(self._done):
-            if not done:
-                text = self._tokenizer.decode(input_ids[row, self._width:].tolist(),
-                                              skip_special_tokens=True)
-                self._done[row] = code_block_end(text) is not None
-        return torch.tensor(self._done, dtype=torch.bool, device=input_ids.device)
 
 
 class TransformersPolicy(Policy):
@@ -264,38 +206,27 @@ class TransformersPolicy(Policy):
 
     def _generate_batch(self, prompts: list[list[int]], sampling: SamplingParams,
                         ) -> list[Generation]:
-        import torch
-        from transformers import LogitsProcessorList
+        from sandgym.agents.decoding import decode_batch
 
-        pad = self._tokenizer.pad_token_id
-        width = max(len(p) for p in prompts)
-        input_ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts])
-        attention = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
-        recorder = _LogprobRecorder()
-        kwargs: dict[str, Any] = {
-            "max_new_tokens": sampling.max_new_tokens, "do_sample": not sampling.greedy,
-            "eos_token_id": self._eos_ids, "pad_token_id": pad,
-            "logits_processor": LogitsProcessorList([recorder]),
-            "return_dict_in_generate": True,
-        }
-        if not sampling.greedy:
-            kwargs.update(temperature=float(sampling.temperature), top_p=float(sampling.top_p),
-                          top_k=0)
-        if sampling.stop:
-            kwargs.update(stop_strings=list(sampling.stop), tokenizer=self._tokenizer)
-        if sampling.stop_after_code_block:
-            from transformers import StoppingCriteriaList
+        rows = decode_batch(
+            self.model, prompts, max_new_tokens=sampling.max_new_tokens,
+            eos_ids=self._eos_ids, pad_id=self._tokenizer.pad_token_id,
+            temperature=0.0 if sampling.greedy else float(sampling.temperature),
+            top_p=float(sampling.top_p), stop_row=self._stop_rule(sampling))
+        return [self._finish_row(prompt, row.token_ids, row.logprobs, sampling)
+                for prompt, row in zip(prompts, rows, strict=True)]
 
-            kwargs["stopping_criteria"] = StoppingCriteriaList(
-                [_CodeBlockStop(self._tokenizer, width, len(prompts))])
-        with torch.inference_mode():
-            out = self.model.generate(input_ids=input_ids.to(self.device),
-                                      attention_mask=attention.to(self.device), **kwargs)
-        new_tokens = out.sequences[:, width:]
-        logprobs = recorder.finish(new_tokens)
-        new_tokens = new_tokens.cpu()
-        return [self._finish_row(prompt, new_tokens[i].tolist(), logprobs[i].tolist(), sampling)
-                for i, prompt in enumerate(prompts)]
+    def _stop_rule(self, sampling: SamplingParams) -> Callable[[list[int]], bool] | None:
+        """When a row's reply is complete before its end-of-turn token (None: never)."""
+        if not sampling.stop and not sampling.stop_after_code_block:
+            return None
+
+        def done(ids: list[int]) -> bool:
+            text = self._decode(ids)
+            return (any(s in text for s in sampling.stop)
+                    or (sampling.stop_after_code_block and code_block_end(text) is not None))
+
+        return done
 
     def _finish_row(self, prompt: list[int], ids: list[int], logprobs: list[float],
                     sampling: SamplingParams) -> Generation:

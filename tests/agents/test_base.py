@@ -76,3 +76,18 @@ def test_scripted_rejects_bad_scripts() -> None:
         ScriptedPolicy("just one string")
     with pytest.raises(ValueError, match="at least one reply"):
         ScriptedPolicy([])
+
+
+@pytest.mark.parametrize(("text", "end"), [
+    ("```python\nx = 1\n```\nprose", len("```python\nx = 1\n```")),
+    ("Here:\n```\nx\n```", len("Here:\n```\nx\n```")),
+    ("  ```py\nx\n  ```tail", len("  ```py\nx\n  ```")),
+    ("```python\nx = 1\n", None),                # still open
+    ("```python", None),                         # the opening line is not finished
+    ("use ```x``` inline\n```py\ny\n```", len("use ```x``` inline\n```py\ny\n```")),
+    ("no code at all", None),
+])
+def test_code_block_end(text: str, end: int | None) -> None:
+    from sandgym.agents.base import code_block_end
+
+    assert code_block_end(text) == end

@@ -114,3 +114,45 @@ def test_not_a_model_directory_says_what_to_give(tmp_path) -> None:
         TransformersPolicy(tmp_path)
     with pytest.raises(ValueError, match="batch_size must be >= 1"):
         TransformersPolicy(tmp_path, batch_size=0)
+
+
+def test_greedy_equals_transformers_generate(default_policy: TransformersPolicy) -> None:
+    """The row-dropping decoder picks exactly the tokens ``model.generate`` picks."""
+    gens = default_policy.generate(CONVERSATIONS, SamplingParams(max_new_tokens=20))
+    for conversation, gen in zip(CONVERSATIONS, gens, strict=True):
+        ids = torch.tensor([default_policy.encode_prompt(conversation)])
+        with torch.inference_mode():
+            out = default_policy.model.generate(
+                input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=20,
+                do_sample=False, eos_token_id=default_policy._eos_ids,
+                pad_token_id=default_policy.tokenizer.pad_token_id)
+        assert out[0, ids.shape[1]:].tolist() == gen.token_ids
+
+
+def test_stop_after_code_block_ends_each_row_there(default_policy: TransformersPolicy) -> None:
+    ask = [{"role": "user", "content": "Write a Python function add(a, b) that returns a + b. "
+                                       "Answer with one ```python code block."}]
+    sampling = SamplingParams(max_new_tokens=120, stop_after_code_block=True)
+    # The same prompt twice (one prefill, shared) beside a prompt that ends sooner.
+    batch = default_policy.generate([ask, CONVERSATIONS[1], ask], sampling)
+    alone = default_policy.generate([ask], sampling)[0]
+    assert batch[0].token_ids == batch[2].token_ids == alone.token_ids
+    assert alone.finish_reason == "stop" and alone.text.endswith("```")
+    assert alone.text.count("```") == 2 and "def add" in alone.text
+    # The tokens are the fewest that complete the block: one fewer does not.
+    tokenizer = default_policy.tokenizer
+    assert tokenizer.decode(alone.token_ids, skip_special_tokens=True).endswith("```")
+    shorter = tokenizer.decode(alone.token_ids[:-1], skip_special_tokens=True)
+    assert shorter.count("```") < 2
+    free = default_policy.generate([ask], SamplingParams(max_new_tokens=120))[0]
+    assert len(free.token_ids) > len(alone.token_ids)  # prose after the block was cut
+
+
+def test_identical_prompts_sample_independently(default_policy: TransformersPolicy) -> None:
+    """k samples of one prompt share its prefill but not their draws."""
+    sampling = SamplingParams(temperature=1.0, max_new_tokens=16, seed=5)
+    gens = default_policy.generate([CONVERSATIONS[1]] * 4, sampling)
+    assert len({tuple(g.token_ids) for g in gens}) > 1
+    for gen in gens:
+        expected = forward_logprobs(default_policy, gen.prompt_token_ids, gen.token_ids)
+        torch.testing.assert_close(torch.tensor(gen.logprobs), expected, atol=1e-4, rtol=0)

@@ -1,0 +1,139 @@
+"""`decode_batch`: batched sampling that stops paying for a row once the row is done.
+
+``model.generate`` keeps every row of a batch in every forward pass until the longest
+row ends. On a CPU, where a forward pass costs in proportion to its rows, a batch of
+replies whose lengths vary (a 40-token answer beside a 190-token ramble) then costs
+as if every row were the longest. This loop drops finished rows from the KV cache
+(``DynamicCache.batch_select_indices``) so each step costs what the *running* rows
+cost, and it prefills each distinct prompt once: k samples of one prompt share its
+prefill (the cache rows are copied, not recomputed).
+
+Decoding is the plain kind ``generate`` does with ``do_sample``: temperature, then
+nucleus (top-p) filtering, then one multinomial draw; greedy is the argmax. The
+log-probability recorded for each chosen token is the model's raw one (log-softmax
+of the unscaled logits), as `TransformersPolicy` documents.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["DecodedRow", "decode_batch"]
+
+
+@dataclass
+class DecodedRow:
+    """One row's generated tokens, their raw log-probabilities and why it ended."""
+
+    token_ids: list[int]
+    logprobs: list[float]
+    finish_reason: str
+    """``"stop"`` (an end-of-turn token, or ``stop_row`` said so) or ``"length"``."""
+
+
+def decode_batch(model: Any, prompts: Sequence[Sequence[int]], *, max_new_tokens: int,
+                 eos_ids: Sequence[int], pad_id: int, temperature: float = 0.0,
+                 top_p: float = 1.0,
+                 stop_row: Callable[[list[int]], bool] | None = None) -> list[DecodedRow]:
+    """Generate a reply for each prompt; a row leaves the batch as soon as it ends.
+
+    Args:
+        model: a Hugging Face causal LM (decoder-only, with a KV cache).
+        prompts: token ids of each prompt (identical prompts are prefilled once).
+        max_new_tokens: most tokens per row.
+        eos_ids: tokens that end a row (kept as its last token).
+        pad_id: the id left padding uses (never attended to).
+        temperature: 0 is greedy; otherwise the softmax temperature.
+        top_p: nucleus mass in (0, 1] (ignored when greedy).
+        stop_row: called with a row's tokens after each new token; True ends the row
+            (e.g. its reply holds a complete code block).
+
+    Returns:
+        One `DecodedRow` per prompt, in order. Uses torch's global RNG (the caller seeds
+        or forks it).
+    """
+    import torch
+    from transformers import DynamicCache
+
+    device = model.get_input_embeddings().weight.device
+    distinct: dict[tuple[int, ...], int] = {}
+    for prompt in prompts:
+        distinct.setdefault(tuple(prompt), len(distinct))
+    unique = list(distinct)
+    rows_of = torch.tensor([distinct[tuple(p)] for p in prompts], device=device)
+    width = max(len(p) for p in unique)
+    input_ids = torch.tensor([[pad_id] * (width - len(p)) + list(p) for p in unique],
+                             device=device)
+    attention = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in unique],
+                             device=device)
+    positions = (attention.cumsum(-1) - 1).clamp(min=0)
+    cache = DynamicCache(config=model.config)
+    # transformers renamed ``past_key_values`` to ``cache`` (5.x); pass what forward takes.
+    cache_arg = ("cache" if "cache" in inspect.signature(model.forward).parameters
+                 else "past_key_values")
+    with torch.inference_mode():
+        out = model(input_ids=input_ids, attention_mask=attention, position_ids=positions,
+                    use_cache=True, logits_to_keep=1, **{cache_arg: cache})
+        if len(unique) != len(prompts) or rows_of.tolist() != list(range(len(prompts))):
+            cache.batch_select_indices(rows_of)
+        logits = out.logits[:, -1, :][rows_of]
+        attention = attention[rows_of]
+        next_position = positions[rows_of, -1] + 1
+        active = torch.arange(len(prompts), device=device)
+        tokens: list[list[int]] = [[] for _ in prompts]
+        logprobs: list[list[float]] = [[] for _ in prompts]
+        finish: list[str] = ["length"] * len(prompts)
+        eos = set(int(e) for e in eos_ids)
+        for _ in range(max_new_tokens):
+            chosen, chosen_logprob = _choose(logits, temperature, top_p)
+            keep: list[int] = []
+            for i, (row, token, logprob) in enumerate(zip(active.tolist(), chosen.tolist(),
+                                                          chosen_logprob.tolist(),
+                                                          strict=True)):
+                tokens[row].append(token)
+                logprobs[row].append(logprob)
+                if token in eos or (stop_row is not None and stop_row(tokens[row])):
+                    finish[row] = "stop"
+                elif len(tokens[row]) < max_new_tokens:
+                    keep.append(i)
+            if not keep:
+                break
+            if len(keep) < len(active):
+                kept = torch.tensor(keep, device=device)
+                cache.batch_select_indices(kept)
+                active, chosen = active[kept], chosen[kept]
+                attention, next_position = attention[kept], next_position[kept]
+            attention = torch.cat([attention, attention.new_ones((len(active), 1))], dim=1)
+            out = model(input_ids=chosen[:, None], attention_mask=attention,
+                        position_ids=next_position[:, None], use_cache=True,
+                        **{cache_arg: cache})
+            logits = out.logits[:, -1, :]
+            next_position = next_position + 1
+    return [DecodedRow(t, lp, f) for t, lp, f in zip(tokens, logprobs, finish, strict=True)]
+
+
+def _choose(logits: torch.Tensor, temperature: float,
+            top_p: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The next token of each row and its raw log-probability."""
+    import torch
+
+    logits = logits.float()
+    raw = torch.log_softmax(logits, dim=-1)
+    if temperature <= 0:
+        chosen = logits.argmax(dim=-1)
+    else:
+        scaled = logits / temperature
+        if top_p < 1.0:
+            ordered, order = torch.sort(scaled, descending=True, dim=-1)
+            mass = torch.softmax(ordered, dim=-1).cumsum(dim=-1)
+            drop = mass - torch.softmax(ordered, dim=-1) >= top_p  # keep the first over p
+            ordered = ordered.masked_fill(drop, float("-inf"))
+            scaled = torch.full_like(scaled, float("-inf")).scatter(1, order, ordered)
+        chosen = torch.multinomial(torch.softmax(scaled, dim=-1), 1).squeeze(1)
+    return chosen, raw.gather(1, chosen[:, None]).squeeze(1)
