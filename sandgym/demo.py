@@ -34,7 +34,7 @@ GRPO_STEPS = 3
 """GRPO steps of the fine-tune stage (2 prompts x 4 completions each)."""
 LEARN_ENV_ID = "sandgym/PythonBasics-v0"
 LEARN_TRAIN_TASKS = 40
-"""Expert iteration samples 4 replies to each of the first 40 training tasks."""
+"""Expert iteration samples 2 replies to each of the first 40 training tasks."""
 LEARN_EVAL_TASKS = 20
 """Base and trained model are scored (greedy) on the first 20 held-out test tasks."""
 
@@ -148,7 +148,7 @@ def stage_learning() -> None:
     run = train_rft(RFTRunConfig(env_id=LEARN_ENV_ID, limit=LEARN_TRAIN_TASKS,
                                  out=str(out_dir() / "rft"), progress=False))
     s = run.summary
-    print(f"  sampled 4 replies to each of {LEARN_TRAIN_TASKS} training tasks: pass rate "
+    print(f"  sampled 2 replies to each of {LEARN_TRAIN_TASKS} training tasks: pass rate "
           f"{_pct(s['reward_first'])}; kept {s['examples_per_round'][0]} verified replies "
           f"and fine-tuned a LoRA adapter on them ({s['sft_s_total']:.0f} s)")
     reports = {name: evaluate(LEARN_ENV_ID, policy, env_kwargs={"split": "test"},
