@@ -62,7 +62,9 @@ def test_killed_worker_is_replaced_and_every_episode_written_once(ray_start, tmp
     assert result.worker_restarts >= 1 and result.retries >= 1
     ds = load_trajectories(out)
     assert set(ds["final_reward"]) == {1.0}, "retried episodes are scored normally"
-    assert len(set(ds["worker"])) == 3, "a replacement worker took over the killed one's work"
+    # Batches go only to started workers: the survivor may finish the lost work before
+    # the replacement is up, or the replacement takes part.
+    assert 2 <= len(set(ds["worker"])) <= 3
     assert max(ds["attempts"]) == 2
 
 
