@@ -298,7 +298,7 @@ class _Slot:
     index: int
     worker: RolloutWorker
     ready: bool = False
-    """Its pool is warm and its policy loaded: batches go only to ready workers."""
+    """Its pool is warm and its policy loaded; until then it holds one batch at most."""
     refs: set[Any] = field(default_factory=set)
     batches_done: int = 0
     last_progress: float = field(default_factory=time.monotonic)
@@ -354,11 +354,7 @@ class _Run:
         return slot
 
     def _started(self, ref: Any) -> None:
-        """A worker finished starting (warm start): it may take batches now.
-
-        Work is handed only to started workers, so no batch waits behind a slow start
-        (a model load, a cold pool) while another worker idles.
-        """
+        """A worker finished starting (warm start): it may take more than one batch."""
         from ray.exceptions import RayError
 
         slot = self.starting.pop(ref)
@@ -375,13 +371,16 @@ class _Run:
 
         A second (queued) batch keeps a worker busy while the driver round-trips, but
         near the end it could leave another worker idle, so it is only queued while
-        there is work left for every worker; the last episodes are split evenly.
+        there is work left for every worker; the last episodes are split evenly. A
+        worker still starting holds one batch at most (warm start): the rest goes to
+        started workers instead of waiting behind a model load or a cold pool.
         """
         n = len(self.slots)
         for level in range(1, self.config.inflight_per_worker + 1):
             if level > 1 and len(self.queue) < self.config.batch_size * n:
                 return
-            needing = [slot for slot in self.slots if slot.ready and len(slot.refs) < level]
+            needing = [slot for slot in self.slots if len(slot.refs) < level
+                       and (slot.ready or level == 1)]
             for i, slot in enumerate(needing):
                 if not self.queue:
                     return
