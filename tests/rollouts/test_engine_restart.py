@@ -55,7 +55,7 @@ class PrivateEngine:
     def client(self):
         import docker
 
-        return docker.DockerClient(base_url=self.host, timeout=60)
+        return docker.DockerClient(base_url=self.host, timeout=120)
 
     def answers(self) -> bool:
         try:
@@ -79,6 +79,10 @@ class PrivateEngine:
         self.start()
 
 
+def _main_host() -> str:
+    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+
 @pytest.fixture
 def engine(tmp_path_factory):
     from sandgym.sandbox import docker_client
@@ -88,8 +92,13 @@ def engine(tmp_path_factory):
     private = PrivateEngine(root)
     private.start()
     try:
-        image = docker_client().images.get(DEFAULT_IMAGE)
-        private.client().images.load(b"".join(image.save(named=DEFAULT_IMAGE)))
+        docker_client().images.get(DEFAULT_IMAGE)  # a clear error if it is not built
+        save = subprocess.Popen(["docker", "save", DEFAULT_IMAGE], stdout=subprocess.PIPE,
+                                env={**os.environ, "DOCKER_HOST": _main_host()})
+        load = subprocess.run(["docker", "load", "-q"], stdin=save.stdout, capture_output=True,
+                              env={**os.environ, "DOCKER_HOST": private.host}, timeout=600)
+        save.stdout.close()
+        assert save.wait(timeout=60) == 0 and load.returncode == 0, load.stderr
         yield private
     finally:
         private.stop()
