@@ -23,7 +23,7 @@ rewards, sandbox errors, memory (MiB) at the end of warm-up (20% into the sample
 while workers ran) and at the last such sample, their ratio, and leaks.
 
 Usage: ``sandgym bench soak [--samples 13] [--workers 2] [--sandboxes-per-worker 8]
-[--timeout-s 1.0] [--sample-s 2.0]``.
+[--timeout-s 5.0] [--sample-s 2.0]``.
 """
 
 from __future__ import annotations
@@ -284,8 +284,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--workers", type=int, default=2, help="rollout workers")
     parser.add_argument("--sandboxes-per-worker", type=int, default=8,
                         help="sandboxes (and concurrent episodes) per worker")
-    parser.add_argument("--timeout-s", type=float, default=1.0,
-                        help="request budget; the timeout answers sleep past it")
+    parser.add_argument("--timeout-s", type=float, default=5.0,
+                        help="request budget; the timeout answers sleep past it. Under "
+                        "heavy load a correct answer can outlast a tight budget (at 1 s, 7 "
+                        "of 2,132 did on the loaded development machine: step p99 3.9 s)")
     parser.add_argument("--sample-s", type=float, default=2.0, help="memory sampling period")
     parser.add_argument("--json", action="store_true", help="accepted for symmetry; the "
                         "output is always one JSON line")
