@@ -15,6 +15,7 @@ __all__ = [
     "PoolClosedError",
     "PoolTimeoutError",
     "RequestTooLargeError",
+    "RuntimeUnavailableError",
 ]
 
 
@@ -40,6 +41,10 @@ class ImageMismatchError(SandboxError):
 
 class SandboxCrashedError(SandboxError):
     """The sandbox container or its executor died."""
+
+
+class RuntimeUnavailableError(SandboxError):
+    """The Docker engine has no such OCI runtime (e.g. gVisor's runsc) registered."""
 
 
 class PoolClosedError(SandboxError):

@@ -67,3 +67,10 @@ if ! command -v debootstrap >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   fi
 fi
 "$VENV/bin/sandgym" image build
+
+# --- 5. Headless browser for the HTML report test -------------------------------------
+# `sandgym report` writes a static HTML page; its test renders it in Debian's chromium.
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  log "installing chromium (headless, for the report test)"
+  apt_install chromium
+fi

@@ -127,6 +127,15 @@ class Trajectory:
             record[name] = json.dumps(record[name], default=_json_default, allow_nan=True)
         return record
 
+    @staticmethod
+    def timings_of(record: dict[str, Any]) -> dict[str, float]:
+        """Only the ``timings`` of a record: the driver reads it per episode, and decoding
+        the whole record (messages, token lists) would cost it ~30x more."""
+        value = record.get("timings")
+        if isinstance(value, str):
+            value = json.loads(value)
+        return dict(value or {})
+
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Trajectory:
         """Inverse of `to_record` (unknown keys are ignored, missing ones defaulted)."""

@@ -297,6 +297,8 @@ class _Slot:
 
     index: int
     worker: RolloutWorker
+    ready: bool = False
+    """Its pool is warm and its policy loaded; until then it holds one batch at most."""
     refs: set[Any] = field(default_factory=set)
     batches_done: int = 0
     last_progress: float = field(default_factory=time.monotonic)
@@ -320,6 +322,7 @@ class _Run:
         self.on_record = on_record
         self.queue: deque[EpisodeSpec] = deque()
         self.inflight: dict[Any, tuple[_Slot, list[EpisodeSpec]]] = {}
+        self.starting: dict[Any, _Slot] = {}  # a worker's start-up ref -> its slot
         self.slots: list[_Slot] = []
         self.start_failures = 0
 
@@ -332,10 +335,12 @@ class _Run:
         self.slots = [self._new_slot(i) for i in range(num_workers)]
         while self.queue or self.inflight:
             self._dispatch()
-            ready, _ = ray.wait(list(self.inflight), num_returns=1,
+            ready, _ = ray.wait([*self.inflight, *self.starting], num_returns=1,
                                 timeout=self.config.poll_interval_s)
             for ref in ready:
-                if ref in self.inflight:  # a dead worker's other refs are already handled
+                if ref in self.starting:
+                    self._started(ref)
+                elif ref in self.inflight:  # a dead worker's other refs are already handled
                     self._receive(ref)
             self._check_hung()
             self.store.maybe_flush()
@@ -344,20 +349,38 @@ class _Run:
 
     def _new_slot(self, index: int) -> _Slot:
         worker = RolloutWorker(self.env_id, self.policy, self.config, sampling=self.sampling)
-        return _Slot(index, worker)
+        slot = _Slot(index, worker)
+        self.starting[worker.request_info()] = slot
+        return slot
+
+    def _started(self, ref: Any) -> None:
+        """A worker finished starting (warm start): it may take more than one batch."""
+        from ray.exceptions import RayError
+
+        slot = self.starting.pop(ref)
+        try:
+            ray.get(ref, timeout=60)
+        except RayError as e:
+            self._worker_lost(slot, [], f"worker failed to start: {_first_line(e)}", e)
+        else:
+            slot.ready = True
+            slot.last_progress = time.monotonic()
 
     def _dispatch(self) -> None:
         """Hand out batches: every worker's first one before anyone's second.
 
         A second (queued) batch keeps a worker busy while the driver round-trips, but
         near the end it could leave another worker idle, so it is only queued while
-        there is work left for every worker; the last episodes are split evenly.
+        there is work left for every worker; the last episodes are split evenly. A
+        worker still starting holds one batch at most (warm start): the rest goes to
+        started workers instead of waiting behind a model load or a cold pool.
         """
         n = len(self.slots)
         for level in range(1, self.config.inflight_per_worker + 1):
             if level > 1 and len(self.queue) < self.config.batch_size * n:
                 return
-            needing = [slot for slot in self.slots if len(slot.refs) < level]
+            needing = [slot for slot in self.slots if len(slot.refs) < level
+                       and (slot.ready or level == 1)]
             for i, slot in enumerate(needing):
                 if not self.queue:
                     return
@@ -388,6 +411,8 @@ class _Run:
             slot.last_progress = time.monotonic()
             self.start_failures = 0
             self._accept(batch, result)
+            if self.stats.warm_at is None and all(s.batches_done for s in self.slots):
+                self.stats.mark_warm()
 
     def _accept(self, batch: list[EpisodeSpec], result: dict[str, Any]) -> None:
         by_id = {spec.episode_id: spec for spec in batch}
@@ -425,6 +450,9 @@ class _Run:
         for ref in list(slot.refs):
             lost += self.inflight.pop(ref)[1]
         slot.refs.clear()
+        for ref, starting in list(self.starting.items()):
+            if starting is slot:
+                del self.starting[ref]
         logger.warning("rollout worker %d: %s; %d episode(s) will be retried", slot.index,
                        reason, len(lost))
         for spec in lost:
@@ -456,6 +484,11 @@ class _Run:
 
     def _check_hung(self) -> None:
         now = time.monotonic()
+        for ref, slot in list(self.starting.items()):
+            if now - slot.last_progress > self.config.batch_timeout_s:
+                del self.starting[ref]
+                self._worker_lost(slot, [], f"not started after {self.config.batch_timeout_s:.0f}"
+                                  " s (hung); killed", TimeoutError("start timeout"))
         for slot in list(self.slots):
             if slot.refs and now - slot.last_progress > self.config.batch_timeout_s:
                 ref = next(iter(slot.refs))
@@ -491,6 +524,7 @@ class _Run:
             slot.worker.kill()
         self.slots = []
         self.inflight.clear()
+        self.starting.clear()
 
 
 def _first_line(error: BaseException) -> str:

@@ -104,12 +104,25 @@ def build_policy(spec: str, *, env: Any = None, env_id: str | None = None,
         env: the env the policy will play (needed for ``canonical``).
         env_id: alternatively, its id: a pool-less instance is made to read the tasks
             (no container starts).
-        **options: passed to the policy (e.g. ``device``, ``batch_size``).
+        **options: passed to the policy (e.g. ``device``, ``batch_size``), except
+            ``latency_s``: every ``generate`` call then waits that long first
+            (`sandgym.agents.latency.DelayedPolicy`: a stand-in for a remote inference
+            server in benchmarks and tests).
 
     Raises:
         sandgym.agents.PolicySpecError: an unknown spec.
         ValueError: ``canonical`` without an env, or for an env without reference answers.
     """
+    latency_s = options.pop("latency_s", None)
+    policy = _build(spec, env=env, env_id=env_id, **options)
+    if latency_s:
+        from sandgym.agents.latency import DelayedPolicy
+
+        policy = DelayedPolicy(policy, float(latency_s))
+    return policy
+
+
+def _build(spec: str, *, env: Any, env_id: str | None, **options: Any) -> Policy:
     if spec.strip() == CANONICAL:
         if env is None:
             if env_id is None:

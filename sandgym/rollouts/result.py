@@ -35,6 +35,9 @@ class CollectStats:
     started: float = field(default_factory=time.monotonic)
     first_batch_at: float | None = None
     done_at_first_batch: int = 0
+    warm_at: float | None = None
+    """When every worker had finished a batch (all started, pipelines full)."""
+    done_at_warm: int = 0
     last_record_at: float | None = None
 
     def add(self, record: dict[str, Any]) -> None:
@@ -48,7 +51,7 @@ class CollectStats:
             self.scored += 1
             self.reward_sum += reward
             self.passed += reward > 0
-        timings = Trajectory.from_record(record).timings  # the record's one decoder
+        timings = Trajectory.timings_of(record)
         steps = max(int(record.get("num_turns") or 0), 1)
         self.env_s += float((timings or {}).get("env_s", 0.0))
         self.env_steps += steps
@@ -61,6 +64,11 @@ class CollectStats:
         self.batch_wall_s += float(result.get("wall_s", 0.0))
         self.generation_s += float(result.get("generation_s", 0.0))
         self.completion_tokens += int(result.get("completion_tokens", 0))
+
+    def mark_warm(self) -> None:
+        """Every worker has finished a batch: steady throughput is counted from here."""
+        self.warm_at = time.monotonic()
+        self.done_at_warm = self.done
 
     @property
     def elapsed_s(self) -> float:
@@ -96,8 +104,9 @@ class CollectResult:
         worker_restarts: workers replaced after dying or hanging.
         wall_s: the whole call, Ray start-up included.
         episodes_per_s: episodes / wall_s.
-        steady_episodes_per_s: episodes per second between the first finished batch and
-            the last episode, i.e. without Ray and worker start-up or shutdown (0 when
+        steady_episodes_per_s: episodes per second from the moment every worker had
+            finished a batch (or, if that never came, the first finished batch) to the
+            last episode, i.e. without Ray and worker start-up or shutdown (0 when
             fewer than two batches).
         step_latency_s: mean sandboxed seconds per env step.
         tokens_per_s: generated tokens per second of generation (per worker, summed
@@ -134,9 +143,12 @@ class CollectResult:
         """Freeze the live counters into a result."""
         wall = stats.elapsed_s
         steady = 0.0
-        if stats.first_batch_at is not None and stats.done > stats.done_at_first_batch:
-            span = (stats.last_record_at or time.monotonic()) - stats.first_batch_at
-            steady = (stats.done - stats.done_at_first_batch) / span if span > 0 else 0.0
+        start, done_then = stats.first_batch_at, stats.done_at_first_batch
+        if stats.warm_at is not None and stats.done > stats.done_at_warm:
+            start, done_then = stats.warm_at, stats.done_at_warm
+        if start is not None and stats.done > done_then:
+            span = (stats.last_record_at or time.monotonic()) - start
+            steady = (stats.done - done_then) / span if span > 0 else 0.0
         return cls(
             out=out, env_id=env_id, policy=policy, episodes=stats.done, skipped=stats.skipped,
             passed=stats.passed,

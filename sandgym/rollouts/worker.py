@@ -204,6 +204,10 @@ class RolloutWorker:
         """Play a batch and wait for it (raises ``GetTimeoutError`` after ``timeout``)."""
         return ray.get(self.submit(specs), timeout=timeout)
 
+    def request_info(self) -> ray.ObjectRef:
+        """The ref of `info`: it resolves once the worker has started (pool warm)."""
+        return self._actor.info.remote()
+
     def info(self, timeout: float | None = 120.0) -> dict[str, Any]:
         """Host, pid and Ray node of the worker (waits for its start-up)."""
         return ray.get(self._actor.info.remote(), timeout=timeout)

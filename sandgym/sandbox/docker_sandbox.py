@@ -17,6 +17,7 @@ from sandgym.errors import (
     ImageMismatchError,
     ImageNotFoundError,
     RequestTooLargeError,
+    RuntimeUnavailableError,
     SandboxCrashedError,
     SandboxError,
 )
@@ -121,6 +122,29 @@ class _EngineCaps:
 _engine_caps = _EngineCaps()
 
 
+def check_runtime(client: Any, runtime: str) -> None:
+    """Raise `RuntimeUnavailableError` unless the engine has ``runtime`` registered.
+
+    Asked before every start with a non-default runtime (one cheap ``info`` call), so a
+    missing gVisor is a clear error at once, not a container that never starts.
+    """
+    import docker.errors
+
+    try:
+        known = sorted((client.info().get("Runtimes") or {}).keys())
+    except docker.errors.DockerException as e:
+        raise SandboxError(f"could not ask the Docker engine for its runtimes: {e}") from e
+    if runtime not in known:
+        hint = ("install gVisor (Debian: apt-get install runsc), register it with the engine "
+                "(`runsc install`, which edits /etc/docker/daemon.json) and restart or reload "
+                "dockerd (kill -HUP its pid)" if runtime == "runsc" else
+                f"register {runtime!r} in the engine's daemon.json \"runtimes\"")
+        raise RuntimeUnavailableError(
+            f"the Docker engine has no {runtime!r} runtime (it has: {', '.join(known)}); "
+            f"{hint}, or choose the default runtime (runtime=None / unset $SANDGYM_RUNTIME). "
+            "See docs/security.md.")
+
+
 class DockerSandbox:
     """A hardened container that runs code on request in a few milliseconds.
 
@@ -175,6 +199,8 @@ class DockerSandbox:
             return
         client = self._client = self._client or docker_client()
         check_image(client, self.image, PROTOCOL_VERSION)
+        if self.limits.runtime is not None:
+            check_runtime(client, self.limits.runtime)
         for name in self.limits.loosened():
             logger.warning("sandbox isolation loosened on request: %s", name)
         import docker.errors
@@ -240,6 +266,7 @@ class DockerSandbox:
             "workdir_mode": _WORKDIR_MODE, "epoch": int(time.time()),
         }
         host_config = self._client.api.create_host_config(
+            runtime=lim.runtime,
             auto_remove=True,
             init=True,
             cap_drop=["ALL"],

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, fields
+import os
+from dataclasses import dataclass, field, fields
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SandboxLimits"]
+__all__ = ["RUNTIME_ENV", "SandboxLimits"]
+
+RUNTIME_ENV = "SANDGYM_RUNTIME"
+"""Environment variable giving the default OCI runtime of every sandbox (e.g. ``runsc``).
+Ray workers started by a local collection inherit it from the driver."""
+
+
+def _default_runtime() -> str | None:
+    return os.environ.get(RUNTIME_ENV) or None
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,12 @@ class SandboxLimits:
     """Give the container a network (bridge). Off by default: network mode 'none'."""
     read_only_root: bool = True
     """Mount the image's root file system read-only."""
+    runtime: str | None = field(default_factory=_default_runtime)
+    """OCI runtime of the container: None for the engine's default (``runc``, with the
+    hardening above), or ``"runsc"`` for gVisor, which adds a user-space kernel between
+    the code and the host's (security tiers: docs/security.md). The engine must have it
+    registered; otherwise starting a sandbox fails with a message saying how. Default:
+    ``$SANDGYM_RUNTIME``."""
 
     def __post_init__(self) -> None:
         positive = ("memory_mb", "cpus", "pids", "timeout_s", "output_bytes", "file_size_mb",
@@ -66,6 +81,10 @@ class SandboxLimits:
         if self.pids < 16:
             raise ValueError(f"SandboxLimits.pids must be >= 16 (the executor needs room), "
                              f"got {self.pids}")
+        if self.runtime is not None and (not isinstance(self.runtime, str)
+                                         or not self.runtime.strip()):
+            raise ValueError(f"SandboxLimits.runtime must be a runtime name such as 'runsc' or "
+                             f"None for the engine's default, got {self.runtime!r}")
         if self.memory_mb < 64:
             raise ValueError(f"SandboxLimits.memory_mb must be >= 64, got {self.memory_mb}")
         scratch = self.workdir_mb + 2 * self.tmp_mb + self.ipc_mb

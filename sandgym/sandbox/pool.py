@@ -38,6 +38,12 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["SandboxPool"]
 
+_BACKOFF_FIRST_S = 0.25
+_BACKOFF_MAX_S = 8.0
+"""After a failed start the next one waits, doubling up to this: an engine that is
+restarting or gone is asked a few times a second at first, then every few seconds,
+instead of thousands of times (each failure is also a log line)."""
+
 
 class SandboxPool:
     """A bounded, thread-safe pool of warm sandboxes.
@@ -72,6 +78,8 @@ class SandboxPool:
         self._starting = 0
         self._closed = False
         self._last_error: BaseException | None = None
+        self._backoff_s = 0.0
+        self._closing = threading.Event()  # cuts a backoff wait short
         # Every sandbox this pool created and has not yet removed, whatever its state
         # (idle, in use, being retired): what close() must remove.
         self._live: set[DockerSandbox] = set()
@@ -224,6 +232,7 @@ class SandboxPool:
             if self._closed:
                 return
             self._closed = True
+            self._closing.set()
             self._idle.clear()
             self._cond.notify_all()
         # No start can begin after this, and those under way have finished: a start
@@ -298,6 +307,11 @@ class SandboxPool:
     def _start_one(self) -> None:
         sandbox = None
         error = None
+        if self._backoff_s and self._closing.wait(self._backoff_s):
+            with self._cond:  # closed while backing off: nothing was created
+                self._starting -= 1
+                self._cond.notify_all()
+            return
         try:
             sandbox = DockerSandbox(self.image, self.limits, client=self._client,
                                     labels=self._labels)
@@ -314,6 +328,8 @@ class SandboxPool:
                 else:
                     self._idle.append(sandbox)
                     self._last_error = None
+                self._backoff_s = 0.0
             else:
                 self._last_error = error
+                self._backoff_s = min(_BACKOFF_MAX_S, max(_BACKOFF_FIRST_S, 2 * self._backoff_s))
             self._cond.notify_all()

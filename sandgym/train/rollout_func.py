@@ -44,6 +44,8 @@ logger = logging.getLogger(__name__)
 __all__ = ["RayRolloutFunc", "SyncedPolicy", "rollout_reward", "trajectory_to_sample"]
 
 _LATEST = "LATEST.json"
+WORKER_RETRIES = 2
+"""Times one GRPO step replaces a dead worker and replays its episodes before failing."""
 
 
 class SyncedPolicy(Policy):
@@ -215,6 +217,8 @@ class RayRolloutFunc:
         self._lock = threading.Lock()
         self._stack: contextlib.ExitStack | None = None
         self._workers: list[Any] = []
+        self._worker_args: tuple[tuple[Any, ...], dict[str, Any]] = ((), {})
+        self.worker_restarts = 0
         self._published_step: int | None = None
         self._calls = 0
         self.grading_s_total = 0.0
@@ -265,17 +269,48 @@ class RayRolloutFunc:
                              f"prompts_dataset({self.env_id!r})") from None
 
     def _play(self, specs: list[Any]) -> list[dict[str, Any]]:
+        """Each worker plays a share; a worker that dies is replaced and its share
+        replayed (at most ``WORKER_RETRIES`` times), so a GRPO step survives it and every
+        prompt gets exactly one episode."""
         import ray
+        from ray.exceptions import RayActorError
+
+        from sandgym.rollouts.errors import RolloutError
 
         per_worker = math.ceil(len(specs) / len(self._workers))
-        refs = []
-        for w, worker in enumerate(self._workers):
-            chunk = specs[w * per_worker:(w + 1) * per_worker]
-            if chunk:
-                refs.append(worker.submit(chunk))
-        results = ray.get(refs, timeout=self.timeout_s)
-        by_id = {r["episode_id"]: r for result in results for r in result["records"]}
+        chunks = {w: specs[w * per_worker:(w + 1) * per_worker]
+                  for w in range(len(self._workers))}
+        chunks = {w: chunk for w, chunk in chunks.items() if chunk}
+        by_id: dict[str, dict[str, Any]] = {}
+        for attempt in range(WORKER_RETRIES + 1):
+            refs = {w: self._workers[w].submit(chunk) for w, chunk in chunks.items()}
+            lost: dict[int, list[Any]] = {}
+            for w, ref in refs.items():
+                try:
+                    result = ray.get(ref, timeout=self.timeout_s)
+                except RayActorError as e:
+                    if attempt == WORKER_RETRIES:
+                        raise RolloutError(f"rollout worker {w} died {attempt + 1} times in "
+                                           f"one GRPO step; last error: {e}") from e
+                    logger.warning("rollout worker %d died (%s); replacing it and replaying "
+                                   "its %d episode(s)", w, str(e).splitlines()[0][:200],
+                                   len(chunks[w]))
+                    self._replace_worker(w)
+                    lost[w] = chunks[w]
+                else:
+                    by_id.update((r["episode_id"], r) for r in result["records"])
+            if not lost:
+                break
+            chunks = lost
         return [by_id[spec.episode_id] for spec in specs]
+
+    def _replace_worker(self, index: int) -> None:
+        from sandgym.rollouts.worker import RolloutWorker
+
+        self._workers[index].kill()
+        self._workers[index] = RolloutWorker(self.env_id, *self._worker_args[0],
+                                             **self._worker_args[1])
+        self.worker_restarts += 1
 
     # ------------------------------------------------------------------ workers
 
@@ -300,6 +335,7 @@ class RayRolloutFunc:
         self._stack.enter_context(ray_session(self.address, num_workers=self.num_workers,
                                               config=config))
         factory = _PolicyFactory(model_dir, str(self.work_dir.resolve()))
+        self._worker_args = ((factory, config), {"sampling": sampling})
         self._workers = [RolloutWorker(self.env_id, factory, config, sampling=sampling)
                          for _ in range(self.num_workers)]
         logger.info("ray rollouts: %d workers x %d episodes on %s", self.num_workers,

@@ -28,3 +28,12 @@ def stored_ids(path) -> list[str]:
     from sandgym.rollouts import load_trajectories
 
     return list(load_trajectories(path)["episode_id"])
+
+
+def owned_containers(pid: int) -> list:
+    """Sandbox containers (running or not) whose owner process is ``pid``."""
+    from sandgym.sandbox import docker_client
+    from sandgym.sandbox.owner import LABEL_MANAGED, LABEL_OWNER_PID
+
+    return docker_client().containers.list(all=True, filters={
+        "label": [f"{LABEL_MANAGED}=1", f"{LABEL_OWNER_PID}={pid}"]})

@@ -1,4 +1,5 @@
-"""`sandgym rollout` end to end: Ctrl-C stops cleanly, saves what finished, leaves no containers."""
+"""`sandgym rollout` end to end: Ctrl-C stops cleanly, saves what finished, leaves no
+containers, and the same command resumes to every episode exactly once."""
 
 from __future__ import annotations
 
@@ -43,14 +44,16 @@ def _is_rollout_or_dead(labels: dict) -> bool:
     return b"_WorkerActor" in cmdline
 
 
-def test_ctrl_c_saves_finished_episodes_and_leaves_no_containers(tmp_path):
+def test_ctrl_c_saves_finished_episodes_leaves_no_containers_and_resumes(tmp_path):
     out = tmp_path / "interrupted.parquet"
     before = set(_managed_containers())
     with open(tmp_path / "stdout", "wb") as stdout, open(tmp_path / "stderr", "wb") as stderr:
         proc = subprocess.Popen(
             [sys.executable, "-c", RUN_CLI, "rollout", "--env", "sandgym/HumanEval-v0",
              "--policy", "canonical", "--samples", "2", "--workers", "2", "--out", str(out),
-             "--json"], stdout=stdout, stderr=stderr, cwd=Path(__file__).parents[2])
+             "--limit", "40", "--batch-size", "2", "--row-group-size", "4",
+             "--flush-interval-s", "0.5", "--json"],
+            stdout=stdout, stderr=stderr, cwd=Path(__file__).parents[2])
         try:
             parts = tmp_path / "interrupted.parquet.parts"
             deadline = time.monotonic() + 180
@@ -66,7 +69,7 @@ def test_ctrl_c_saves_finished_episodes_and_leaves_no_containers(tmp_path):
     err = (tmp_path / "stderr").read_text()
     assert rc == 130, err[-3000:]
     summary = json.loads((tmp_path / "stdout").read_text().strip().splitlines()[-1])
-    assert summary["interrupted"] is True and 0 < summary["episodes"] < 328
+    assert summary["interrupted"] is True and 0 < summary["episodes"] < 80
     ids = load_trajectories(out)["episode_id"]
     assert len(ids) == len(set(ids)) == summary["episodes"]
     assert not (tmp_path / "interrupted.parquet.parts").exists(), "parts merged at exit"
@@ -79,3 +82,14 @@ def test_ctrl_c_saves_finished_episodes_and_leaves_no_containers(tmp_path):
             break
         time.sleep(0.5)
     assert not leaked, f"containers left after Ctrl-C: {leaked}"
+
+    from sandgym.rollouts import RolloutConfig, collect
+
+    resumed = collect("sandgym/HumanEval-v0", "canonical", limit=40, samples_per_task=2,
+                      num_workers=2, out=out, config=RolloutConfig(batch_size=4),
+                      progress=False)
+    assert resumed.skipped == summary["episodes"]
+    assert resumed.episodes == 80 - summary["episodes"]
+    ds = load_trajectories(out)
+    assert len(ds) == len(set(ds["episode_id"])) == 80
+    assert set(ds["final_reward"]) == {1.0}

@@ -6,6 +6,7 @@ import functools
 import os
 import re
 import signal
+import time
 from collections import Counter
 
 import pytest
@@ -18,7 +19,7 @@ from sandgym.rollouts import (
     episode_id,
     load_trajectories,
 )
-from tests.rollouts.conftest import stored_ids
+from tests.rollouts.conftest import owned_containers, stored_ids
 from tests.rollouts.flaky_env import FLAKY_ID
 
 HUMANEVAL = "sandgym/HumanEval-v0"
@@ -64,6 +65,11 @@ def test_killed_worker_is_replaced_and_every_episode_written_once(ray_start, tmp
     assert set(ds["final_reward"]) == {1.0}, "retried episodes are scored normally"
     assert len(set(ds["worker"])) == 3, "a replacement worker took over the killed one's work"
     assert max(ds["attempts"]) == 2
+    pids = {int(w.rsplit(":", 1)[1]) for w in ds["worker"]} | {int(killed[0].rsplit(":", 1)[1])}
+    deadline = time.monotonic() + 30  # the killed worker's containers end with its streams
+    while any(owned_containers(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not [c.id for pid in pids for c in owned_containers(pid)], "containers leaked"
 
 
 def test_sandbox_errors_are_retried_on_the_next_attempt(ray_start, tmp_path):

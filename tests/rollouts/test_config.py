@@ -84,6 +84,16 @@ def test_dispatch_spreads_batches_over_workers(episodes, batch_size, expected):
 
     run = _Run("env", "p", "p", None, RolloutConfig(batch_size=batch_size), None, None, None)
     run.queue.extend(plan_episodes("env", [f"t{i}" for i in range(episodes)], 1))
-    run.slots = [_Slot(i, _FakeWorker()) for i in range(2)]
+    run.slots = [_Slot(i, _FakeWorker(), ready=True) for i in range(2)]
     run._dispatch()
     assert [slot.worker.batches for slot in run.slots] == expected
+
+
+def test_a_worker_still_starting_holds_one_batch_at_most():
+    from sandgym.rollouts.driver import _Run, _Slot
+
+    run = _Run("env", "p", "p", None, RolloutConfig(batch_size=4), None, None, None)
+    run.queue.extend(plan_episodes("env", [f"t{i}" for i in range(40)], 1))
+    run.slots = [_Slot(0, _FakeWorker(), ready=True), _Slot(1, _FakeWorker())]
+    run._dispatch()
+    assert [slot.worker.batches for slot in run.slots] == [[4, 4], [4]]

@@ -11,6 +11,7 @@ import pytest
 
 from sandgym.sandbox import SandboxPool
 from sandgym.train.rollout_func import rollout_reward, trajectory_to_sample
+from tests.rollouts.conftest import owned_containers
 from tests.train.conftest import assert_removed, own_containers
 
 os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
@@ -108,3 +109,57 @@ def replay(record: dict, pool: SandboxPool) -> float:
             break
     env.close()
     return total
+
+
+def test_a_worker_killed_mid_step_is_replaced_and_every_prompt_played_once(tmp_path):
+    """Chaos: SIGKILL a worker while it plays a GRPO batch; the step still returns one
+    episode per prompt, and no container of the dead or the live workers is left."""
+    import functools
+    import signal
+    import threading
+    import time
+
+    import ray
+
+    from sandgym.agents import ScriptedPolicy
+    from sandgym.rollouts.config import RolloutConfig
+    from sandgym.rollouts.driver import ray_session
+    from sandgym.rollouts.worker import RolloutWorker
+    from sandgym.train import RayRolloutFunc
+    from sandgym.train.datasets import env_prompts
+
+    env = "sandgym/HumanEval-v0"
+    before = own_containers()
+    rollout = RayRolloutFunc(env, num_workers=2, work_dir=tmp_path / "sync")
+    config = RolloutConfig(batch_size=2, max_attempts=1)
+    policy = functools.partial(ScriptedPolicy, ["import time\ntime.sleep(2)\n"], cycle=True)
+    with ray_session(None, num_workers=2, config=config):
+        rollout._worker_args = ((policy, config), {})
+        rollout._workers = [RolloutWorker(env, policy, config) for _ in range(2)]
+        victim = rollout._workers[0].pid()
+        rollout._workers[1].pid()
+        task_ids, _, _ = env_prompts(env)
+        from sandgym.rollouts.config import EpisodeSpec, episode_id, episode_seed
+
+        specs = [EpisodeSpec(episode_id(env, t, "chaos"), t, 0, episode_seed(t))
+                 for t in task_ids[:4]]
+        threading.Timer(1.0, os.kill, (victim, signal.SIGKILL)).start()
+        started = time.monotonic()
+        records = rollout._play(specs)
+        assert time.monotonic() - started > 1.0, "the kill landed mid-step"
+        try:
+            assert [r["episode_id"] for r in records] == [s.episode_id for s in specs]
+            assert rollout.worker_restarts == 1
+            assert all(r["final_reward"] == 0.0 and not r["sandbox_error"] for r in records)
+            assert str(victim) not in {r["worker"].rsplit(":", 1)[1] for r in records}
+        finally:
+            for worker in rollout._workers:
+                worker.close()
+            rollout._workers = []
+    assert not ray.is_initialized()
+    assert_removed(before)
+    pids = {victim} | {int(r["worker"].rsplit(":", 1)[1]) for r in records}
+    deadline = time.monotonic() + 30
+    while any(owned_containers(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not [c.id for p in pids for c in owned_containers(p)], "containers leaked"

@@ -1,0 +1,57 @@
+"""Faults at small scale: a sandbox container killed in the middle of a request.
+
+Each case ends with every episode written exactly once, scored as if nothing had
+happened (never a wrong reward), and no container left behind. The worker-death case
+is in test_collect.py, Ctrl-C of `sandgym rollout` (and its resume) in test_cli.py.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+
+from sandgym.rollouts import RolloutConfig, collect, load_trajectories
+from tests.rollouts.conftest import owned_containers, stored_ids
+
+HUMANEVAL = "sandgym/HumanEval-v0"
+SLOW_PREFIX = "import time\ntime.sleep(1.5)\n"
+
+
+def _slow_reply(canonical, messages):
+    """The reference answer, after sleeping at import: each request lasts ~1.5 s."""
+    return SLOW_PREFIX + canonical.generate([messages])[0].text
+
+
+def slow_canonical():
+    """A picklable policy factory (called in the worker)."""
+    from sandgym.agents import ScriptedPolicy
+    from sandgym.rollouts.policies import build_policy
+
+    canonical = build_policy("canonical", env_id=HUMANEVAL)
+    return ScriptedPolicy(functools.partial(_slow_reply, canonical), name="slow-canonical")
+
+
+def test_container_killed_mid_request_is_retried_and_scored_right(ray_start, tmp_path):
+    out = tmp_path / "killed-container.parquet"
+    killed: list[str] = []
+    workers: set[int] = set()
+
+    def kill_running_containers(record: dict) -> None:
+        pid = int(record["worker"].rsplit(":", 1)[1])
+        workers.add(pid)
+        if not killed:  # the worker's next batch is under way: its requests sleep
+            for container in owned_containers(pid):
+                container.kill()
+                killed.append(container.id)
+
+    result = collect(HUMANEVAL, slow_canonical, limit=4, samples_per_task=2, num_workers=1,
+                     out=out, config=RolloutConfig(batch_size=2), progress=False,
+                     on_record=kill_running_containers)
+    assert killed, "no container was running when the first episode came back"
+    ids = stored_ids(out)
+    assert len(ids) == 8 and Counter(ids).most_common(1)[0][1] == 1
+    ds = load_trajectories(out)
+    assert set(ds["final_reward"]) == {1.0}, "killed requests were retried, not scored"
+    assert result.sandbox_errors == 0 and result.retries >= 1
+    assert max(ds["attempts"]) == 2
+    assert not [c for pid in workers for c in owned_containers(pid)], "containers leaked"
