@@ -1,0 +1,126 @@
+"""`sandgym social ...`: run a simulated society and export its alignment data.
+
+The social family's envs take their peers as injected `TextAgent` callables (no
+import of `agents` in `envs`); this module is where sandgym policies are wired in.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import typer
+
+from sandgym.rollouts.policies import POLICY_HELP
+
+logger = logging.getLogger(__name__)
+
+app = typer.Typer(help="The social family: a society that rates and revises, scenarios, "
+                  "and the alignment data they give (DPO, ranked responses, SFT).",
+                  no_args_is_help=True)
+
+
+def register(root: typer.Typer) -> None:
+    """Attach `sandgym social` to the root app."""
+    root.add_typer(app, name="social")
+
+
+def policy_agent(policy: Any, *, temperature: float = 0.0, max_new_tokens: int = 128,
+                 seed: int | None = None) -> Any:
+    """A sandgym `Policy` as a batched `TextAgent` (conversations in, texts out)."""
+    from sandgym.agents import SamplingParams
+
+    sampling = SamplingParams(temperature=temperature, max_new_tokens=max_new_tokens, seed=seed)
+
+    def agent(conversations: Sequence[list[dict[str, str]]]) -> list[str]:
+        return [g.text for g in policy.generate(list(conversations), sampling)]
+
+    return agent
+
+
+def _scripted_or_policy(spec: str, *, rater: bool, temperature: float, max_new_tokens: int,
+                        seed: int, batch_size: int | None) -> tuple[Any, Any]:
+    """(agent, policy to close) for a spec; ``scripted`` is the family's scripted player."""
+    if spec == "scripted":
+        from sandgym.envs.social.scripted import LengthRater, template_author
+
+        return (LengthRater() if rater else template_author), None
+    from sandgym.agents import policy_from_spec
+
+    options = {"batch_size": batch_size} if batch_size and spec != "canonical" else {}
+    policy = policy_from_spec(spec, **options)
+    return policy_agent(policy, temperature=temperature, max_new_tokens=max_new_tokens,
+                        seed=seed), policy
+
+
+@app.command("simulate")
+def simulate(
+    agents: int = typer.Option(9, min=2, help="Number of agents on the grid."),
+    rounds: int = typer.Option(3, min=1, help="Rounds (a question, drafts, ratings, "
+                               "revisions, ratings)."),
+    policy: str = typer.Option("default", help=POLICY_HELP + "; or 'scripted' (template "
+                               "answers, rule-based ratings: no model)."),
+    rater_policy: str = typer.Option(None, help="Policy of the rating peers and the "
+                                     "observer (default: --policy)."),
+    mode: str = typer.Option("sandbox", help="'sandbox' (Stable Alignment) or 'matrix' "
+                             "(one policy plays every role, reasons about consequences)."),
+    radius: int = typer.Option(1, min=1, help="Grid radius of the rating neighbours."),
+    random_raters: int = typer.Option(0, min=0, help="Extra random raters per answer."),
+    questions_per_round: int = typer.Option(1, min=1, help="Distinct questions per round."),
+    temperature: float = typer.Option(0.7, min=0.0, help="Authors' sampling temperature."),
+    rater_temperature: float = typer.Option(0.0, min=0.0, help="Raters' temperature."),
+    max_new_tokens: int = typer.Option(96, min=1, help="Tokens per answer."),
+    rater_max_new_tokens: int = typer.Option(48, min=1, help="Tokens per rating."),
+    batch_size: int = typer.Option(None, min=1, help="Model batch size (default: a whole "
+                                   "phase at once)."),
+    seed: int = typer.Option(0, help="Seeds the grid, questions and sampling."),
+    out: str = typer.Option(..., help="Records, streamed to this .parquet file."),
+) -> None:
+    """Run a society; print its stats (ratings asked, unparsable share, means) as JSON."""
+    from sandgym.envs.social import ParquetSink, Society, SocietyConfig, record_schema
+
+    config = SocietyConfig(agents=agents, rounds=rounds, radius=radius,
+                           random_raters=random_raters,
+                           questions_per_round=questions_per_round, mode=mode, seed=seed)
+    author, closable = _scripted_or_policy(policy, rater=False, temperature=temperature,
+                                           max_new_tokens=max_new_tokens, seed=seed,
+                                           batch_size=batch_size)
+    closables = [closable]
+    raters = None
+    if rater_policy is not None and rater_policy != policy:
+        raters, other = _scripted_or_policy(rater_policy, rater=True,
+                                            temperature=rater_temperature,
+                                            max_new_tokens=rater_max_new_tokens, seed=seed,
+                                            batch_size=batch_size)
+        closables.append(other)
+    elif policy == "scripted":
+        raters, _ = _scripted_or_policy(policy, rater=True, temperature=0, max_new_tokens=1,
+                                        seed=seed, batch_size=None)
+    elif closable is not None:
+        raters = policy_agent(closable, temperature=rater_temperature,
+                              max_new_tokens=rater_max_new_tokens, seed=seed)
+    if mode == "matrix":
+        if policy == "scripted" or (rater_policy not in (None, policy)):
+            raise typer.BadParameter("matrix mode plays every role with one model policy; "
+                                     "drop --rater-policy and use a model --policy",
+                                     param_hint="--mode")
+        raters = None
+    started = time.monotonic()
+    society = Society(author, raters, config=config, run_id=f"society-{seed}")
+
+    def progress(done: int, total: int, phase: str) -> None:
+        logger.info("[%d/%d] %s (%.0f s)", done, total, phase, time.monotonic() - started)
+
+    try:
+        with ParquetSink(out, record_schema()) as sink:
+            stats = society.run(sink=sink.write, progress=progress)
+    finally:
+        for p in closables:
+            if p is not None:
+                p.close()
+    typer.echo(json.dumps({"out": out, "agents": agents, "rounds": rounds, "mode": mode,
+                           "seconds": round(time.monotonic() - started, 1),
+                           **stats.as_dict()}))

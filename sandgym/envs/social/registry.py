@@ -1,0 +1,15 @@
+"""Registration of the social family's envs (string entry points: importing this is cheap)."""
+
+from __future__ import annotations
+
+from sandgym.envs.registration import register
+
+__all__ = ["register_envs"]
+
+
+def register_envs() -> None:
+    """Register Society, Scenario and the game views under ``sandgym/``."""
+    register("sandgym/Society-v0", "sandgym.envs.social.society_env:SocietyEnv",
+             family="social", task_count=62,
+             description="Answer, read peers' 1-7 ratings and reasons, revise; reward = "
+             "peers' mean rating of the revision (Stable Alignment).")
