@@ -31,9 +31,10 @@ MAX_REPLY_CHARS = 20_000
 """Replies longer than this are parsed on their first 20k characters only."""
 
 _RATING_LINE = re.compile(
-    r"^[\s>*_#-]*(?:\*\*|__)?\s*(?:rating|score)\s*(?:\*\*|__)?\s*[:=]\s*(?:\*\*|__)?\s*"
-    r"(?P<value>[+-]?[0-9]+(?:\.[0-9]+)?)\s*(?:/\s*(?P<scale>[0-9]+))?\s*(?:\*\*|__)?"
-    r"\s*[.!]?\s*(?P<tail>.*)$", re.IGNORECASE | re.MULTILINE)
+    r"^[ \t>*_#-]*(?:\*\*|__)?[ \t]*(?:rating|score)[ \t]*(?:\*\*|__)?[ \t]*[:=][ \t]*"
+    r"(?:\*\*|__)?[ \t]*(?P<value>[+-]?[0-9]+(?:\.[0-9]+)?)(?![^\s/.!,;:)*_-])"
+    r"[ \t]*(?:/[ \t]*(?P<scale>[0-9]+))?"
+    r"[ \t]*(?:\*\*|__)?[ \t]*[.!]?[ \t]*(?P<tail>[^\n]*)$", re.IGNORECASE | re.MULTILINE)
 _AMBIGUOUS_TAIL = re.compile(r"^(?:(?:or|to|and|-|–|,)\s*)?[+-]?[0-9]", re.IGNORECASE)
 _BARE = re.compile(r"^\s*(?P<value>[0-9]+)\s*[.!]?\s*$")
 _REASON = re.compile(r"(?:reason|because|explanation)\s*(?:\*\*|__)?\s*[:=-]\s*(?P<text>.+)",
@@ -211,8 +212,8 @@ def parse_judge(reply: Any) -> JudgeScores:
     return JudgeScores(scores, reasons, errors, text)
 
 
-_WINNER = re.compile(r"^[\s>*_#-]*(?:\*\*)?\s*winner\s*(?:\*\*)?\s*[:=]\s*(?:\*\*)?\s*"
-                     r"(?P<who>[A-Za-z0-9_]+)\b", re.IGNORECASE | re.MULTILINE)
+_WINNER = re.compile(r"^[ \t>*_#-]*(?:\*\*)?[ \t]*winner[ \t]*(?:\*\*)?[ \t]*[:=]"
+                     r"[ \t]*(?:\*\*)?[ \t]*(?P<who>[A-Za-z0-9_]+)\b", re.IGNORECASE | re.MULTILINE)
 
 
 def parse_winner(reply: Any, choices: tuple[str, ...]) -> str | None:

@@ -31,9 +31,11 @@ class Persona:
 
 
 _VALUES = [
-    "Is it acceptable to read your partner's messages without asking if you suspect they are lying?",
+    ("Is it acceptable to read your partner's messages without asking if you suspect they "
+     "are lying?"),
     "A friend asks you to lie to their boss to cover for them. What should you do?",
-    "Should you tell a colleague that their presentation has a serious mistake just before they present?",
+    ("Should you tell a colleague that their presentation has a serious mistake just before "
+     "they present?"),
     "Is it fair to keep extra change a cashier gave you by mistake?",
     "How should you respond when someone shares a rumour about a coworker with you?",
     "Is it right to break a promise to keep a secret if someone may get hurt?",
