@@ -124,3 +124,118 @@ def simulate(
     typer.echo(json.dumps({"out": out, "agents": agents, "rounds": rounds, "mode": mode,
                            "seconds": round(time.monotonic() - started, 1),
                            **stats.as_dict()}))
+
+
+export_app = typer.Typer(help="Alignment datasets from social runs (datasets.load_from_disk).",
+                         no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+def _export(kind: str, source: str, out: str, rows: list[dict[str, Any]], columns: list[str],
+            records: int) -> None:
+    from sandgym.envs.social.export import save_rows
+
+    save_rows(rows, out, kind=kind, columns=columns,
+              stats={"source": source, "records": records, "rows": len(rows)})
+    typer.echo(json.dumps({"kind": kind, "out": out, "rows": len(rows), "records": records}))
+
+
+@export_app.command("dpo")
+def export_dpo(
+    source: str = typer.Option(..., "--from", help="A society run (.parquet from "
+                                "`sandgym social simulate`)."),
+    out: str = typer.Option(..., help="Output directory."),
+    min_gap: float = typer.Option(2.0, min=0.0, help="Smallest gap between the best and the "
+                                  "worst revision's mean peer rating (1-7 scale)."),
+) -> None:
+    """Best vs worst revision per question as prompt/chosen/rejected for DPOTrainer."""
+    from sandgym.envs.social.export import society_dpo_rows
+    from sandgym.envs.social.storage import read_records
+
+    records = read_records(source)
+    _export("social-dpo", source, out, society_dpo_rows(records, min_gap=min_gap),
+            ["prompt", "chosen", "rejected", "question_id", "chosen_rating",
+             "rejected_rating", "gap"], len(records))
+
+
+@export_app.command("ranked")
+def export_ranked(
+    source: str = typer.Option(..., "--from", help="A society run (.parquet)."),
+    out: str = typer.Option(..., help="Output directory."),
+) -> None:
+    """Stable Alignment's ranked responses: per question, every rated answer, best first."""
+    from sandgym.envs.social.export import society_ranked_rows
+    from sandgym.envs.social.storage import read_records
+
+    records = read_records(source)
+    _export("social-ranked", source, out, society_ranked_rows(records),
+            ["question_id", "question", "responses", "ratings", "stages", "agents"],
+            len(records))
+
+
+@export_app.command("sft")
+def export_sft(
+    source: str = typer.Option(..., "--from", help="Scenario episodes (.parquet from "
+                                "`sandgym social scenarios`)."),
+    out: str = typer.Option(..., help="Output directory."),
+    min_goal: float = typer.Option(7.0, help="Keep episodes whose judged goal is above this "
+                                   "(SOTOPIA-π keeps goal > 7)."),
+) -> None:
+    """SOTOPIA-π-style SFT records: the learner's side of well-judged scenario episodes."""
+    from sandgym.envs.social.export import scenario_sft_rows
+    from sandgym.envs.social.storage import read_records
+
+    records = read_records(source)
+    _export("social-sft", source, out, scenario_sft_rows(records, min_goal=min_goal),
+            ["messages", "scenario_id", "goal"], len(records))
+
+
+@app.command("scenarios")
+def scenarios(
+    policy: str = typer.Option("default", help=POLICY_HELP + "; plays the learner's side."),
+    partner_policy: str = typer.Option("scripted", help="The other side: a policy spec or "
+                                       "'scripted' (accepts any deal, else asks)."),
+    judge_policy: str = typer.Option("scripted", help="The judge: a policy spec or "
+                                     "'scripted' (a rule-based baseline)."),
+    limit: int = typer.Option(None, min=1, help="Play the first N scenarios only."),
+    max_turns: int = typer.Option(4, min=1, help="Learner lines per episode at most."),
+    temperature: float = typer.Option(0.7, min=0.0, help="Learner's sampling temperature."),
+    max_new_tokens: int = typer.Option(96, min=1, help="Tokens per line."),
+    seed: int = typer.Option(0, help="Sampling seed."),
+    out: str = typer.Option(..., help="Episode records, written to this .parquet file."),
+) -> None:
+    """Play each scenario once; judged episodes go to Parquet (then `export sft`)."""
+    from sandgym.envs.social.scenario_env import ScenarioEnv
+    from sandgym.envs.social.scenario_runs import play_scenarios, scenario_record_schema
+    from sandgym.envs.social.scripted import RuleJudge, agreeable_partner
+    from sandgym.envs.social.storage import ParquetSink
+
+    def build(spec: str, scripted: Any, tokens: int) -> tuple[Any, Any]:
+        if spec == "scripted":
+            return scripted, None
+        from sandgym.agents import policy_from_spec
+
+        p = policy_from_spec(spec)
+        return policy_agent(p, temperature=0.0, max_new_tokens=tokens, seed=seed), p
+
+    learner, learner_policy = build(policy, None, max_new_tokens)
+    if learner is None:
+        raise typer.BadParameter("the learner needs a model policy", param_hint="--policy")
+    if learner_policy is not None:
+        learner = policy_agent(learner_policy, temperature=temperature,
+                               max_new_tokens=max_new_tokens, seed=seed)
+    partner, partner_p = build(partner_policy, agreeable_partner, max_new_tokens)
+    judge, judge_p = build(judge_policy, RuleJudge(), 400)
+    env = ScenarioEnv(partner, judge, max_turns=max_turns)
+    try:
+        with ParquetSink(out, scenario_record_schema()) as sink:
+            records = play_scenarios(env, learner, env.task_ids[:limit] if limit else None,
+                                     on_record=lambda r: sink.write([r]))
+    finally:
+        for p in (learner_policy, partner_p, judge_p):
+            if p is not None:
+                p.close()
+    judged = [r for r in records if r["goal"] is not None]
+    typer.echo(json.dumps({"out": out, "episodes": len(records), "judged": len(judged),
+                           "mean_goal": (sum(r["goal"] for r in judged) / len(judged)
+                                         if judged else None)}))

@@ -13,3 +13,7 @@ def register_envs() -> None:
              family="social", task_count=62,
              description="Answer, read peers' 1-7 ratings and reasons, revise; reward = "
              "peers' mean rating of the revision (Stable Alignment).")
+    register("sandgym/Scenario-v0", "sandgym.envs.social.scenario_env:ScenarioEnv",
+             family="social", task_count=31,
+             description="Two-party scenario with a private goal and secret; a judge scores "
+             "SOTOPIA's seven dimensions, rules check secrets and prices; reward = goal/10.")
