@@ -17,3 +17,12 @@ def register_envs() -> None:
              family="social", task_count=31,
              description="Two-party scenario with a private goal and secret; a judge scores "
              "SOTOPIA's seven dimensions, rules check secrets and prices; reward = goal/10.")
+    for name, cls, what in (
+            ("PrisonersDilemma", "PrisonersDilemmaEnv", "Iterated prisoner's dilemma with "
+             "messages (PettingZoo AEC game) against an opponent pool."),
+            ("Negotiation", "NegotiationEnv", "Split items with private valuations (Deal or No "
+             "Deal; PettingZoo AEC game) against an opponent pool."),
+            ("Debate", "DebateEnv", "A judged debate, zero-sum (PettingZoo AEC game), against "
+             "an opponent pool.")):
+        register(f"sandgym/{name}-v0", f"sandgym.envs.social.games.envs:{cls}",
+                 family="social", description=what)
