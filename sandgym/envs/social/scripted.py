@@ -97,8 +97,8 @@ def agreeable_partner(conversations: Sequence[Conversation]) -> list[str]:
 class RuleJudge:
     """A scenario judge by rule, replying in the judge's JSON (a baseline, not a model).
 
-    ``goal``: 8 when the learner's lines show the scenario's aim (a deal, a refusal word
-    in a refusal scenario, or at least 12 words otherwise), else 3. Other dimensions take
+    ``goal``: 8 when the learner's lines show the scenario's aim (a refusal word when its
+    goal is to refuse, a ``DEAL:``, or at least 12 words otherwise), else 3. Other dimensions take
     neutral values (knowledge 5, believability 7, the rest 0).
     """
 
@@ -116,7 +116,7 @@ class RuleJudge:
             lines = [line.split(": ", 1)[1] for line in transcript.splitlines()
                      if line.startswith(f"{learner}: ")]
             said = " ".join(lines)
-            if "refusal" in text.lower() or "refuse" in text.lower():
+            if f"{learner.lower()} (" in text.lower() and "wanted: refuse" in text.lower():
                 met = bool(self._REFUSE.search(said))
             elif "DEAL:" in said.upper():
                 met = True

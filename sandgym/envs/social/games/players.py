@@ -57,7 +57,8 @@ def stock_debater(conv: Conversation) -> str:
     obs = _observation(conv)
     turn = len(re.findall(r"^you: ", obs, re.M)) + 1
     if "arguing FOR" in obs:
-        return f"ARGUMENT: Point {turn}: the motion helps most people and its small costs are outweighed by its benefits."
+        return (f"ARGUMENT: Point {turn}: the motion helps most people and its small costs "
+                "are outweighed by its benefits.")
     return f"ARGUMENT: Point {turn}: the motion has hidden costs and there are better options."
 
 
