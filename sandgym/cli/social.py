@@ -111,8 +111,10 @@ def simulate(
     started = time.monotonic()
     society = Society(author, raters, config=config, run_id=f"society-{seed}")
 
-    def progress(done: int, total: int, phase: str) -> None:
-        logger.info("[%d/%d] %s (%.0f s)", done, total, phase, time.monotonic() - started)
+    def progress(done: int, total: int, phase: str, stats: Any) -> None:
+        logger.info("[%d/%d] %s (%.0f s): %d answers, %d of %d ratings unparsable", done,
+                    total, phase, time.monotonic() - started, stats.answers, stats.missing,
+                    stats.ratings)
 
     try:
         with ParquetSink(out, record_schema()) as sink:

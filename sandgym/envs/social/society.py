@@ -131,7 +131,7 @@ class SocietyStats:
 
 
 Sink = Callable[[list[dict[str, Any]]], None]
-Progress = Callable[[int, int, str], None]
+Progress = Callable[[int, int, str, "SocietyStats"], None]
 
 
 class Society:
@@ -263,7 +263,7 @@ class Society:
                 sink(records)
             done += 1
             if progress is not None:
-                progress(done, phases, phase)
+                progress(done, phases, phase, stats)
 
         for rnd in range(cfg.rounds):
             questions = [self.question_for(rnd, a) for a in range(cfg.agents)]

@@ -35,7 +35,7 @@ def test_society_streams_every_record_and_counts_missing_ratings(tmp_path):
                                                                    random_raters=1))
     phases = []
     with ParquetSink(tmp_path / "run.parquet", record_schema()) as sink:
-        stats = society.run(sink=sink.write, progress=lambda d, t, p: phases.append((d, t)))
+        stats = society.run(sink=sink.write, progress=lambda d, t, p, s: phases.append((d, t)))
     records = read_records(tmp_path / "run.parquet")
     ratings = [r for r in records if r["kind"] == "rating"]
     assert phases[-1] == (8, 8) and len(records) == sink.rows
