@@ -122,10 +122,17 @@ def save_rows(rows: list[dict[str, Any]], out: str | os.PathLike[str], *, kind: 
               columns: list[str], stats: dict[str, Any]) -> Path:
     """Write rows as a Hugging Face dataset plus ``sandgym_export.json`` (the stats)."""
     from datasets import Dataset
+    from datasets.utils import logging as ds_logging
 
     out = Path(out)
     dataset = Dataset.from_list(rows) if rows else Dataset.from_dict({c: [] for c in columns})
-    dataset.save_to_disk(str(out))
+    bars = ds_logging.is_progress_bar_enabled()
+    ds_logging.disable_progress_bar()  # a bar per small save is noise in CLI output
+    try:
+        dataset.save_to_disk(str(out))
+    finally:
+        if bars:
+            ds_logging.enable_progress_bar()
     (out / "sandgym_export.json").write_text(json.dumps({"kind": kind, **stats}, indent=2))
     logger.info("%s export: %d rows -> %s", kind, len(rows), out)
     return out
