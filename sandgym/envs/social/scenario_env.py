@@ -8,9 +8,10 @@ both sides wrote the same ``DEAL: $N``, when either side writes ``[leave]``, or 
 dimensions as JSON, parsed strictly (`parse_judge`), and what a rule can check
 overrides the judge: ``secret`` is -10 when a marker of the learner's secret appears in
 its own lines, else 0; ``financial`` follows the agreed price (`PriceRule`). Reward:
-``goal / 10``; a judge reply without a valid goal leaves the episode unscored (reward
-NaN, ``info["reward"] = None``, ``info["sandbox_error"] = True``: the judge failed, not
-the learner).
+``goal / 10``; a judge reply without a valid goal leaves the episode unscored: the judge
+failed, not the learner (``info["reward"] = None``, ``info["unscored"] = True``,
+``info["sandbox_error"] = True``, truncated; the float reward is 0.0, not NaN, because
+Gymnasium's checker compares rewards for equality).
 """
 
 from __future__ import annotations
@@ -197,9 +198,9 @@ class ScenarioEnv(gym.Env):
         if goal is None:
             verdict["detail"] = "the judge gave no valid goal score"
         info = {**base, "verdict": verdict, "reward_components": scores, "reward": reward,
-                "sandbox_error": goal is None, "scores": scores, "rules": rules,
+                "sandbox_error": goal is None, "unscored": goal is None, "scores": scores,
+                "rules": rules,
                 "judge": {"scores": judged.scores, "errors": judged.errors},
                 "transcript": json.dumps(self.turns)}
         obs = "The conversation is over."
-        return obs, float("nan") if reward is None else reward, goal is not None, \
-            goal is None, info
+        return obs, 0.0 if reward is None else reward, goal is not None, goal is None, info

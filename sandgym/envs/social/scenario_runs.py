@@ -8,7 +8,6 @@ assistant's, the partner's as the user's) and the judged scores.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -47,7 +46,7 @@ def play_scenarios(env: ScenarioEnv, learner: TextAgent, scenario_ids: list[str]
         scores = info.get("scores", {})
         record = {"scenario_id": scenario_id, "category": env.scenario.category,
                   "messages": json.dumps(messages), "goal": scores.get("goal"),
-                  "reward": None if math.isnan(reward) else reward,
+                  "reward": info.get("reward"),
                   "scores": json.dumps(scores), "rules": json.dumps(info.get("rules", {})),
                   "judge_errors": json.dumps(info.get("judge", {}).get("errors", {}))}
         records.append(record)

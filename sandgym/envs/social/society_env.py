@@ -9,8 +9,10 @@ rating, reason and parse error of both stages is in ``info``.
 The peers are one injected `TextAgent` (``raters=``) that plays ``peers`` personas;
 without one, the scripted `LengthRater` (a rule-based baseline for offline checks).
 When no peer gives a valid rating of the revision the answer was not scored: the
-raters failed, not the learner, so the step reports it like a sandbox error (reward
-NaN, ``info["reward"] = None``, ``info["sandbox_error"] = True``) and consumers drop it.
+raters failed, not the learner. The step then says so (``info["reward"] = None``,
+``info["unscored"] = True``, ``info["sandbox_error"] = True``, truncated), so the episode
+loop records no return and exports drop it; the float reward is 0.0, not NaN, only
+because Gymnasium's checker compares rewards for equality (NaN != NaN).
 """
 
 from __future__ import annotations
@@ -148,7 +150,7 @@ class SocietyEnv(gym.Env):
                                         "mean_rating": mean_score(
                                             [r for _, r in self.draft_ratings])},
                     "reward_components": {}, "reward": 0.0, "sandbox_error": False,
-                    "ratings": {"draft": self._as_info(self.draft_ratings)}}
+                    "unscored": False, "ratings": {"draft": self._as_info(self.draft_ratings)}}
             return request, 0.0, False, False, info
         ratings = self._rate(action)
         mean = mean_score([r for _, r in ratings])
@@ -164,9 +166,9 @@ class SocietyEnv(gym.Env):
         info = {**base, "verdict": verdict,
                 "reward_components": {"mean_rating": mean, "missing_ratings": missing,
                                       "normalised": reward},
-                "reward": reward, "sandbox_error": mean is None,
+                "reward": reward, "sandbox_error": mean is None, "unscored": mean is None,
                 "ratings": {"draft": self._as_info(self.draft_ratings),
                             "revision": self._as_info(ratings)}}
         obs = feedback_text(ratings)
-        return obs, float("nan") if reward is None else float(reward), mean is not None, \
+        return obs, 0.0 if reward is None else float(reward), mean is not None, \
             mean is None, info

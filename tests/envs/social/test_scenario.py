@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 
 import gymnasium as gym
 import pytest
@@ -61,7 +60,8 @@ def test_a_judge_without_a_valid_goal_leaves_the_episode_unscored():
     env = gym.make("sandgym/Scenario-v0", judge=_judge(11), max_turns=1).unwrapped
     env.reset(options={"task_id": "refusal/00"})
     _, reward, terminated, truncated, info = env.step("No, I won't share my answers.")
-    assert math.isnan(reward) and info["reward"] is None and info["sandbox_error"]
+    assert reward == 0.0 and info["reward"] is None and info["sandbox_error"]
+    assert info["unscored"]
     assert info["scores"]["goal"] is None and "goal" in info["verdict"]["missing"]
 
 

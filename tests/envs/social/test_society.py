@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import gymnasium as gym
 import pytest
 from gymnasium.utils.env_checker import check_env
@@ -106,6 +104,7 @@ def test_society_env_without_any_valid_rating_is_unscored_not_zero():
     env.reset(seed=0)
     env.step("answer")
     _, reward, terminated, truncated, info = env.step("revision")
-    assert math.isnan(reward) and info["reward"] is None and info["sandbox_error"]
+    assert reward == 0.0 and info["reward"] is None and info["sandbox_error"]
+    assert info["unscored"]
     assert truncated and not terminated
     assert [r["error"] for r in info["ratings"]["revision"]] == ["out of range 1..7: 9"] * 4
