@@ -1,6 +1,6 @@
 """The games' single-agent views as registered Gymnasium envs, with default opponent pools.
 
-``opponents=`` replaces the pool (name -> `TextAgent`, e.g. policies the CLI wires in);
+``opponents=`` replaces the pool (name -> batched `TextAgent`, e.g. a policy wired in);
 without it, the game's scripted players fill the other seat.
 """
 
@@ -20,7 +20,7 @@ from sandgym.envs.social.games.players import (
 )
 from sandgym.envs.social.games.prisoners import PrisonersDilemmaGame
 from sandgym.envs.social.games.view import GameEnv
-from sandgym.envs.social.peers import TextAgent
+from sandgym.envs.social.peers import TextAgent, as_agent
 
 __all__ = ["DebateEnv", "NegotiationEnv", "PrisonersDilemmaEnv"]
 
@@ -30,8 +30,9 @@ class PrisonersDilemmaEnv(GameEnv):
 
     def __init__(self, opponents: dict[str, Any] | None = None, *, rounds: int = 5,
                  max_invalid: int = 2, **kwargs: Any) -> None:
-        pool = opponents or {"tit_for_tat": tit_for_tat, "always_defect": always_defect,
-                             "always_cooperate": always_cooperate}
+        pool = opponents or {"tit_for_tat": as_agent(tit_for_tat),
+                             "always_defect": as_agent(always_defect),
+                             "always_cooperate": as_agent(always_cooperate)}
         super().__init__(functools.partial(PrisonersDilemmaGame, rounds=rounds,
                                            max_invalid=max_invalid), pool, **kwargs)
 
@@ -41,7 +42,7 @@ class NegotiationEnv(GameEnv):
 
     def __init__(self, opponents: dict[str, Any] | None = None, *, max_moves: int = 6,
                  max_invalid: int = 2, **kwargs: Any) -> None:
-        pool = opponents or {"fair_negotiator": fair_negotiator}
+        pool = opponents or {"fair_negotiator": as_agent(fair_negotiator)}
         super().__init__(functools.partial(NegotiationGame, max_moves=max_moves,
                                            max_invalid=max_invalid), pool, **kwargs)
 
@@ -52,6 +53,6 @@ class DebateEnv(GameEnv):
     def __init__(self, opponents: dict[str, Any] | None = None, *,
                  judge: TextAgent | None = None, rounds: int = 2, max_invalid: int = 2,
                  **kwargs: Any) -> None:
-        pool = opponents or {"stock_debater": stock_debater}
+        pool = opponents or {"stock_debater": as_agent(stock_debater)}
         super().__init__(functools.partial(DebateGame, judge, rounds=rounds,
                                            max_invalid=max_invalid), pool, **kwargs)

@@ -20,7 +20,7 @@ import gymnasium as gym
 from sandgym.envs.contract import Tool
 from sandgym.envs.errors import EnvError, EpisodeOverError, UnknownTaskError
 from sandgym.envs.social.games.base import PLAYERS, TextGame
-from sandgym.envs.social.peers import TextAgent, as_agent, ask
+from sandgym.envs.social.peers import TextAgent, ask
 from sandgym.envs.spaces import AnyText
 
 __all__ = ["GameEnv"]
@@ -35,7 +35,8 @@ class GameEnv(gym.Env):
 
     Args:
         game: a zero-argument factory of the `TextGame`.
-        opponents: name -> `TextAgent` (or a one-conversation function; see `as_agent`).
+        opponents: name -> `TextAgent` (batched; wrap a one-conversation scripted player
+            with `as_agent`).
         seat: ``player_0`` or ``player_1`` (the learner's seat).
         games_per_opponent: tasks per opponent (seeds ``0..N-1``).
         max_moves: learner moves per episode at most (truncation beyond).
@@ -46,7 +47,7 @@ class GameEnv(gym.Env):
     tools = (MOVE,)
 
     def __init__(self, game: Callable[[], TextGame],
-                 opponents: dict[str, TextAgent | Callable[..., str]], *,
+                 opponents: dict[str, TextAgent], *,
                  seat: str = PLAYERS[0], games_per_opponent: int = 4, max_moves: int = 30
                  ) -> None:
         if seat not in PLAYERS:
@@ -54,7 +55,7 @@ class GameEnv(gym.Env):
         if not opponents:
             raise EnvError("the opponent pool is empty; give at least one opponent")
         self.game = game()
-        self.opponents = {name: self._agent(a) for name, a in opponents.items()}
+        self.opponents = dict(opponents)
         self.seat = seat
         self.max_moves = max_moves
         self.task_ids = [f"{name}/{n}" for name in self.opponents
@@ -64,17 +65,6 @@ class GameEnv(gym.Env):
         self.opponent: str | None = None
         self.moves = 0
         self.done = True
-
-    @staticmethod
-    def _agent(agent: Any) -> TextAgent:
-        try:  # a batched TextAgent answers a list; a one-conversation function would not
-            import inspect
-
-            params = list(inspect.signature(agent).parameters)
-            name = params[0] if params else ""
-        except (TypeError, ValueError):
-            name = ""
-        return agent if name == "conversations" else as_agent(agent)
 
     @property
     def system_prompt(self) -> str:
