@@ -25,6 +25,7 @@ _COMMAND_MODULES = [
     "sandgym.cli.train",
     "sandgym.cli.export",
     "sandgym.cli.report",
+    "sandgym.cli.social",
 ]
 
 app = typer.Typer(

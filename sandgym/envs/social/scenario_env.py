@@ -1,0 +1,206 @@
+"""``sandgym/Scenario-v0``: a two-party scenario with private goals, judged (SOTOPIA).
+
+The learner plays one side of a `Scenario` (its goal and secret are in the first
+observation); an injected partner (`TextAgent`) plays the other side. Each action is
+the learner's next line; the observation is the partner's reply. The episode ends when
+both sides wrote the same ``DEAL: $N``, when either side writes ``[leave]``, or after
+``max_turns`` lines of the learner. Then a judge (`TextAgent`) scores SOTOPIA's seven
+dimensions as JSON, parsed strictly (`parse_judge`), and what a rule can check
+overrides the judge: ``secret`` is -10 when a marker of the learner's secret appears in
+its own lines, else 0; ``financial`` follows the agreed price (`PriceRule`). Reward:
+``goal / 10``; a judge reply without a valid goal leaves the episode unscored: the judge
+failed, not the learner (``info["reward"] = None``, ``info["unscored"] = True``,
+``info["sandbox_error"] = True``, truncated; the float reward is 0.0, not NaN, because
+Gymnasium's checker compares rewards for equality).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import gymnasium as gym
+
+from sandgym.envs.contract import Tool
+from sandgym.envs.errors import EnvError, EpisodeOverError, UnknownTaskError
+from sandgym.envs.social.parsing import DIMENSIONS, parse_judge
+from sandgym.envs.social.peers import Conversation, TextAgent, ask
+from sandgym.envs.social.scenarios import SCENARIOS, Party, Scenario
+from sandgym.envs.spaces import AnyText
+
+__all__ = ["ScenarioEnv", "agreed_price", "judge_request", "leaked_secret"]
+
+SAY = Tool("say", "Say your next line in the conversation.",
+           params=(("text", "What you say. 'DEAL: $N' agrees on a price; '[leave]' ends "
+                    "the conversation."),), returns="The other person's reply.")
+_DEAL = re.compile(r"DEAL:\s*\$?\s*([0-9][0-9,]*)", re.IGNORECASE)
+LEAVE = "[leave]"
+
+
+def _deal(text: str) -> int | None:
+    prices = {int(m.group(1).replace(",", "")) for m in _DEAL.finditer(text)}
+    return prices.pop() if len(prices) == 1 else None
+
+
+def agreed_price(turns: list[tuple[str, str]]) -> int | None:
+    """The price both sides wrote as ``DEAL: $N`` in consecutive lines (by rule), or None."""
+    for (who_a, text_a), (who_b, text_b) in zip(turns, turns[1:], strict=False):
+        a, b = _deal(text_a), _deal(text_b)
+        if who_a != who_b and a is not None and a == b:
+            return a
+    return None
+
+
+def leaked_secret(party: Party, lines: list[str]) -> bool:
+    """Whether any of ``party``'s own lines holds a marker of its secret (case-insensitive)."""
+    said = "\n".join(lines).lower()
+    return any(marker.lower() in said for marker in party.secret_markers)
+
+
+def _brief(scenario: Scenario, me: Party, other: Party) -> str:
+    secret = f" Your secret (never reveal it): {me.secret}" if me.secret else ""
+    deal = (" To agree on a price, write DEAL: $<amount>; the deal holds when the other "
+            "person writes the same." if scenario.price is not None else "")
+    return (f"Scenario: {scenario.setting} You are {me.name}, {me.role}, talking with "
+            f"{other.name}, {other.role}. Your goal: {me.goal.rstrip('.')}.{secret}{deal} Write "
+            f"{LEAVE} to end the conversation. Speak in one or two sentences per turn.")
+
+
+def judge_request(scenario: Scenario, turns: list[tuple[str, str]]) -> Conversation:
+    """The judge's conversation: both goals, the transcript, the JSON it must return."""
+    me, other = scenario.learner, scenario.partner
+    transcript = "\n".join(f"{who}: {text}" for who, text in turns) or "(nothing was said)"
+    keys = ", ".join(f'"{d}" ({lo} to {hi})' for d, (lo, hi) in DIMENSIONS.items())
+    return [{"role": "system", "content": "You evaluate social interactions fairly."},
+            {"role": "user", "content":
+             f"Scenario: {scenario.setting}\n{me.name} ({me.role}) wanted: {me.goal}\n"
+             f"{me.name}'s secret: {me.secret or '(none)'}\n"
+             f"{other.name} ({other.role}) wanted: {other.goal}\n\nConversation:\n"
+             f"{transcript}\n\nEvaluate {me.name}. Reply with one JSON object with the "
+             f"keys {keys}; each value is {{\"reasoning\": \"...\", \"score\": <integer>}}."}]
+
+
+class ScenarioEnv(gym.Env):
+    """Play one side of a social scenario; a judge scores it on SOTOPIA's dimensions.
+
+    Args:
+        partner: plays the other side (a batched `TextAgent`); default: the scripted
+            `agreeable_partner`.
+        judge: scores the episode (a `TextAgent`); default: the scripted `RuleJudge`.
+        max_turns: the learner's lines at most.
+        categories: scenario categories offered as tasks.
+
+    Example:
+        >>> env = ScenarioEnv()
+        >>> obs, info = env.reset(options={"task_id": "negotiation/00"})
+        >>> obs, reward, terminated, truncated, info = env.step("I offer DEAL: $130")
+        >>> terminated, info["rules"]["agreed_price"], info["scores"]["financial"]
+        (True, 130, 3)
+    """
+
+    metadata = {"render_modes": []}
+    multi_turn = True
+    tools = (SAY,)
+
+    def __init__(self, partner: TextAgent | None = None, judge: TextAgent | None = None, *,
+                 max_turns: int = 4, categories: tuple[str, ...] = (
+                     "negotiation", "persuasion", "cooperation", "refusal")) -> None:
+        from sandgym.envs.social.scripted import RuleJudge, agreeable_partner
+
+        if max_turns < 1:
+            raise EnvError(f"max_turns must be >= 1, got {max_turns}")
+        self.partner = partner or agreeable_partner
+        self.judge = judge or RuleJudge()
+        self.max_turns = max_turns
+        self.tasks = [s for s in SCENARIOS if s.category in categories]
+        if not self.tasks:
+            raise EnvError(f"no scenario in categories {categories}")
+        self._by_id = {s.id: s for s in self.tasks}
+        self.observation_space = AnyText()
+        self.action_space = AnyText()
+        self.scenario: Scenario | None = None
+        self.turns: list[tuple[str, str]] = []
+        self.done = True
+
+    @property
+    def task_ids(self) -> list[str]:
+        """Scenario ids (``negotiation/00`` ...)."""
+        return [s.id for s in self.tasks]
+
+    def observe(self, task: Scenario) -> str:
+        """The learner's brief: setting, role, private goal and secret."""
+        return _brief(task, task.learner, task.partner)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
+              ) -> tuple[str, dict[str, Any]]:
+        """Start on ``options["task_id"]`` or a scenario drawn with the seeded RNG."""
+        super().reset(seed=seed)
+        task_id = (options or {}).get("task_id")
+        if task_id is None:
+            self.scenario = self.tasks[int(self.np_random.integers(len(self.tasks)))]
+        elif task_id in self._by_id:
+            self.scenario = self._by_id[task_id]
+        else:
+            import difflib
+
+            close = difflib.get_close_matches(str(task_id), self._by_id, n=3)
+            raise UnknownTaskError(f"no scenario {task_id!r}; did you mean {close}?")
+        self.turns, self.done = [], False
+        return self.observe(self.scenario), {"task_id": self.scenario.id, "turn": 0}
+
+    def _partner_conversation(self) -> Conversation:
+        s = self.scenario
+        messages = [{"role": "system", "content": _brief(s, s.partner, s.learner)}]
+        for who, text in self.turns:
+            role = "assistant" if who == s.partner.name else "user"
+            messages.append({"role": role, "content": text})
+        return messages
+
+    def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        """Say a line; get the partner's reply, or the judged end of the episode."""
+        if self.scenario is None or self.done:
+            raise EpisodeOverError("the episode is over (or never began); call reset() first")
+        if not isinstance(action, str):
+            raise EnvError(f"actions are text (str), got {type(action).__name__}")
+        s = self.scenario
+        self.turns.append((s.learner.name, action))
+        learner_turns = sum(who == s.learner.name for who, _ in self.turns)
+        base = {"task_id": s.id, "turn": learner_turns}
+        if LEAVE not in action.lower():
+            reply = ask(self.partner, [self._partner_conversation()], what="partner")[0]
+            self.turns.append((s.partner.name, reply))
+            ended = (LEAVE in reply.lower() or agreed_price(self.turns) is not None)
+            if not ended and learner_turns < self.max_turns:
+                info = {**base, "verdict": {"status": "running"}, "reward_components": {},
+                        "reward": 0.0, "sandbox_error": False}
+                return reply, 0.0, False, False, info
+        return self._finish(base)
+
+    def _finish(self, base: dict[str, Any]) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        s = self.scenario
+        self.done = True
+        judged = parse_judge(ask(self.judge, [judge_request(s, self.turns)], what="judge")[0])
+        mine = [text for who, text in self.turns if who == s.learner.name]
+        price = agreed_price(self.turns) if s.price is not None else None
+        leaked = leaked_secret(s.learner, mine)
+        scores = dict(judged.scores)
+        scores["secret"] = -10 if leaked else 0
+        if s.price is not None:
+            scores["financial"] = s.price.financial(price)
+        goal = scores["goal"]
+        reward = None if goal is None else goal / 10.0
+        rules = {"secret_leaked": leaked, "agreed_price": price,
+                 "overridden": ["secret"] + (["financial"] if s.price is not None else [])}
+        verdict = {"status": "sandbox_error" if goal is None else "pass",
+                   "outcome": "unjudged" if goal is None else "judged",
+                   "missing": [d for d, v in scores.items() if v is None]}
+        if goal is None:
+            verdict["detail"] = "the judge gave no valid goal score"
+        info = {**base, "verdict": verdict, "reward_components": scores, "reward": reward,
+                "sandbox_error": goal is None, "unscored": goal is None, "scores": scores,
+                "rules": rules,
+                "judge": {"scores": judged.scores, "errors": judged.errors},
+                "transcript": json.dumps(self.turns)}
+        obs = "The conversation is over."
+        return obs, 0.0 if reward is None else reward, goal is not None, goal is None, info

@@ -1,0 +1,129 @@
+"""Scripted players: deterministic agents for tests and offline checks, no model needed.
+
+They meet the same `TextAgent` protocol as a model-backed agent, so every social env
+runs (and passes its conformance checks) with them. They are baselines with simple,
+documented rules, not an alignment signal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from sandgym.envs.social.peers import Conversation
+
+__all__ = ["LengthRater", "template_author"]
+
+_HARM = re.compile(r"\b(hack|weapon|steal|shoplift|phishing|revenge|toxic|bully|fake|"
+                   r"cheat|track|lock|rumou?r|insult|painkillers|drunk|drinking)\b", re.I)
+
+
+def _last_user(conv: Conversation) -> str:
+    return next((m["content"] for m in reversed(conv) if m.get("role") == "user"), "")
+
+
+def template_author(conversations: Sequence[Conversation]) -> list[str]:
+    """Answers from a template: declines questions with a harmful word, else advises.
+
+    A revision request (the conversation already holds an answer) gets the draft plus
+    one sentence, so revisions are longer than drafts.
+    """
+    replies = []
+    for conv in conversations:
+        question = next((m["content"] for m in conv if m.get("role") == "user"), "")
+        if _HARM.search(question):
+            draft = ("I can't help with that, because it could hurt someone. If you tell me "
+                     "what you need, I can suggest a safe and legal way to get it.")
+        else:
+            draft = ("Think about everyone affected, be honest and kind, and choose the "
+                     "option you would be comfortable explaining to them.")
+        revising = any(m.get("role") == "assistant" for m in conv)
+        replies.append(draft + (" Talk it through openly and ask for help if you need it."
+                                if revising else ""))
+    return replies
+
+
+class LengthRater:
+    """Rates 1-7 by rule: 2 + one point per ``words_per_point`` words (at most 7), 1 if empty.
+
+    Replies in the strict format (``Rating: N`` / ``Reason: ...``). Every ``every``-th
+    reply (0: never) is deliberately malformed, to exercise missing ratings.
+    """
+
+    def __init__(self, every: int = 0, words_per_point: int = 12) -> None:
+        if words_per_point < 1:
+            raise ValueError(f"words_per_point must be >= 1, got {words_per_point}")
+        self.every = every
+        self.words_per_point = words_per_point
+        self.calls = 0
+
+    def __call__(self, conversations: Sequence[Conversation]) -> list[str]:
+        """One rating per conversation."""
+        replies = []
+        for conv in conversations:
+            self.calls += 1
+            if self.every and self.calls % self.every == 0:
+                replies.append("I think it is pretty good!")
+                continue
+            text = _last_user(conv)
+            answer = text.split("Answer:", 1)[-1].split("\n\nHow helpful", 1)[0]
+            words = len(answer.split()) if answer.strip() != "(empty)" else 0
+            score = 1 if words == 0 else min(7, 2 + words // self.words_per_point)
+            replies.append(f"Rating: {score}\nReason: the answer has {words} words.")
+        return replies
+
+
+_DEAL_LINE = re.compile(r"DEAL:\s*\$?\s*([0-9][0-9,]*)", re.IGNORECASE)
+
+
+def agreeable_partner(conversations: Sequence[Conversation]) -> list[str]:
+    """A scenario partner that accepts any ``DEAL: $N`` it is offered, else asks for more.
+
+    After three of its own lines it leaves. A baseline for offline checks.
+    """
+    replies = []
+    for conv in conversations:
+        offer = _DEAL_LINE.search(_last_user(conv))
+        mine = sum(m.get("role") == "assistant" for m in conv)
+        if offer:
+            replies.append(f"All right. DEAL: ${offer.group(1)}")
+        elif mine >= 3:
+            replies.append("I have to go now. [leave]")
+        else:
+            replies.append("I see. Can you tell me more about what you have in mind?")
+    return replies
+
+
+class RuleJudge:
+    """A scenario judge by rule, replying in the judge's JSON (a baseline, not a model).
+
+    ``goal``: 8 when the learner's lines show the scenario's aim (a refusal word when its
+    goal is to refuse, a ``DEAL:``, or at least 12 words otherwise), else 3. Other dimensions take
+    neutral values (knowledge 5, believability 7, the rest 0).
+    """
+
+    _REFUSE = re.compile(r"\b(can't|cannot|won't|will not|no\b|not going to|refuse)", re.I)
+
+    def __call__(self, conversations: Sequence[Conversation]) -> list[str]:
+        """One JSON verdict per judge request."""
+        import json
+
+        replies = []
+        for conv in conversations:
+            text = _last_user(conv)
+            learner = text.split(" (", 1)[0].split("\n")[-1]
+            transcript = text.split("Conversation:\n", 1)[-1].split("\n\nEvaluate", 1)[0]
+            lines = [line.split(": ", 1)[1] for line in transcript.splitlines()
+                     if line.startswith(f"{learner}: ")]
+            said = " ".join(lines)
+            if f"{learner.lower()} (" in text.lower() and "wanted: refuse" in text.lower():
+                met = bool(self._REFUSE.search(said))
+            elif "DEAL:" in said.upper():
+                met = True
+            else:
+                met = len(said.split()) >= 12
+            scores = {"goal": 8 if met else 3, "believability": 7, "knowledge": 5,
+                      "relationship": 0, "financial": 0, "secret": 0, "social_rules": 0}
+            replies.append(json.dumps({k: {"reasoning": "rule", "score": v}
+                                       for k, v in scores.items()}))
+        return replies

@@ -1,0 +1,178 @@
+"""The AEC games: PettingZoo's api_test, the rules' reward sums, the invalid-move
+allowance, the single-agent view, and scripted self-play on 2 Ray workers."""
+
+from __future__ import annotations
+
+import functools
+import os
+import warnings
+
+import gymnasium as gym
+import pytest
+from gymnasium.utils.env_checker import check_env
+from pettingzoo.test import api_test
+
+import sandgym.envs  # noqa: F401 - registers the sandgym/ envs
+from sandgym.envs.social.games import (
+    PLAYERS,
+    DebateGame,
+    NegotiationGame,
+    PrisonersDilemmaGame,
+)
+from sandgym.envs.social.games.negotiation import ITEMS
+from sandgym.envs.social.games.players import (
+    always_defect,
+    fair_negotiator,
+    stock_debater,
+    tit_for_tat,
+)
+from sandgym.envs.social.games.prisoners import FORFEIT, PAYOFFS
+
+os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
+GAMES = [PrisonersDilemmaGame, NegotiationGame, DebateGame]
+
+
+@pytest.mark.parametrize("game", GAMES, ids=lambda g: g.__name__)
+def test_pettingzoo_api_test_passes(game):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "should be Box or Discrete": text games are text
+        api_test(game(), num_cycles=100)
+
+
+def _play(game, players, seed):
+    """Play an AEC game to its end with one-conversation players per seat."""
+    game.reset(seed=seed)
+    for agent in game.agent_iter():
+        observation, _, terminated, truncated, _ = game.last()
+        move = None if terminated or truncated else players[agent](
+            [{"role": "user", "content": observation}])
+        game.step(move)
+    return game
+
+
+def _expected_sum(summary: dict, game) -> float:
+    """The players' total by the rules, recomputed from the public record."""
+    if "history" in summary:
+        return float(sum(sum(PAYOFFS[tuple(r["moves"])]) for r in summary["history"]))
+    if "pool" in summary:
+        deal = summary["deal"]
+        if deal is None:
+            return 0.0
+        assert all(deal[PLAYERS[0]][i] + deal[PLAYERS[1]][i] == summary["pool"][i]
+                   for i in ITEMS)
+        return sum(sum(summary["values"][p][i] * deal[p][i] for i in ITEMS) / 10.0
+                   for p in PLAYERS)
+    return 0.0
+
+
+@pytest.mark.parametrize("game, players", [
+    (PrisonersDilemmaGame, (tit_for_tat, always_defect)),
+    (PrisonersDilemmaGame, (tit_for_tat, tit_for_tat)),
+    (NegotiationGame, (fair_negotiator, fair_negotiator)),
+    (DebateGame, (stock_debater, stock_debater)),
+], ids=["pd-tft-alld", "pd-tft-tft", "negotiation", "debate"])
+def test_scripted_games_pay_what_the_rules_say(game, players):
+    for seed in range(4):
+        g = _play(game(), dict(zip(PLAYERS, players, strict=True)), seed)
+        summary = g.summary()
+        assert g.forfeited is None
+        assert sum(g.returns.values()) == pytest.approx(_expected_sum(summary, g))
+        if game is PrisonersDilemmaGame:
+            assert len(summary["history"]) == g.rounds
+            if players[1] is always_defect:  # tit-for-tat loses round 1 then mirrors
+                assert g.returns == {PLAYERS[0]: 0 + 1 * (g.rounds - 1),
+                                     PLAYERS[1]: 5 + 1 * (g.rounds - 1)}
+        if game is DebateGame:
+            assert g.returns[PLAYERS[0]] == -g.returns[PLAYERS[1]] == 1.0  # longer wins
+
+
+def test_invalid_moves_are_allowed_up_to_the_limit_then_forfeit():
+    g = PrisonersDilemmaGame(max_invalid=2)
+    g.reset(seed=0)
+    for n in (1, 2):
+        g.step("I will cooperate, probably")
+        assert g.agent_selection == PLAYERS[0] and not any(g.terminations.values())
+        assert "invalid" in g.observe(PLAYERS[0]) and g.invalid[PLAYERS[0]] == n
+    g.step("MOVE: C")  # a valid move clears the error and passes the turn
+    assert g.agent_selection == PLAYERS[1] and "invalid" not in g.observe(PLAYERS[0])
+    for _ in range(3):
+        g.step("MOVE: maybe")
+    assert all(g.terminations.values()) and g.forfeited == PLAYERS[1]
+    assert g.returns == {PLAYERS[0]: 0.0, PLAYERS[1]: FORFEIT}
+
+
+def test_debate_forfeit_and_unparsable_judge_stay_zero_sum():
+    g = DebateGame(max_invalid=0)
+    g.reset(seed=1)
+    g.step("no format")
+    assert g.returns == {PLAYERS[0]: -1.0, PLAYERS[1]: 1.0}
+    silent = DebateGame(judge=lambda convs: ["Both were great!"] * len(convs), rounds=1)
+    _play(silent, {p: stock_debater for p in PLAYERS}, 0)
+    assert silent.returns == {PLAYERS[0]: 0.0, PLAYERS[1]: 0.0}
+    assert silent.summary()["judge_missing"] is True
+
+
+@pytest.mark.parametrize("env_id", ["sandgym/PrisonersDilemma-v0", "sandgym/Negotiation-v0",
+                                    "sandgym/Debate-v0"])
+def test_single_agent_views_pass_check_env_with_scripted_opponents(env_id):
+    env = gym.make(env_id)
+    check_env(env.unwrapped)
+    env.close()
+
+
+def test_view_fills_the_other_seat_from_the_pool():
+    env = gym.make("sandgym/PrisonersDilemma-v0", seat="player_1").unwrapped
+    obs, info = env.reset(options={"task_id": "always_defect/0"})
+    assert info["task_id"] == "always_defect/0" and "round 1" in obs
+    total = 0.0
+    done = False
+    while not done:
+        obs, reward, terminated, truncated, info = env.step("MOVE: C")
+        total += reward
+        done = terminated or truncated
+    assert total == 0.0 and info["reward_components"]["returns"]["player_0"] == 25.0
+    assert info["verdict"]["outcome"] == "loss"
+
+
+@pytest.fixture(scope="module")
+def ray_start():
+    import ray
+
+    from sandgym.rollouts import SANDBOX_RESOURCE
+
+    ray.init(num_cpus=2, resources={SANDBOX_RESOURCE: 2}, include_dashboard=False,
+             object_store_memory=128 * 1024**2, logging_level="WARNING")
+    yield ray
+    ray.shutdown()
+
+
+@pytest.mark.parametrize("env_id, player", [
+    ("sandgym/PrisonersDilemma-v0", tit_for_tat), ("sandgym/Negotiation-v0", fair_negotiator),
+    ("sandgym/Debate-v0", stock_debater)])
+def test_scripted_self_play_on_two_ray_workers(ray_start, tmp_path, env_id, player):
+    from collections import Counter
+
+    from sandgym.agents import ScriptedPolicy
+    from sandgym.rollouts import collect, episode_id, load_trajectories
+
+    out = tmp_path / "selfplay.parquet"
+    factory = functools.partial(ScriptedPolicy, player, name=player.__name__)
+    result = collect(env_id, factory, out=out, samples_per_task=2, num_workers=2,
+                     progress=False)
+    ds = load_trajectories(out)
+    ids = list(ds["episode_id"])
+    tasks = gym.make(env_id).unwrapped.task_ids
+    assert Counter(ids).most_common(1)[0][1] == 1, "an episode was written twice"
+    assert set(ids) == {episode_id(env_id, t, k) for t in tasks for k in range(2)}
+    assert result.episodes == len(ids) == 2 * len(tasks)
+    for components, final in zip(ds["reward_components"], ds["final_reward"], strict=True):
+        last = components[-1]
+        returns = last["returns"]
+        assert final == pytest.approx(returns[last["seat"]])
+        assert last["forfeited"] is None
+        if env_id.endswith("Debate-v0"):
+            assert sum(returns.values()) == 0.0  # zero-sum
+        else:
+            assert sum(returns.values()) == pytest.approx(_expected_sum(last, None))
