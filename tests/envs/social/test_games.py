@@ -4,6 +4,7 @@ allowance, the single-agent view, and scripted self-play on 2 Ray workers."""
 from __future__ import annotations
 
 import functools
+import json
 import os
 import warnings
 
@@ -168,7 +169,7 @@ def test_scripted_self_play_on_two_ray_workers(ray_start, tmp_path, env_id, play
     assert set(ids) == {episode_id(env_id, t, k) for t in tasks for k in range(2)}
     assert result.episodes == len(ids) == 2 * len(tasks)
     for components, final in zip(ds["reward_components"], ds["final_reward"], strict=True):
-        last = components[-1]
+        last = json.loads(components)[-1]  # stored as a JSON list (rollouts schema)
         returns = last["returns"]
         assert final == pytest.approx(returns[last["seat"]])
         assert last["forfeited"] is None

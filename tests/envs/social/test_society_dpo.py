@@ -32,20 +32,27 @@ def test_society_run_exports_dpo_pairs_that_train_two_dpo_steps(policy, tmp_path
 
     from sandgym.agents import SamplingParams
 
-    sampling = SamplingParams(temperature=1.0, max_new_tokens=24, seed=1)
+    # Budgets alternate by position (4 and 32 tokens), so revisions of one question
+    # differ in length, and so in the length rater's score, whatever is sampled.
+    budgets = [SamplingParams(temperature=1.0, max_new_tokens=n, seed=1) for n in (4, 32)]
 
     def author(conversations):
-        return [g.text for g in policy.generate(conversations, sampling)]
+        replies = {}
+        for parity, sampling in enumerate(budgets):
+            picked = list(range(parity, len(conversations), 2))
+            gens = policy.generate([conversations[i] for i in picked], sampling)
+            replies.update(zip(picked, (g.text for g in gens), strict=True))
+        return [replies[i] for i in range(len(conversations))]
 
     run = tmp_path / "society.parquet"
-    society = Society(author, LengthRater(words_per_point=2),
+    society = Society(author, LengthRater(words_per_point=4),
                       config=SocietyConfig(agents=5, rounds=1, seed=3))
     with ParquetSink(run, record_schema()) as sink:
         stats = society.run(sink=sink.write)
     records = read_records(run)
     assert stats.answers == 10 and stats.missing == 0 and len(records) == sink.rows
     rows = society_dpo_rows(records, min_gap=2.0)
-    assert rows, "five sampled revisions of one question should differ by 2 rating points"
+    assert rows, "revisions of 4 and 32 tokens of one question should differ by 2 points"
     for row in rows:
         assert row["chosen_rating"] - row["rejected_rating"] >= 2.0
     assert society_ranked_rows(records)[0]["ratings"] == sorted(

@@ -33,7 +33,7 @@ def model_agent():
 
 @pytest.mark.parametrize("env_id, kwargs", [
     ("sandgym/Society-v0", lambda a: {"raters": a, "peers": 2}),
-    ("sandgym/Scenario-v0", lambda a: {"partner": a, "judge": a, "max_turns": 1}),
+    ("sandgym/Scenario-v0", lambda a: {"partner": a, "judge": a, "max_turns": 2}),
     ("sandgym/PrisonersDilemma-v0", lambda a: {"opponents": {"smollm2": a}, "rounds": 1}),
 ], ids=["society", "scenario", "prisoners-dilemma"])
 def test_check_env_with_the_default_model(model_agent, env_id, kwargs):
