@@ -21,11 +21,11 @@ TASKS = [
      "SELECT name FROM departments ORDER BY name"),
     ("berlin_departments", "Which departments are located in Berlin? Give their names.",
      "SELECT name FROM departments WHERE city = 'Berlin'"),
-    ("max_salary", "What is the highest salary of any employee?", "SELECT MAX(salary) FROM employees"),
-    ("min_salary", "What is the lowest salary of any employee?", "SELECT MIN(salary) FROM employees"),
+    ("max_salary", "What is the highest salary of any employee?", "SELECT MAX(salary) FROM employees"),  # noqa: E501
+    ("min_salary", "What is the lowest salary of any employee?", "SELECT MIN(salary) FROM employees"),  # noqa: E501
     ("avg_salary", "What is the average salary of all employees, rounded to 2 decimals?",
      "SELECT ROUND(AVG(salary), 2) FROM employees"),
-    ("total_payroll", "What is the sum of all employee salaries?", "SELECT SUM(salary) FROM employees"),
+    ("total_payroll", "What is the sum of all employee salaries?", "SELECT SUM(salary) FROM employees"),  # noqa: E501
     ("top3_salaries", "List the names and salaries of the 3 best-paid employees, highest first.",
      "SELECT name, salary FROM employees ORDER BY salary DESC, id LIMIT 3"),
     ("hired_after_2020", "Which employees were hired after 2020? Give their names.",
@@ -60,7 +60,7 @@ TASKS = [
      "m.salary"),
     ("project_budgets_sorted", "List project names and budgets, largest budget first.",
      "SELECT name, budget FROM projects ORDER BY budget DESC"),
-    ("total_budget", "What is the total budget of all projects?", "SELECT SUM(budget) FROM projects"),
+    ("total_budget", "What is the total budget of all projects?", "SELECT SUM(budget) FROM projects"),  # noqa: E501
     ("project_no_dept", "Which projects belong to no department? Give their names.",
      "SELECT name FROM projects WHERE dept_id IS NULL"),
     ("research_projects", "List the names of the projects of the Research department.",

@@ -31,7 +31,7 @@ __all__ = ["ENTRY_POINT_GROUP", "NAMESPACE", "EnvInfo", "discover_plugins", "env
 
 NAMESPACE = "sandgym"
 ENTRY_POINT_GROUP = "sandgym.envs"
-BUILTIN_FAMILY_MODULES = ("sandgym.envs.code.registry",)
+BUILTIN_FAMILY_MODULES = ("sandgym.envs.code.registry", "sandgym.envs.tools.registry")
 """Modules whose ``register_envs()`` registers a built-in family (cheaply)."""
 
 TaskCount = int | Callable[[], int] | None

@@ -157,7 +157,9 @@ def parse_reply(reply: Any) -> ParsedReply:
 
 
 def _short(text: str, limit: int = 300) -> str:
-    return text if len(text) <= limit else text[:limit] + f"... [truncated {len(text) - limit} chars]"
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"... [truncated {len(text) - limit} chars]"
 
 
 def _parse(reply: str) -> ParsedReply:

@@ -64,6 +64,17 @@ def _multiset(value: list[Any]) -> tuple[Any, ...]:
 Change = tuple[Path, Any]
 
 
+def _kind(value: Any) -> Any:
+    """The JSON kind of a value (dict subclasses are objects; ints and floats are numbers)."""
+    if isinstance(value, dict):
+        return dict
+    if isinstance(value, bool):
+        return bool
+    if isinstance(value, int | float):
+        return float
+    return type(value)
+
+
 def changes(before: Any, after: Any, *, volatile: tuple[str, ...] = (),
             unordered: tuple[str, ...] = (), _path: Path = ()) -> dict[Path, Any]:
     """Every path whose value differs between two JSON values: ``{path: new value}``.
@@ -83,16 +94,15 @@ def changes(before: Any, after: Any, *, volatile: tuple[str, ...] = (),
         new = _multiset(after)
         same = isinstance(before, list) and _multiset(before) == new
         return {} if same else {_path: ("multiset", new)}
-    if type(before) is not type(after) and not (
-            isinstance(before, int | float) and isinstance(after, int | float)
-            and not isinstance(before, bool) and not isinstance(after, bool)):
+    if _kind(before) != _kind(after):
         return {_path: after}
     if before == after:
         return {}
     out: dict[Path, Any] = {}
     if isinstance(before, dict):
         for key in before.keys() | after.keys():
-            out.update(changes(before.get(key, ABSENT), after.get(key, ABSENT),
+            # dict.get: read the raw entries (a copy-on-read state must not copy here)
+            out.update(changes(dict.get(before, key, ABSENT), dict.get(after, key, ABSENT),
                                volatile=volatile, unordered=unordered, _path=(*_path, key)))
         return out
     if isinstance(before, list) and len(before) == len(after):

@@ -85,6 +85,62 @@ class ToolContext:
         return result
 
 
+class _CopyOnRead(dict):
+    """A collection of the initial state whose entries are copied when first read.
+
+    Most calls touch a handful of a large database's records; copying the whole
+    state per episode would dominate an episode's cost. Entries never read stay the
+    initial state's own objects (so diffs skip them by identity); an entry is
+    deep-copied the first time a tool reaches it, before it can be changed.
+    """
+
+    def _own(self, key: Any) -> Any:
+        value = dict.__getitem__(self, key)
+        if key not in self._owned:
+            value = pickle.loads(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+            dict.__setitem__(self, key, value)
+            self._owned.add(key)
+        return value
+
+    def __init__(self, source: dict[Any, Any]) -> None:
+        super().__init__(source)
+        self._owned: set[Any] = set()
+
+    def __getitem__(self, key: Any) -> Any:
+        if key in self._owned:
+            return dict.__getitem__(self, key)
+        return self._own(key)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self[key] if key in self else default
+
+    def values(self) -> Any:  # type: ignore[override]
+        return [self[k] for k in self]
+
+    def items(self) -> Any:  # type: ignore[override]
+        return [(k, self[k]) for k in self]
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        if key in self:
+            value = self[key]
+            dict.pop(self, key)
+            return value
+        return dict.pop(self, key, *default)
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        if key in self:
+            return self[key]
+        self[key] = default
+        return default
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._owned.add(key)
+        dict.__setitem__(self, key, value)
+
+    def __reduce__(self) -> Any:
+        return (dict, (dict(self.items()),))
+
+
 def _jsonable(value: Any) -> Any:
     try:
         text = json.dumps(value, ensure_ascii=False, default=str)
@@ -169,8 +225,17 @@ class Domain:
         return self._pristine
 
     def fresh_state(self) -> Any:
-        """A private copy of the initial state for one episode or replay."""
+        """A private copy of the initial state for one episode or replay.
+
+        A JSON object whose values are objects (collections of records, as in τ²'s
+        databases) is copied on read (`_CopyOnRead`): only the records a call reaches
+        are copied. Anything else is copied whole.
+        """
         self._load()
+        pristine = self._pristine
+        if isinstance(pristine, dict) and pristine and all(
+                isinstance(v, dict) for v in pristine.values()):
+            return {k: _CopyOnRead(v) for k, v in pristine.items()}
         return pickle.loads(self._pickled)
 
     def openai_tools(self) -> list[dict[str, Any]]:

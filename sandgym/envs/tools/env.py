@@ -21,6 +21,7 @@ carries the diff, the outputs, the error counts and, for a failed episode, its c
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -36,7 +37,14 @@ from sandgym.envs.tools.calls import CallError, ToolCall, format_call, parse_rep
 from sandgym.envs.tools.diff import changes, compare
 from sandgym.envs.tools.domain import Domain, ToolContext
 from sandgym.envs.tools.schema import ArgumentError, FunctionTool
-from sandgym.envs.tools.tasks import GoldRecord, TaskReport, ToolTask, state_paths, validate_tasks
+from sandgym.envs.tools.tasks import (
+    GoldRecord,
+    TaskReport,
+    ToolTask,
+    load_tool_tasks,
+    state_paths,
+    validate_tasks,
+)
 from sandgym.envs.tools.user import STOP, make_user
 
 logger = logging.getLogger(__name__)
@@ -110,7 +118,8 @@ class ToolEnv(gym.Env[str, str]):
 
     Args:
         domain: the `Domain` (default: the class's).
-        tasks: `ToolTask` values (default: the class's task set); validated on load.
+        tasks: a JSONL path or `ToolTask` values / dicts (default: the class's task set);
+            validated on load (``env.report`` lists what was rejected and why).
         pool: the `SandboxPool` sandboxed domains lease from (default: the default pool).
         user: ``"scripted"`` (default), a user model callable (`LLMUser`), or a simulator.
         max_turns: agent replies before the episode is truncated.
@@ -130,7 +139,7 @@ class ToolEnv(gym.Env[str, str]):
     default_timeout_s: ClassVar[float | None] = None
     max_calls_default: ClassVar[int] = 32
 
-    def __init__(self, *, domain: Domain | None = None, tasks: list[ToolTask] | None = None,
+    def __init__(self, *, domain: Domain | None = None, tasks: Any = None,
                  pool: Any = None, user: Any = "scripted", max_turns: int = 30,
                  max_errors: int = 8, max_calls_per_turn: int | None = None,
                  reward_mode: str = "binary", timeout_s: float | None = None,
@@ -153,7 +162,7 @@ class ToolEnv(gym.Env[str, str]):
         self._lease_pool: Any = None
         self._closed = False
         self._user = make_user(user)
-        source = tasks if tasks is not None else self.default_tasks()
+        source = load_tool_tasks(tasks) if tasks is not None else self.default_tasks()
         accepted, self._gold, self.report = self._validated(source, split)
         if not accepted:
             raise EnvError(f"no task of the {self.domain.name} task set was accepted: "
@@ -183,11 +192,17 @@ class ToolEnv(gym.Env[str, str]):
             tasks = [t for t in tasks if t.split == split]
             if not tasks:
                 raise EnvError(f"no task is in split {split!r}")
-        if not self.domain.sandboxed:
-            return validate_tasks(self.domain, tasks, timeout_s=self.timeout_s)
-        with self.pool.sandbox() as sandbox:
-            return validate_tasks(self.domain, tasks, sandbox=lambda: sandbox,
-                                  timeout_s=self.timeout_s)
+        # a domain validates a given task set once per process (replays are pure)
+        key = hashlib.sha256(repr(tasks).encode()).hexdigest()
+        cache = self.domain.__dict__.setdefault("_validated", {})
+        if key not in cache:
+            if not self.domain.sandboxed:
+                cache[key] = validate_tasks(self.domain, tasks, timeout_s=self.timeout_s)
+            else:
+                with self.pool.sandbox() as sandbox:
+                    cache[key] = validate_tasks(self.domain, tasks, sandbox=lambda: sandbox,
+                                                timeout_s=self.timeout_s)
+        return cache[key]
 
     def _system_prompt(self) -> str:
         schemas = json.dumps([t.openai_schema() for t in (*self.domain.tools, _DONE_TOOL)],

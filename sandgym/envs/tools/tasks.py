@@ -214,3 +214,25 @@ def validate_tasks(domain: Domain, tasks: Iterable[ToolTask], *,
         logger.info("%s: %d tasks accepted, %d rejected %s", domain.name, len(accepted),
                     len(report.rejected), report.counts())
     return accepted, records, report
+
+
+def load_tool_tasks(source: Any) -> list[ToolTask]:
+    """`ToolTask` values from a JSONL path, or a list of tasks or task dicts."""
+    import os
+
+    if isinstance(source, str | os.PathLike):
+        try:
+            with open(source, encoding="utf-8") as f:
+                lines = [(i, line) for i, line in enumerate(f, 1) if line.strip()]
+        except OSError as e:
+            raise TaskSetError(f"cannot read the task file {source}: {e}") from e
+        out = []
+        for i, line in lines:
+            try:
+                data = json.loads(line)
+            except ValueError as e:
+                raise TaskSetError(f"{source}:{i}: invalid JSON ({e})") from e
+            out.append(task_from_dict(data, f"{source}:{i}"))
+        return out
+    return [t if isinstance(t, ToolTask) else task_from_dict(t, f"tasks[{i}]")
+            for i, t in enumerate(source)]
