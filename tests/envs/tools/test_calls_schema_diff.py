@@ -15,7 +15,8 @@ from sandgym.envs.tools.schema import ArgumentError, FunctionTool
 def test_parses_hermes_tags_openai_tool_calls_and_bare_json():
     tags = parse_reply('I will look.\n<tool_call>{"name": "f", "arguments": {"x": 1}}</tool_call>'
                        '<tool_call>{"name": "g", "arguments": {}}</tool_call>')
-    assert tags.calls == (ToolCall("f", {"x": 1}), ToolCall("g", {})) and tags.text == "I will look."
+    assert tags.calls == (ToolCall("f", {"x": 1}), ToolCall("g", {}))
+    assert tags.text == "I will look."
     openai = parse_reply(json.dumps({"tool_calls": [{"type": "function", "function": {
         "name": "f", "arguments": json.dumps({"x": 2})}}]}))
     assert openai.calls == (ToolCall("f", {"x": 2}),)

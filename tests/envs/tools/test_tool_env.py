@@ -17,7 +17,6 @@ from sandgym.envs.tools.domain import Domain, ToolError
 from sandgym.envs.tools.env import ToolEnv
 from sandgym.envs.tools.envs import Tau2RetailEnv
 from sandgym.envs.tools.schema import tool
-from sandgym.envs.tools.tasks import task_from_dict
 from sandgym.envs.tools.user import STOP, LLMUser
 
 RETAIL = "sandgym/Tau2Retail-v0"
