@@ -24,7 +24,7 @@ __all__ = ["SQL_POLICY", "sql_domain", "sql_tasks"]
 
 MAX_QUERY_CHARS = 5000
 SHOWN_ROWS = 50
-MAX_ROWS = 5000
+MAX_ROWS = 1000
 
 _RUNNER = r'''
 import json, sqlite3, sys
@@ -80,9 +80,14 @@ def _query(ctx: ToolContext, query: str) -> dict[str, Any]:
     marker = result.stdout.rfind("\x1eSQL")
     if result.status == "timeout":
         raise ToolError("the query timed out")
+    if result.truncated:
+        raise ToolError("the query's result is too large to return")
     if marker < 0:
         raise ToolError(f"the query failed ({result.status})")
-    out = json.loads(result.stdout[marker + 4:])
+    try:
+        out = json.loads(result.stdout[marker + 4:])
+    except ValueError:
+        raise ToolError("the query's result could not be read") from None
     if "error" in out:
         raise ToolError(out["error"][:500])
     if len(out["rows"]) > MAX_ROWS:
