@@ -150,20 +150,26 @@ def _check_observation(observation: str) -> tuple[int, int]:
 
 def fuzz_env(env_id: str, replies: list[str], *, expect_errors: bool, per_episode: int,
              **kwargs: Any) -> dict[str, Any]:
-    """Play replies in episodes of ``per_episode`` calls; count what happened."""
+    """Play every reply, ``per_episode`` to an episode (a new one when one ends early)."""
     env = gym.make(env_id, max_errors=per_episode + 10, max_turns=per_episode + 10, **kwargs)
     inner = env.unwrapped
+    writes = inner.domain.writes
     stats = {"calls": 0, "typed_errors": 0, "untyped": 0, "crashed_episodes": 0,
-             "host_exceptions": 0, "state_changed": 0, "episodes": 0, "sandbox_errors": 0}
+             "host_exceptions": 0, "state_changed_without_a_write": 0, "episodes": 0,
+             "sandbox_errors": 0}
     tools = {t.name: (lambda **kw: None) for t in inner.domain.tools}
     naive = 0
+    pending = list(replies)
     try:
-        for start in range(0, len(replies), per_episode):
-            batch = replies[start:start + per_episode]
+        while pending:
             stats["episodes"] += 1
+            wrote = False
             try:
-                env.reset(seed=start)
-                for reply in batch:
+                env.reset(seed=stats["episodes"])
+                for _ in range(per_episode):
+                    if not pending:
+                        break
+                    reply = pending.pop(0)
                     naive += _naive_crashes(reply, tools)
                     observation, _, terminated, truncated, info = env.step(reply)
                     stats["calls"] += 1
@@ -173,10 +179,13 @@ def fuzz_env(env_id: str, replies: list[str], *, expect_errors: bool, per_episod
                     typed, bad = _check_observation(observation)
                     stats["typed_errors"] += typed > 0
                     stats["untyped"] += (expect_errors and typed == 0) or bad > 0
+                    wrote = wrote or any(
+                        json.loads(line).get("tool") in writes and "result" in json.loads(line)
+                        for line in observation.splitlines() if line.startswith("{"))
                     if terminated or truncated:
                         break
                 made = changes(inner.domain.pristine, inner._ctx.state)
-                stats["state_changed"] += bool(made)
+                stats["state_changed_without_a_write"] += bool(made) and not wrote
             except Exception:  # noqa: BLE001 - counting crashes is the point
                 stats["crashed_episodes"] += 1
     except BaseException:  # pragma: no cover - reported as a host exception

@@ -382,8 +382,7 @@ class ToolEnv(gym.Env[str, str]):
         """The agent stopped early: grade the state as it is (as truncation does)."""
         if self.done or self.task is None:
             return None
-        observation, reward, _, _, info = self._grade("", ended_by="finished", truncated=True)
-        return observation, reward, False, True, {**info, "action": ""}
+        return self._grade("", ended_by="finished", truncated=True)
 
     # ------------------------------------------------------------------ reward
 

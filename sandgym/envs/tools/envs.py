@@ -14,11 +14,12 @@ from sandgym.envs.contract import Tool
 from sandgym.envs.tools.domain import Domain
 from sandgym.envs.tools.env import ToolEnv, contract_tools
 from sandgym.envs.tools.schema import FunctionTool
-from sandgym.envs.tools.sql import execute_sql, sql_domain, sql_tasks, submit_query
+from sandgym.envs.tools.sql import SQL_POLICY, execute_sql, sql_domain, sql_tasks, submit_query
 from sandgym.envs.tools.tasks import ToolTask
 from sandgym.envs.tools.tau2 import tau2_retail_domain, tau2_tasks
 from sandgym.envs.tools.tau2_retail import RETAIL_TOOLS
 from sandgym.envs.tools.word_problems import (
+    WORD_PROBLEM_POLICY,
     run_python,
     submit_answer,
     word_problem_domain,
@@ -39,6 +40,7 @@ class SqlEnv(ToolEnv):
     holds_sandbox: ClassVar[bool] = True
     default_timeout_s: ClassVar[float | None] = 10.0
     tools = _tools(execute_sql, submit_query)
+    tool_prompt: ClassVar[str | None] = SQL_POLICY
 
     @classmethod
     @functools.cache
@@ -62,6 +64,7 @@ class WordProblemsEnv(ToolEnv):
     holds_sandbox: ClassVar[bool] = True
     default_timeout_s: ClassVar[float | None] = 10.0
     tools = _tools(run_python, submit_answer)
+    tool_prompt: ClassVar[str | None] = WORD_PROBLEM_POLICY
 
     @classmethod
     @functools.cache
