@@ -24,6 +24,7 @@ _COMMAND_MODULES = [
     "sandgym.cli.rollout",
     "sandgym.cli.train",
     "sandgym.cli.export",
+    "sandgym.cli.tools",
 ]
 
 app = typer.Typer(

@@ -1,0 +1,34 @@
+"""`sandgym tools ...`: the tool-use family's own commands (serve a domain over MCP)."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+app = typer.Typer(help="Tool-use domains: serve one as an MCP server, list them.",
+                  no_args_is_help=True)
+
+
+def register(root: typer.Typer) -> None:
+    """Attach this command group to the root app."""
+    root.add_typer(app, name="tools")
+
+
+@app.command("serve")
+def serve(domain: str = typer.Argument(..., help="Domain to serve: tau2-retail, sql or "
+                                       "word-problems (see `sandgym tools list`).")) -> None:
+    """Serve a built-in tool domain as an MCP server over stdio (one session = one episode's
+    state; sandboxed tools run in a sandbox). Needs the `mcp` package."""
+    from sandgym.envs.tools.mcp_serve import serve as run
+
+    run(domain)
+
+
+@app.command("list")
+def list_domains(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """The domains `sandgym tools serve` accepts, with the env id each comes from."""
+    from sandgym.envs.tools.mcp_serve import DOMAINS
+
+    typer.echo(json.dumps(DOMAINS) if as_json else "\n".join(
+        f"{name}\t{env_id}" for name, env_id in DOMAINS.items()))
