@@ -9,7 +9,6 @@ import sys
 import anyio
 
 
-
 async def _session(domain: str, calls: list[tuple[str, dict]]) -> tuple[list, list]:
     from mcp import ClientSession
     from mcp.client.stdio import StdioServerParameters, stdio_client
