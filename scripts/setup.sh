@@ -76,3 +76,5 @@ if ! command -v debootstrap >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   fi
 fi
 "$VENV/bin/sandgym" image build
+# The MCP sandbox image (sandgym/python + the pinned mcp, wheels downloaded here): tools family.
+"$VENV/bin/sandgym" tools build-image

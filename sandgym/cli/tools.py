@@ -32,3 +32,13 @@ def list_domains(as_json: bool = typer.Option(False, "--json", help="Print JSON.
 
     typer.echo(json.dumps(DOMAINS) if as_json else "\n".join(
         f"{name}\t{env_id}" for name, env_id in DOMAINS.items()))
+
+
+@app.command("build-image")
+def build_image(force: bool = typer.Option(False, help="Rebuild even when current.")) -> None:
+    """Build the sandbox image with the pinned `mcp` (for MCP servers run in the sandbox):
+    wheels downloaded on this host, unpacked into an image derived from sandgym/python."""
+    from sandgym.envs.tools.mcp_image import build_mcp_image
+    from sandgym.sandbox import docker_client
+
+    typer.echo(build_mcp_image(docker_client(), force=force))

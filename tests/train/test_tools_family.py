@@ -37,14 +37,14 @@ def test_grpo_on_sql_through_the_tool_adapter(model_path, tmp_path):
     from sandgym.train.grpo import GRPORunConfig, train_grpo
 
     before = own_containers()
-    result = train_grpo(GRPORunConfig(env_id=SQL, steps=2, num_generations=4,
-                                      max_completion_length=48, max_turns=2, limit=2,
+    result = train_grpo(GRPORunConfig(env_id=SQL, steps=2, num_generations=2,
+                                      max_completion_length=32, max_turns=1, limit=1,
                                       out=str(tmp_path / "run"), progress=False))
     assert result.mode == "tools"
     factory = result.sources[0]
     assert "execute_sql" in factory.tool_names and "submit_query" in factory.tool_names
     episodes = factory.episodes
-    assert len(episodes) == 8
+    assert len(episodes) == 4  # 2 steps x 2 rollouts, each scored once
     with SandboxPool(size=1) as fresh:
         for episode in episodes:
             assert episode["reward"] == replay(SQL, episode["task_id"], episode["actions"],
@@ -61,8 +61,8 @@ def test_grpo_on_sql_with_ray_rollouts(model_path, tmp_path):
     from sandgym.train.grpo import GRPORunConfig, train_grpo
 
     before = own_containers()
-    result = train_grpo(GRPORunConfig(env_id=SQL, mode="ray", steps=2, num_generations=4,
-                                      max_completion_length=32, max_turns=2, limit=2,
+    result = train_grpo(GRPORunConfig(env_id=SQL, mode="ray", steps=2, num_generations=2,
+                                      max_completion_length=32, max_turns=1, limit=1,
                                       num_workers=1, out=str(tmp_path / "run"),
                                       progress=False))
     assert result.mode == "ray" and not ray.is_initialized()
@@ -70,7 +70,7 @@ def test_grpo_on_sql_with_ray_rollouts(model_path, tmp_path):
     assert len(rollout.history) == 2
     with SandboxPool(size=1) as fresh:
         for records in rollout.history:
-            assert len(records) == 4
+            assert len(records) == 2
             for record in records:
                 assert record["final_reward"] == replay(SQL, record["task_id"],
                                                         record["actions"], fresh)

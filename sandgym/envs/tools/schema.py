@@ -100,7 +100,8 @@ def _docstring_parts(doc: str) -> tuple[str, dict[str, str]]:
 def _check(value: Any, schema: dict[str, Any], where: str) -> Any:
     """``value`` validated (and ints widened to floats) against ``schema``."""
     if value is None:
-        if schema.get("nullable"):
+        if schema.get("nullable") or schema.get("type") == "null" or any(
+                option.get("type") == "null" for option in schema.get("anyOf", ())):
             return None
         raise ArgumentError(f"{where} must not be null")
     if "enum" in schema:
