@@ -53,6 +53,6 @@ def test_mcp_server_in_the_sandbox_passes_check_env_and_scores(registered):
         _, reward, _, _, info = env.step('<tool_call>{"name": "done", "arguments": {}}'
                                          '</tool_call>')
         assert reward == 0.0  # the body differs from the gold note's
-        assert info["verdict"]["diff"]["mismatches"][0]["path"] == "server/groceries"
+        assert info["verdict"]["diff"]["mismatches"][0]["path"] == "server"
     finally:
         env.close()
