@@ -108,3 +108,12 @@ def test_diff_ignores_volatile_and_compares_unordered_lists_as_multisets():
     assert changes([1, 2], [2, 1]) != {}
     assert compare({("n",): 1}, {("n",): 1.0}).equal
     assert not compare({("n",): 1}, {("n",): True}).equal
+
+
+def test_pass_hat_k_is_the_chance_that_all_k_samples_pass():
+    from sandgym.envs.metrics import mean_pass_hat_k, pass_at_k, pass_hat_k
+
+    assert pass_hat_k(4, 2, 2) == pytest.approx(1 / 6)
+    assert pass_hat_k(4, 4, 4) == 1.0 and pass_hat_k(4, 3, 4) == 0.0
+    assert pass_hat_k(5, 3, 1) == pytest.approx(pass_at_k(5, 3, 1))
+    assert mean_pass_hat_k([(2, 2), (2, 1), (1, 1)], 2) == pytest.approx(0.5)
