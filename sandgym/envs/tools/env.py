@@ -198,8 +198,14 @@ class ToolEnv(gym.Env[str, str]):
         if key not in cache:
             if not self.domain.sandboxed:
                 cache[key] = validate_tasks(self.domain, tasks, timeout_s=self.timeout_s)
-            else:
-                with self.pool.sandbox() as sandbox:
+            elif self._pool is not None:
+                with self._pool.sandbox() as sandbox:
+                    cache[key] = validate_tasks(self.domain, tasks, sandbox=lambda: sandbox,
+                                                timeout_s=self.timeout_s)
+            else:  # no pool given: a pool of one for the replays, not the process-wide one
+                from sandgym.sandbox import SandboxPool
+
+                with SandboxPool(size=1) as pool, pool.sandbox() as sandbox:
                     cache[key] = validate_tasks(self.domain, tasks, sandbox=lambda: sandbox,
                                                 timeout_s=self.timeout_s)
         return cache[key]
