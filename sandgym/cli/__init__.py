@@ -26,6 +26,7 @@ _COMMAND_MODULES = [
     "sandgym.cli.export",
     "sandgym.cli.report",
     "sandgym.cli.social",
+    "sandgym.cli.tools",
 ]
 
 app = typer.Typer(

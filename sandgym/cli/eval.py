@@ -44,7 +44,8 @@ def eval_command(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (with "
                                  "per-task results)."),
 ) -> None:
-    """Run episodes and report pass@k (unbiased estimator) and mean reward."""
+    """Run episodes and report pass@k (unbiased estimator), τ-bench's pass^k (all k
+    samples pass) and mean reward."""
     from sandgym.rollouts.evaluation import evaluate
 
     env_kwargs = parse_env_args(env_arg)
@@ -59,6 +60,7 @@ def eval_command(
         typer.echo(f"{report['env']} with policy {report['policy']}: solved "
                    f"{report['solved']}/{report['tasks']} tasks, "
                    + ", ".join(f"{k} {v}" for k, v in report["pass@k"].items())
+                   + ", " + ", ".join(f"{k} {v}" for k, v in report["pass^k"].items())
                    + f", mean reward {report['mean_reward']}, sandbox errors "
                    f"{report['sandbox_errors']}")
     raise typer.Exit(0)

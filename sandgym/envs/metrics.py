@@ -45,6 +45,33 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     return float(1.0 - np.prod(1.0 - k / np.arange(n - c + 1, n + 1)))
 
 
+def pass_hat_k(n: int, c: int, k: int) -> float:
+    """τ-bench's pass^k: probability that all of k samples (out of n, c correct) pass.
+
+    ``C(c, k) / C(n, k)``: the reliability of an agent over k tries, where pass@k is
+    its chance of one success in k.
+
+    Example:
+        >>> round(pass_hat_k(4, 2, 2), 6)
+        0.166667
+        >>> pass_hat_k(3, 3, 3), pass_hat_k(3, 2, 3)
+        (1.0, 0.0)
+    """
+    if not 0 <= c <= n:
+        raise ValueError(f"need 0 <= c <= n, got n={n}, c={c}")
+    if not 1 <= k <= n:
+        raise ValueError(f"k must be in 1..n={n} (samples per task), got {k}")
+    if c < k:
+        return 0.0
+    return float(np.prod((c - np.arange(k)) / (n - np.arange(k))))
+
+
+def mean_pass_hat_k(counts: Iterable[Counts], k: int) -> float:
+    """pass^k averaged over tasks with at least k samples."""
+    values = [pass_hat_k(n, c, k) for n, c in counts if n >= k]
+    return float(np.mean(values)) if values else float("nan")
+
+
 def per_task_pass_at_k(counts: Iterable[Counts], k: int) -> np.ndarray:
     """pass@k of each task with at least k samples (tasks with fewer are left out)."""
     return np.array([pass_at_k(n, c, k) for n, c in counts if n >= k], dtype=float)

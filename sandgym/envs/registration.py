@@ -31,7 +31,8 @@ __all__ = ["ENTRY_POINT_GROUP", "NAMESPACE", "EnvInfo", "discover_plugins", "env
 
 NAMESPACE = "sandgym"
 ENTRY_POINT_GROUP = "sandgym.envs"
-BUILTIN_FAMILY_MODULES = ("sandgym.envs.code.registry", "sandgym.envs.social.registry")
+BUILTIN_FAMILY_MODULES = ("sandgym.envs.code.registry", "sandgym.envs.social.registry",
+                          "sandgym.envs.tools.registry")
 """Modules whose ``register_envs()`` registers a built-in family (cheaply)."""
 
 TaskCount = int | Callable[[], int] | None

@@ -63,6 +63,20 @@ class EvalReport:
         return out
 
     @property
+    def pass_hat_k(self) -> dict[str, float | None]:
+        """τ-bench's pass^k (all k samples pass) for the same k as `pass_at_k`: how
+        reliably a policy solves a task, where pass@k is whether it ever does."""
+        from sandgym.envs.metrics import mean_pass_hat_k
+
+        pairs = [(t.episodes, t.passed) for t in self.tasks]
+        out = {}
+        for name in self.pass_at_k:
+            k = int(name.split("@")[1])
+            value = round(mean_pass_hat_k(pairs, k), 6)
+            out[f"pass^{k}"] = None if math.isnan(value) else value
+        return out
+
+    @property
     def pass_at_k_interval(self) -> dict[str, dict[str, float | int | None]]:
         """A seeded bootstrap 95% interval (tasks resampled) for each pass@k reported."""
         from sandgym.envs.metrics import pass_at_k_interval
@@ -84,6 +98,7 @@ class EvalReport:
             "passed_episodes": sum(t.passed for t in self.tasks),
             "pass@k": self.pass_at_k,
             "pass@k_interval": self.pass_at_k_interval,
+            "pass^k": self.pass_hat_k,
             "mean_reward": round(sum(rewards) / len(rewards), 6) if rewards else None,
             "sandbox_errors": sum(t.sandbox_errors for t in self.tasks),
             "per_task": [asdict(t) for t in self.tasks],

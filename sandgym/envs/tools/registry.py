@@ -1,0 +1,32 @@
+"""Registration of the tool family's envs (string entry points: importing this is cheap)."""
+
+from __future__ import annotations
+
+from sandgym.envs.registration import register
+
+__all__ = ["register_envs"]
+
+
+def _count(name: str):  # noqa: ANN202 - a zero-argument callable for EnvInfo
+    def count() -> int:
+        from sandgym.envs import env_class
+
+        return len(env_class(name).default_tasks())
+
+    return count
+
+
+def register_envs() -> None:
+    """Register Tau2Retail, SqlQuery and WordProblems under ``sandgym/``."""
+    register("sandgym/Tau2Retail-v0", "sandgym.envs.tools.envs:Tau2RetailEnv", family="tools",
+             task_count=_count("sandgym/Tau2Retail-v0"),
+             description="τ²-bench retail: typed tools over the store's database, a simulated "
+             "customer; reward by gold replay and a diff of the final state.")
+    register("sandgym/SqlQuery-v0", "sandgym.envs.tools.envs:SqlEnv", family="tools",
+             task_count=_count("sandgym/SqlQuery-v0"),
+             description="SQL questions over a company database; SQLite runs in the sandbox; "
+             "reward by result set (order-aware when asked).")
+    register("sandgym/WordProblems-v0", "sandgym.envs.tools.envs:WordProblemsEnv",
+             family="tools", task_count=_count("sandgym/WordProblems-v0"),
+             description="Word problems with a sandboxed Python tool; reward by the exact "
+             "numeric answer.")
