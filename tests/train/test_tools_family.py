@@ -53,26 +53,3 @@ def test_grpo_on_sql_through_the_tool_adapter(model_path, tmp_path):
     assert len([h for h in log if "reward" in h]) == 2
     assert (result.model_dir / "adapter_model.safetensors").is_file()
     assert_removed(before)
-
-
-def test_grpo_on_sql_with_ray_rollouts(model_path, tmp_path):
-    import ray
-
-    from sandgym.train.grpo import GRPORunConfig, train_grpo
-
-    before = own_containers()
-    result = train_grpo(GRPORunConfig(env_id=SQL, mode="ray", steps=2, num_generations=2,
-                                      max_completion_length=32, max_turns=1, limit=1,
-                                      num_workers=1, out=str(tmp_path / "run"),
-                                      progress=False))
-    assert result.mode == "ray" and not ray.is_initialized()
-    rollout = result.sources[0]
-    assert len(rollout.history) == 2
-    with SandboxPool(size=1) as fresh:
-        for records in rollout.history:
-            assert len(records) == 2
-            for record in records:
-                assert record["final_reward"] == replay(SQL, record["task_id"],
-                                                        record["actions"], fresh)
-    assert (result.model_dir / "adapter_model.safetensors").is_file()
-    assert_removed(before)
