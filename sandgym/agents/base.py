@@ -9,6 +9,7 @@ lets the same policy drive a code env, a tool env or a chat in the terminal, and
 from __future__ import annotations
 
 import math
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -162,42 +163,42 @@ class Policy(ABC):
         return f"{type(self).__name__}(name={self.name!r})"
 
 
-FENCE = "```"
+_OPENING_FENCE = re.compile(r"[ \t]*(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[\w+#.-]*)")
+_CODE_TAGS = frozenset({"python", "py", "python3", "py3", ""})
 
 
 def code_block_end(text: str) -> int | None:
-    """Index just past the first complete fenced code block of ``text`` (None: none yet).
+    """Index just past the first complete Python (or untagged) fenced block (None: none yet).
 
-    A fence opens a block only at the start of a line; the block closes at the next
-    fence at the start of a line, and ends with that fence. Used to stop generation after
-    the code a code env grades (`SamplingParams.stop_after_code_block`).
+    The same rule a code env's grader reads a reply by: a block opens on a line that
+    starts (after spaces/tabs) with ``` or ~~~ (three or more) and an optional language
+    tag, and closes on the first later line that is exactly that fence. Blocks tagged
+    with another language (a ``bash`` install line, a ``text`` sample) are passed over,
+    so stopping there never cuts off the code that is graded. Used to end generation
+    after the code (`SamplingParams.stop_after_code_block`). Linear in ``len(text)``.
 
     Example:
-        >>> text = "Sure:\\n```python\\nx = 1\\n```\\nThis sets x."
+        >>> text = "Run:\\n```bash\\npip x\\n```\\n```python\\nx = 1\\n```\\nThis sets x."
         >>> text[:code_block_end(text)]
-        'Sure:\\n```python\\nx = 1\\n```'
+        'Run:\\n```bash\\npip x\\n```\\n```python\\nx = 1\\n```'
     """
-    opening = _fence_at_line_start(text, 0)
-    if opening < 0:
-        return None
-    body = text.find("\n", opening)
-    if body < 0:
-        return None
-    closing = _fence_at_line_start(text, body + 1)
-    if closing < 0:
-        return None
-    return closing + len(FENCE)
-
-
-def _fence_at_line_start(text: str, start: int) -> int:
-    """Position of the first ``` at or after ``start`` that begins a line (-1: none)."""
-    pos = text.find(FENCE, start)
-    while pos >= 0:
-        line_start = text.rfind("\n", 0, pos) + 1
-        if not text[line_start:pos].strip():
-            return pos
-        pos = text.find(FENCE, pos + len(FENCE))
-    return -1
+    fence: str | None = None
+    lang = ""
+    start, size = 0, len(text)
+    while start <= size:
+        end = text.find("\n", start)
+        if end < 0:
+            end = size
+        if fence is None:
+            match = _OPENING_FENCE.match(text, start, end)
+            if match is not None and end < size:  # an opening line needs its newline
+                fence, lang = match.group("fence"), match.group("lang").lower()
+        elif text[start:end].strip(" \t") == fence:
+            if lang in _CODE_TAGS:
+                return end
+            fence = None
+        start = end + 1
+    return None
 
 
 def truncate_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:

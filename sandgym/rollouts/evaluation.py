@@ -9,6 +9,7 @@ many episodes share a small pool; only envs whose episodes hold a sandbox
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections.abc import Sequence
@@ -220,10 +221,15 @@ class EpisodeBatches:
         while len(self._envs) < width:
             self._envs.append(gymnasium.make(self.env_id, **self._kwargs))
         trajectories: list[Any] = []
-        for start in range(0, len(queue), width):
+        for number, start in enumerate(range(0, len(queue), width)):
             batch = queue[start:start + width]
-            trajectories += run_episodes(self._envs[:len(batch)], policy, sampling=sampling,
-                                         task_ids=batch, max_turns=max_turns)
+            batch_sampling = sampling
+            if sampling is not None and sampling.seed is not None:
+                # One seed per batch: re-using it would repeat draws across batches.
+                batch_sampling = dataclasses.replace(sampling, seed=sampling.seed + number)
+            trajectories += run_episodes(self._envs[:len(batch)], policy,
+                                         sampling=batch_sampling, task_ids=batch,
+                                         max_turns=max_turns)
         return trajectories
 
     def close(self) -> None:

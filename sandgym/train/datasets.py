@@ -20,18 +20,22 @@ __all__ = ["env_prompts", "prompts_dataset", "training_env_kwargs"]
 
 def training_env_kwargs(env_id: str, split: str | None,
                         env_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
-    """``env_kwargs`` with the training split chosen, where the env's tasks have splits.
+    """``env_kwargs`` with the training split chosen; never one that holds held-out tasks.
 
-    Trainers default to ``split="train"`` so that a task set with a held-out split is
-    never trained on by accident; a task set without splits (every task's ``split`` is
-    unset) trains on all its tasks. An explicit ``split`` in ``env_kwargs`` wins.
+    Trainers default to ``split="train"``. A task set without splits (every task's
+    ``split`` is unset) trains on all its tasks. An explicit ``split`` in ``env_kwargs``
+    wins over ``split``. Whatever is asked for, a choice that would put a task of the
+    ``test`` split in training (``"test"`` itself, ``"all"``, or None on a set that has
+    a test split) is refused: those tasks measure the gain.
+
+    Raises:
+        ValueError: the chosen tasks include held-out (``test``) ones.
     """
     kwargs = dict(env_kwargs or {})
-    if kwargs.get("split") == "test":
-        raise ValueError("env_kwargs split='test' would train on the held-out tasks that "
-                         "measure the gain; train on 'train' and evaluate on test")
-    if split is None or "split" in kwargs:
-        return kwargs
+    chosen = kwargs.get("split", split)
+    if chosen == "test":
+        raise ValueError("split='test' would train on the held-out tasks that measure the "
+                         "gain; train on 'train' and evaluate on test")
     import gymnasium
 
     from sandgym.envs import ensure_registered, env_class, load_tasks
@@ -42,10 +46,15 @@ def training_env_kwargs(env_id: str, split: str | None,
                                                 getattr(env_class(env_id), "default_tasks", None)))
     if source is None:
         return kwargs  # not a task-set env: nothing to split
-    if any(task.split is not None for task in load_tasks(source)):
-        kwargs["split"] = split
-    else:
+    splits = {task.split for task in load_tasks(source)}
+    if splits == {None}:
         logger.info("%s's tasks have no split; training on all of them", env_id)
+        return kwargs
+    if chosen in (None, "all") and "test" in splits:
+        raise ValueError(f"{env_id}'s task set has a held-out 'test' split; training on "
+                         f"split={chosen!r} would include it; use split='train'")
+    if chosen is not None:
+        kwargs["split"] = chosen
     return kwargs
 
 

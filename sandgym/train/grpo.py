@@ -39,8 +39,8 @@ class GRPORunConfig:
     env_id: str = field(default="sandgym/PythonBasics-v0", metadata={
         "help": "Registered env to train on.", "cli": "--env"})
     split: str | None = field(default="train", metadata={
-        "help": "Task split to train on (the env's split= argument; None: the env's "
-        "default); never the held-out test split."})
+        "help": "Task split to train on (the env's split= argument); a choice that holds "
+        "held-out test tasks (test, all) is refused."})
     model: str = field(default="default", metadata={
         "help": "'default' (SmolLM2-135M-Instruct from the local cache) or a model directory."})
     lora: bool = field(default=True, metadata={

@@ -11,7 +11,8 @@ A reply stopped there ends with the end-of-turn token appended: to the env the r
 ended there, and in TRL's terms it is a finished completion, not a truncated one (so
 ``mask_truncated_completions`` and the ``clipped_ratio`` metric mean what they say).
 Its log-probability entry is 0.0: TRL recomputes log-probabilities with the model and
-reads a rollout's own only for vLLM importance sampling, which this path does not use.
+reads a rollout's own only for vLLM importance sampling or an off-policy mask
+(``off_policy_mask_threshold``), neither of which this path uses; do not combine them.
 """
 
 from __future__ import annotations
@@ -56,10 +57,11 @@ class CodeBlockRollout:
             if was_training:
                 model.train()
         eos = tokenizer.eos_token_id
+        ends = set(getattr(trainer, "eos_token_ids", None) or [eos])
         completion_ids, logprobs = [], []
         for gen in generations:
             ids, lps = list(gen.token_ids), list(gen.logprobs)
-            if gen.finish_reason == "stop" and (not ids or ids[-1] != eos):
+            if gen.finish_reason == "stop" and (not ids or ids[-1] not in ends):
                 ids.append(eos)  # stopped after the code block: the reply ended here
                 lps.append(0.0)
             completion_ids.append(ids)

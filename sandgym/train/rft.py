@@ -41,7 +41,8 @@ class RFTRunConfig:
     env_id: str = field(default="sandgym/PythonBasics-v0", metadata={
         "help": "Registered env to train on.", "cli": "--env"})
     split: str | None = field(default="train", metadata={
-        "help": "Task split to train on (the env's split= argument); never the test split."})
+        "help": "Task split to train on (the env's split= argument); a choice that holds "
+        "held-out test tasks (test, all) is refused."})
     model: str = field(default="default", metadata={
         "help": "'default' (SmolLM2-135M-Instruct from the local cache) or a model directory."})
     rounds: int = field(default=1, metadata={"help": "Sample-verify-fine-tune rounds."})
@@ -119,10 +120,9 @@ def select_examples(trajectories: list[Any], keep_per_task: int) -> list[dict[st
         for _, traj in sorted(distinct.items(), key=lambda kv: (len(kv[0]), kv[0]))[
                 :keep_per_task]:
             messages = [{"role": m["role"], "content": m["content"]} for m in traj.messages]
-            for i, message in enumerate(messages):
-                if message["role"] == "assistant":
-                    examples.append({"task_id": task_id, "prompt": messages[:i],
-                                     "completion": [message]})
+            last = max(i for i, m in enumerate(messages) if m["role"] == "assistant")
+            examples.append({"task_id": task_id, "prompt": messages[:last],
+                             "completion": [messages[last]]})
     return examples
 
 
@@ -144,7 +144,8 @@ def train_rft(config: RFTRunConfig) -> RFTRunResult:
         torch.set_num_threads(config.cpu_threads)
     base = default_model_path() if config.model == "default" else Path(config.model)
     env_kwargs = training_env_kwargs(config.env_id, config.split, config.env_kwargs)
-    stop = env_traits(config.env_id).stop_after_code_block
+    traits = env_traits(config.env_id)
+    stop = traits.stop_after_code_block
     metrics_path = out / "metrics.jsonl"
     metrics_path.write_text("")
     (out / "sft_log.jsonl").write_text("")
@@ -162,7 +163,8 @@ def train_rft(config: RFTRunConfig) -> RFTRunResult:
                                       seed=config.seed + round_, stop_after_code_block=stop)
             try:
                 trajectories = batches.play(policy, task_ids, samples=config.samples_per_task,
-                                            sampling=sampling, max_turns=1 if stop else 10)
+                                            sampling=sampling,
+                                            max_turns=10 if traits.multi_turn else 1)
             finally:
                 policy.close()
             sample_s = time.perf_counter() - t0

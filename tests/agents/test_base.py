@@ -81,10 +81,15 @@ def test_scripted_rejects_bad_scripts() -> None:
 @pytest.mark.parametrize(("text", "end"), [
     ("```python\nx = 1\n```\nprose", len("```python\nx = 1\n```")),
     ("Here:\n```\nx\n```", len("Here:\n```\nx\n```")),
-    ("  ```py\nx\n  ```tail", len("  ```py\nx\n  ```")),
+    ("  ```py\nx\n  ```  \ntail", len("  ```py\nx\n  ```  ")),
     ("```python\nx = 1\n", None),                # still open
     ("```python", None),                         # the opening line is not finished
+    ("```python\nx = 1\n```tail", None),         # not a closing line: still open
     ("use ```x``` inline\n```py\ny\n```", len("use ```x``` inline\n```py\ny\n```")),
+    ("```bash\npip x\n```\n```python\ny\n```\n", len("```bash\npip x\n```\n```python\ny\n```")),
+    ("```bash\npip x\n```\nthen", None),          # only a block of another language
+    ("~~~python\nx\n~~~\n", len("~~~python\nx\n~~~")),
+    ("````python\n```\nx\n````", len("````python\n```\nx\n````")),
     ("no code at all", None),
 ])
 def test_code_block_end(text: str, end: int | None) -> None:

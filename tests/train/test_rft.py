@@ -43,13 +43,32 @@ def test_only_verified_distinct_replies_are_kept_shortest_first():
     assert examples[0]["prompt"] == [{"role": "user", "content": "solve a"}]
 
 
-def test_multi_turn_successes_give_one_example_per_assistant_turn():
+def test_multi_turn_successes_train_only_the_passing_turn():
     traj = _traj("t", "first try", 1.0, "pass")
     traj.messages += [{"role": "user", "content": "tests failed"},
                       {"role": "assistant", "content": "fixed"}]
     examples = select_examples([traj], keep_per_task=1)
-    assert [len(e["prompt"]) for e in examples] == [1, 3]
-    assert [e["completion"][0]["content"] for e in examples] == ["first try", "fixed"]
+    # The failed first attempt is context, never a target.
+    assert [len(e["prompt"]) for e in examples] == [3]
+    assert [e["completion"][0]["content"] for e in examples] == ["fixed"]
+
+
+@pytest.mark.parametrize(("split", "env_kwargs"), [
+    ("test", {}), ("all", {}), (None, {}), ("train", {"split": "test"}),
+    ("train", {"split": "all"})])
+def test_training_never_includes_held_out_tasks(split, env_kwargs):
+    from sandgym.train.datasets import training_env_kwargs
+
+    with pytest.raises(ValueError, match="held-out"):
+        training_env_kwargs("sandgym/PythonBasics-v0", split, env_kwargs)
+
+
+def test_training_split_applies_only_where_tasks_have_splits():
+    from sandgym.train.datasets import training_env_kwargs
+
+    assert training_env_kwargs("sandgym/PythonBasics-v0", "train") == {"split": "train"}
+    assert training_env_kwargs("sandgym/PythonTests-v0", "train") == {}
+    assert training_env_kwargs("sandgym/PythonTests-v0", None) == {}
 
 
 def test_config_refuses_the_held_out_split_and_useless_settings():
