@@ -82,10 +82,10 @@ def policy_from_spec(spec: str, *, oracle: Oracle | None = None, **options: Any)
     if spec == "scripted":
         raise PolicySpecError("policy 'scripted' needs its replies; build a ScriptedPolicy")
     path = Path(spec).expanduser()
-    # A model or LoRA adapter directory, or a training run holding one (runs/X/adapter).
-    for candidate in (path, path / "adapter", path / "model"):
-        if candidate.is_dir() and any((candidate / name).is_file()
-                                      for name in ("config.json", "adapter_config.json")):
+    # A training run holding a model (runs/X/adapter or runs/X/model: its own config.json
+    # is the run's settings, not a model's), or a model or LoRA adapter directory.
+    for candidate in (path / "adapter", path / "model", path):
+        if candidate.is_dir() and _is_model_dir(candidate):
             from sandgym.agents.transformers_policy import TransformersPolicy
 
             options.setdefault("name", path.name)
@@ -93,3 +93,18 @@ def policy_from_spec(spec: str, *, oracle: Oracle | None = None, **options: Any)
     reason = ("is a directory with no model, adapter/ or model/ in it" if path.is_dir()
               else "is not a known form")
     raise PolicySpecError(f"policy spec {spec!r} {reason}; use {POLICY_SPEC_HELP}")
+
+
+def _is_model_dir(path: Path) -> bool:
+    """A LoRA adapter, or a model whose config.json names its architecture."""
+    import json
+
+    if (path / "adapter_config.json").is_file():
+        return True
+    config = path / "config.json"
+    if not config.is_file():
+        return False
+    try:
+        return "model_type" in json.loads(config.read_text())
+    except (OSError, ValueError):
+        return False

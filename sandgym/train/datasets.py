@@ -38,15 +38,18 @@ def training_env_kwargs(env_id: str, split: str | None,
                          "gain; train on 'train' and evaluate on test")
     import gymnasium
 
-    from sandgym.envs import ensure_registered, env_class, load_tasks
+    from sandgym.envs import TaskSetError, ensure_registered, env_class, load_tasks
 
     ensure_registered()
     registered = gymnasium.spec(env_id).kwargs or {}
     source = kwargs.get("tasks", registered.get("tasks",
                                                 getattr(env_class(env_id), "default_tasks", None)))
-    if source is None:
-        return kwargs  # not a task-set env: nothing to split
-    splits = {task.split for task in load_tasks(source)}
+    if source is None or callable(source):
+        return kwargs  # no task set to inspect here (e.g. an env that builds its own)
+    try:
+        splits = {task.split for task in load_tasks(source)}
+    except (TaskSetError, OSError, ValueError, TypeError):
+        return kwargs  # the env reports its own task-set error, with its context
     if splits == {None}:
         logger.info("%s's tasks have no split; training on all of them", env_id)
         return kwargs

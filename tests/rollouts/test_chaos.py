@@ -36,10 +36,20 @@ def test_container_killed_mid_request_is_retried_and_scored_right(ray_start, tmp
     killed: list[str] = []
     workers: set[int] = set()
 
+    retried: list[int] = []
+    rounds: list[int] = []
+
     def kill_running_containers(record: dict) -> None:
         pid = int(record["worker"].rsplit(":", 1)[1])
         workers.add(pid)
-        if not killed:  # the worker's next batch is under way: its requests sleep
+        if record["attempts"] > 1:
+            retried.append(record["attempts"])
+        # The worker's next batch is under way and its requests sleep 1.5 s. On a loaded
+        # machine a kill can still land between two requests (nothing to retry), so kill
+        # again on later records until one comes back retried, at most twice (so no
+        # episode can use up its 3 attempts).
+        if not retried and len(rounds) < 2:
+            rounds.append(pid)
             for container in owned_containers(pid):
                 container.kill()
                 killed.append(container.id)
@@ -53,5 +63,5 @@ def test_container_killed_mid_request_is_retried_and_scored_right(ray_start, tmp
     ds = load_trajectories(out)
     assert set(ds["final_reward"]) == {1.0}, "killed requests were retried, not scored"
     assert result.sandbox_errors == 0 and result.retries >= 1
-    assert max(ds["attempts"]) == 2
+    assert 2 <= max(ds["attempts"]) <= 3
     assert not [c for pid in workers for c in owned_containers(pid)], "containers leaked"

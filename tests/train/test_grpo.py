@@ -91,7 +91,8 @@ def test_train_grpo_on_a_multi_turn_env_through_the_tool_adapter(model_path, tmp
 
     before = own_containers()
     result = train_grpo(GRPORunConfig(env_id=REPAIR, steps=2, num_generations=4,
-                                      max_completion_length=48, max_turns=2, limit=2,
+                                      prompts_per_step=1, max_completion_length=48,
+                                      max_turns=2, limit=2,
                                       out=str(tmp_path / "run"), reward_mode="graded"))
     assert result.mode == "tools"
     factory = result.sources[0]

@@ -38,7 +38,8 @@ def test_grpo_on_sql_through_the_tool_adapter(model_path, tmp_path):
 
     before = own_containers()
     result = train_grpo(GRPORunConfig(env_id=SQL, steps=2, num_generations=2,
-                                      max_completion_length=32, max_turns=1, limit=1,
+                                      prompts_per_step=1, max_completion_length=32,
+                                      max_turns=1, limit=1,
                                       out=str(tmp_path / "run"), progress=False))
     assert result.mode == "tools"
     factory = result.sources[0]
