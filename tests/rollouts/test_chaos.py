@@ -18,8 +18,16 @@ SLOW_PREFIX = "import time\ntime.sleep(1.5)\n"
 
 
 def _slow_reply(canonical, messages):
-    """The reference answer, after sleeping at import: each request lasts ~1.5 s."""
-    return SLOW_PREFIX + canonical.generate([messages])[0].text
+    """The reference answer, sleeping at import: each request lasts ~1.5 s.
+
+    The sleep goes inside the code block: the grader runs the block that defines the
+    entry point, so a line before the fence would never run.
+    """
+    reference = canonical.generate([messages])[0].text
+    fence = "```python\n"
+    if reference.startswith(fence):
+        return fence + SLOW_PREFIX + reference[len(fence):]
+    return SLOW_PREFIX + reference
 
 
 def slow_canonical():
