@@ -89,7 +89,7 @@ def test_train_rft_end_to_end_then_eval_loads_the_adapter(model_path, tmp_path):
         "train", "rft", "--limit", "3", "--samples-per-task", "2", "--epochs", "1",
         "--batch-size", "2", "--max-new-tokens", "96", "--out", str(out), "--no-progress"])
     assert result.exit_code == 0, result.output
-    headline = json.loads(result.output.strip().splitlines()[-1])
+    headline = _last_json(result.output)
     assert headline["trainer"] == "rft" and headline["rounds"] == 1
     assert (out / "adapter" / "adapter_model.safetensors").is_file()
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
@@ -112,7 +112,14 @@ def test_train_rft_end_to_end_then_eval_loads_the_adapter(model_path, tmp_path):
                                     "--env-arg", "split=test", "--policy", str(out),
                                     "--limit", "2", "--max-new-tokens", "96", "--json"])
     assert evaluated.exit_code == 0, evaluated.output
-    report = json.loads(evaluated.output.strip().splitlines()[-1])
+    report = _last_json(evaluated.output)
     assert report["policy"] == str(out) and report["tasks"] == 2
     assert report["sandbox_errors"] == 0
     assert set(report["pass@k_interval"]) == {"pass@1"}
+
+
+def _last_json(output: str) -> dict:
+    """The command's JSON object: the output's last line holding one (progress bars on
+    stderr, which the test runner mixes in without a newline, may precede it)."""
+    line = next(line for line in reversed(output.splitlines()) if '{"' in line)
+    return json.loads(line[line.index('{"'):])
