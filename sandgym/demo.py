@@ -30,13 +30,13 @@ ROLLOUT_ENV_ID = "sandgym/HumanEval-v0"
 ROLLOUT_TASKS = 10
 ROLLOUT_SAMPLES = 2
 """The rollout stage plays 2 sampled episodes of each of the first 10 HumanEval tasks."""
-GRPO_STEPS = 3
+GRPO_STEPS = 2
 """GRPO steps of the fine-tune stage (2 prompts x 4 completions each)."""
 LEARN_ENV_ID = "sandgym/PythonBasics-v0"
-LEARN_TRAIN_TASKS = 40
-"""Expert iteration samples 2 replies to each of the first 40 training tasks."""
-LEARN_EVAL_TASKS = 20
-"""Base and trained model are scored (greedy) on the first 20 held-out test tasks."""
+LEARN_TRAIN_TASKS = 24
+"""Expert iteration samples 2 replies to each of the first 24 training tasks."""
+LEARN_EVAL_TASKS = 12
+"""Base and trained model are scored (greedy) on the first 12 held-out test tasks."""
 
 
 def out_dir() -> Path:
@@ -135,8 +135,8 @@ def stage_grpo() -> None:
 def stage_learning() -> None:
     """Expert iteration on training tasks; base vs trained on held-out tasks.
 
-    The same job as ``sandgym train rft --limit 40`` then ``sandgym eval --env
-    sandgym/PythonBasics-v0 --env-arg split=test --limit 20 --policy runs/demo/rft``
+    The same job as ``sandgym train rft --limit 24`` then ``sandgym eval --env
+    sandgym/PythonBasics-v0 --env-arg split=test --limit 12 --policy runs/demo/rft``
     for both models. A small slice, to fit the demo's time: the full-size comparison is
     ``sandgym bench learning``.
     """
