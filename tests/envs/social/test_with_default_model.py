@@ -35,7 +35,9 @@ def model_agent():
     ("sandgym/Society-v0", lambda a: {"raters": a, "peers": 2}),
     ("sandgym/Scenario-v0", lambda a: {"partner": a, "judge": a, "max_turns": 2}),
     ("sandgym/PrisonersDilemma-v0", lambda a: {"opponents": {"smollm2": a}, "rounds": 1}),
-], ids=["society", "scenario", "prisoners-dilemma"])
+    ("sandgym/Negotiation-v0", lambda a: {"opponents": {"smollm2": a}, "max_moves": 2}),
+    ("sandgym/Debate-v0", lambda a: {"opponents": {"smollm2": a}, "judge": a, "rounds": 1}),
+], ids=["society", "scenario", "prisoners-dilemma", "negotiation", "debate"])
 def test_check_env_with_the_default_model(model_agent, env_id, kwargs):
     env = gym.make(env_id, **kwargs(model_agent))
     with warnings.catch_warnings():
