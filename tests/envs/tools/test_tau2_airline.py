@@ -127,3 +127,16 @@ def test_onestop_search_finds_a_connection_the_next_day():
     (first, second), = search_onestop_flight(ToolContext(state), "SFO", "BOS", "2024-05-05")
     assert (first["flight_number"], first["date"]) == ("A", "2024-05-05")
     assert (second["flight_number"], second["date"]) == ("B", "2024-05-06")
+
+
+def test_trl_tool_methods_read_object_lists_from_json_text(airline):
+    """TRL passes every argument as text; a list of flights arrives as JSON and is read back."""
+    tools = {t.name: t for t in Tau2AirlineEnv.tools}
+    reply = tools["update_reservation_passengers"].to_action(
+        reservation_id="3RK2T9",
+        passengers='[{"first_name": "Anya", "last_name": "Garcia", "dob": "1992-11-12"}, '
+                   '{"first_name": "Mei", "last_name": "Garcia", "dob": "1989-12-13"}]')
+    airline.reset(options={"task_id": "airline/40"})
+    observation, reward, terminated, _, _ = airline.step(reply)
+    assert not terminated and "tool_error" not in observation and "bad_arguments" not in observation
+    assert airline.step(tools["done"].to_action(message=""))[1] == 1.0
