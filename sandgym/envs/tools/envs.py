@@ -16,7 +16,8 @@ from sandgym.envs.tools.env import ToolEnv, contract_tools
 from sandgym.envs.tools.schema import FunctionTool
 from sandgym.envs.tools.sql import SQL_POLICY, execute_sql, sql_domain, sql_tasks, submit_query
 from sandgym.envs.tools.tasks import ToolTask
-from sandgym.envs.tools.tau2 import tau2_retail_domain, tau2_tasks
+from sandgym.envs.tools.tau2 import tau2_domain, tau2_tasks
+from sandgym.envs.tools.tau2_airline import AIRLINE_TOOLS
 from sandgym.envs.tools.tau2_retail import RETAIL_TOOLS
 from sandgym.envs.tools.word_problems import (
     WORD_PROBLEM_POLICY,
@@ -26,7 +27,7 @@ from sandgym.envs.tools.word_problems import (
     word_problem_tasks,
 )
 
-__all__ = ["SqlEnv", "Tau2RetailEnv", "WordProblemsEnv"]
+__all__ = ["SqlEnv", "Tau2AirlineEnv", "Tau2Env", "Tau2RetailEnv", "WordProblemsEnv"]
 
 
 def _tools(*functions: object) -> tuple[Tool, ...]:
@@ -81,18 +82,42 @@ class WordProblemsEnv(ToolEnv):
         super().__init__(max_turns=max_turns, **kwargs)  # type: ignore[arg-type]
 
 
-class Tau2RetailEnv(ToolEnv):
-    """τ²-bench retail: a customer (simulated user) and 15 tools over the store's database."""
+class Tau2Env(ToolEnv):
+    """A τ²-bench domain: a customer (simulated user) and typed tools over its database.
 
-    tools = _tools(*RETAIL_TOOLS)
+    Subclasses name the τ² domain (``tau2_name``) and list its tools; the domain, the
+    task set and the validation (gold replay, rejection report) are the same code for
+    every τ² domain.
+    """
+
+    tau2_name: ClassVar[str] = ""
 
     @classmethod
-    @functools.cache
     def default_domain(cls) -> Domain:
-        """τ² retail (database read once per process)."""
-        return tau2_retail_domain()
+        """The τ² domain (database read once per process)."""
+        return _tau2_domain(cls.tau2_name)
 
     @classmethod
     def default_tasks(cls) -> list[ToolTask]:
-        """τ² retail's 114 tasks (those whose gold replays and checks something are kept)."""
-        return tau2_tasks("retail")
+        """Every task of the τ² domain (the env keeps those whose gold replays and checks
+        something; ``env.report`` lists the others)."""
+        return tau2_tasks(cls.tau2_name)
+
+
+@functools.cache
+def _tau2_domain(name: str) -> Domain:
+    return tau2_domain(name)
+
+
+class Tau2RetailEnv(Tau2Env):
+    """τ²-bench retail: 15 tools over the store's users, orders and products (114 tasks)."""
+
+    tau2_name: ClassVar[str] = "retail"
+    tools = _tools(*RETAIL_TOOLS)
+
+
+class Tau2AirlineEnv(Tau2Env):
+    """τ²-bench airline: 14 tools over flights, users and reservations (50 tasks)."""
+
+    tau2_name: ClassVar[str] = "airline"
+    tools = _tools(*AIRLINE_TOOLS)

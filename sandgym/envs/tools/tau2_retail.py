@@ -15,6 +15,7 @@ from typing import Any
 
 from sandgym.envs.tools.domain import ToolContext, ToolError
 from sandgym.envs.tools.schema import tool
+from sandgym.envs.tools.tau2_generic import calculate, transfer_to_human_agents
 
 __all__ = ["RETAIL_TOOLS"]
 
@@ -63,36 +64,6 @@ def _check_items(order: dict[str, Any], item_ids: list[str], message: str) -> No
     for item_id in item_ids:
         if item_ids.count(item_id) > present.count(item_id):
             raise ToolError(message.format(item_id=item_id))
-
-
-def calculate(ctx: ToolContext, expression: str) -> str:
-    """Calculate the result of a mathematical expression.
-
-    Args:
-        expression: The expression, such as '2 + 2'; numbers, + - * /, parentheses and spaces.
-    """
-    if not expression or not all(c in "0123456789+-*/(). " for c in expression):
-        raise ToolError("Invalid characters in expression")
-    if len(expression) > 200 or "**" in expression:
-        raise ToolError("Expression too long")
-    import ast
-    import operator
-
-    ops = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-           ast.Div: operator.truediv, ast.USub: operator.neg, ast.UAdd: operator.pos}
-
-    def ev(node: ast.AST) -> float:
-        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
-            return node.value
-        if isinstance(node, ast.BinOp) and type(node.op) in ops:
-            return ops[type(node.op)](ev(node.left), ev(node.right))
-        if isinstance(node, ast.UnaryOp) and type(node.op) in ops:
-            return ops[type(node.op)](ev(node.operand))
-        raise ToolError("Invalid expression")
-    try:
-        return str(round(float(ev(ast.parse(expression, mode="eval").body)), 2))
-    except (SyntaxError, ZeroDivisionError, OverflowError, RecursionError) as e:
-        raise ToolError(f"Invalid expression ({type(e).__name__})") from None
 
 
 @tool(writes=True)
@@ -381,16 +352,6 @@ def return_delivered_order_items(ctx: ToolContext, order_id: str, item_ids: list
     order["return_items"] = sorted(item_ids)
     order["return_payment_method_id"] = payment_method_id
     return order
-
-
-def transfer_to_human_agents(ctx: ToolContext, summary: str) -> str:
-    """Transfer the user to a human agent, with a summary of the issue (only if the user asks for
-    one, or policy and tools cannot solve it).
-
-    Args:
-        summary: A summary of the user's issue.
-    """
-    return "Transfer successful"
 
 
 RETAIL_TOOLS = (calculate, cancel_pending_order, exchange_delivered_order_items,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from typing import TypedDict
 
 import pytest
 
@@ -93,6 +94,38 @@ def test_schema_from_signature_and_docstring():
 def test_bad_arguments_say_what_is_wrong(arguments, message):
     with pytest.raises(ArgumentError, match=__import__("re").escape(message)):
         FunctionTool.of(_tool).validate(arguments)
+
+
+class Leg(TypedDict):
+    """A typed object argument."""
+
+    flight_number: str
+    seats: int
+
+
+def _legs(ctx, legs: list[Leg]) -> int:
+    """Count the seats.
+
+    Args:
+        legs: The legs.
+    """
+    return sum(leg["seats"] for leg in legs)
+
+
+def test_typeddict_arguments_are_closed_objects():
+    t = FunctionTool.of(_legs)
+    items = t.parameters["properties"]["legs"]["items"]
+    assert items == {"type": "object", "additionalProperties": False,
+                     "required": ["flight_number", "seats"],
+                     "properties": {"flight_number": {"type": "string"},
+                                    "seats": {"type": "integer"}}}
+    assert t.validate({"legs": [{"flight_number": "A", "seats": 2}]}) == {
+        "legs": [{"flight_number": "A", "seats": 2}]}
+    for bad, message in [({"flight_number": "A"}, "needs the field"),
+                         ({"flight_number": "A", "seats": 2, "x": 1}, "no field"),
+                         ({"flight_number": "A", "seats": "2"}, r"legs\[0\]\.seats")]:
+        with pytest.raises(ArgumentError, match=message):
+            t.validate({"legs": [bad]})
 
 
 def test_diff_ignores_volatile_and_compares_unordered_lists_as_multisets():

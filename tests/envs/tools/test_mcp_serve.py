@@ -40,3 +40,17 @@ def test_retail_served_over_mcp_keeps_state_and_types_errors():
     kinds = [json.loads(r.content[0].text)["error"]["type"] for r in (refused, bad, unknown)]
     assert kinds == ["tool_error", "bad_arguments", "unknown_tool"]
     assert all(r.is_error for r in (refused, bad, unknown))
+
+
+def test_airline_served_over_mcp_with_object_schemas():
+    calls = [("get_reservation_details", {"reservation_id": "4OG6T3"}),
+             ("update_reservation_passengers", {"reservation_id": "4OG6T3",
+                                                "passengers": [{"name": "x"}]})]
+    tools, results = anyio.run(_session, "tau2-airline", calls)
+    assert len(tools) == 14
+    schema = next(t for t in tools if t.name == "book_reservation").input_schema
+    assert schema["properties"]["passengers"]["items"]["required"] == ["first_name",
+                                                                       "last_name", "dob"]
+    found, bad = results
+    assert json.loads(found.content[0].text)["user_id"] == "noah_muller_9847"
+    assert bad.is_error and json.loads(bad.content[0].text)["error"]["type"] == "bad_arguments"

@@ -18,7 +18,8 @@ def call(name: str, **arguments) -> str:
     return format_call(ToolCall(name, arguments))
 
 
-@pytest.mark.parametrize("env_id", [SQL, WORDS, "sandgym/Tau2Retail-v0"])
+@pytest.mark.parametrize("env_id", [SQL, WORDS, "sandgym/Tau2Retail-v0",
+                                    "sandgym/Tau2Airline-v0"])
 def test_every_tool_env_passes_check_env(env_id, pool):
     report = check_env_id(env_id, pool=pool)
     assert report["ok"], report

