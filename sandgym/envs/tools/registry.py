@@ -17,7 +17,8 @@ def _count(name: str):  # noqa: ANN202 - a zero-argument callable for EnvInfo
 
 
 def register_envs() -> None:
-    """Register Tau2Retail, Tau2Airline, SqlQuery and WordProblems under ``sandgym/``."""
+    """Register Tau2Retail, Tau2Airline, BFCLMultiTurn, SqlQuery and WordProblems under
+    ``sandgym/``."""
     register("sandgym/Tau2Retail-v0", "sandgym.envs.tools.envs:Tau2RetailEnv", family="tools",
              task_count=_count("sandgym/Tau2Retail-v0"),
              description="τ²-bench retail: typed tools over the store's database, a simulated "
@@ -26,6 +27,10 @@ def register_envs() -> None:
              family="tools", task_count=_count("sandgym/Tau2Airline-v0"),
              description="τ²-bench airline: typed tools over flights and reservations, a "
              "simulated customer; reward by gold replay and a diff of the final state.")
+    register("sandgym/BFCLMultiTurn-v0", "sandgym.envs.tools.bfcl_env:BFCLMultiTurnEnv",
+             family="tools", task_count=_count("sandgym/BFCLMultiTurn-v0"),
+             description="BFCL multi-turn (base): BFCL's stateful API classes as tools, a "
+             "scripted user turn by turn; each turn checked as BFCL does (state and results).")
     register("sandgym/SqlQuery-v0", "sandgym.envs.tools.envs:SqlEnv", family="tools",
              task_count=_count("sandgym/SqlQuery-v0"),
              description="SQL questions over a company database; SQLite runs in the sandbox; "
