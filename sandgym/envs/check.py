@@ -73,23 +73,27 @@ def _scripted_episode(env: gym.Env, task_id: str | None) -> dict[str, Any]:
         options = {"task_id": task_id} if task_id is not None else None
         _, info = env.reset(seed=0, options=options)
         episode["task_id"] = info.get("task_id", task_id)
-        reference = None
-        if hasattr(unwrapped, "reference_answer") and episode["task_id"] is not None:
-            try:
-                reference = unwrapped.reference_answer(episode["task_id"])
+        reference: list[str] | None = None
+        if episode["task_id"] is not None:
+            try:  # several replies (one per user turn), or one answer repeated
+                if hasattr(unwrapped, "reference_replies"):
+                    reference = list(unwrapped.reference_replies(episode["task_id"]))
+                elif hasattr(unwrapped, "reference_answer"):
+                    reference = [unwrapped.reference_answer(episode["task_id"])]
             except Exception as e:  # noqa: BLE001 - no reference is fine
                 logger.info("no reference answer: %s", e)
-        episode["policy"] = "reference" if reference is not None else "sampled"
+        episode["policy"] = "reference" if reference else "sampled"
         terminated = truncated = False
         info = {}
         while not (terminated or truncated) and episode["steps"] < _MAX_EPISODE_STEPS:
-            action = reference if reference is not None else env.action_space.sample()
+            action = (reference[min(episode["steps"], len(reference) - 1)] if reference
+                      else env.action_space.sample())
             _, reward, terminated, truncated, info = env.step(action)
             episode["steps"] += 1
             episode["rewards"].append(None if math.isnan(reward) else reward)
         episode.update(terminated=terminated, truncated=truncated,
                        verdict=info.get("verdict"), sandbox_error=info.get("sandbox_error"))
-        if reference is not None:
+        if reference:
             episode["reference_passed"] = Verdict.of(info.get("verdict")).ok
     except Exception as e:  # noqa: BLE001 - reported, not raised
         episode["error"] = f"{type(e).__name__}: {e}"

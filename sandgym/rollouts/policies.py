@@ -56,11 +56,36 @@ def task_observations(env: Any) -> dict[str, str]:
     return {str(t): str(env.reset(options={"task_id": t})[0]) for t in ids}
 
 
+def _system_message(messages: list[dict]) -> str | None:
+    return next((str(m.get("content", "")) for m in messages if m.get("role") == "system"),
+                None)
+
+
+def _shared_prompts(env: Any, observations: dict[str, str]) -> dict[tuple[str, str], str]:
+    """{(system prompt, first observation): task id} for tasks whose first observations
+    repeat, told apart by the system prompt ``reset`` sets (e.g. a per-task tool list,
+    as in BFCL, where two tasks open with the same request but offer other functions)."""
+    seen: dict[str, list[str]] = {}
+    for task_id, obs in observations.items():
+        seen.setdefault(obs, []).append(task_id)
+    shared = [t for ids in seen.values() if len(ids) > 1 for t in ids]
+    unwrapped = getattr(env, "unwrapped", env)
+    out: dict[tuple[str, str], str] = {}
+    for task_id in shared:
+        env.reset(options={"task_id": task_id})
+        system = getattr(unwrapped, "system_prompt", None)
+        if system:
+            out[(str(system), observations[task_id])] = task_id
+    return out
+
+
 def canonical_policy(env: Any) -> Policy:
     """A ScriptedPolicy that answers every task of ``env`` with its reference answer.
 
     The reply is chosen by the conversation's first user message (the task prompt),
-    so one policy serves a whole batch of episodes on different tasks.
+    so one policy serves a whole batch of episodes on different tasks. An env whose
+    reference takes several replies (``reference_replies(task_id)``: a list, as in a
+    scripted multi-turn conversation) is answered with its n-th reply at the n-th turn.
 
     Args:
         env: a sandgym env (or its wrapper) with ``tasks`` and ``reference_answer``.
@@ -78,18 +103,25 @@ def canonical_policy(env: Any) -> Policy:
     if not hasattr(unwrapped, "reference_answer"):
         raise ValueError(f"{type(unwrapped).__name__} has no task set with reference answers; "
                          "the canonical policy needs one")
-    by_prompt = {obs: task_id for task_id, obs in task_observations(env).items()}
+    observations = task_observations(env)
+    by_prompt = {obs: task_id for task_id, obs in observations.items()}
     if not by_prompt:
         raise ValueError(f"{type(unwrapped).__name__} has no task set with reference answers; "
                          "the canonical policy needs one")
+    by_context = _shared_prompts(env, observations)
 
     def reply(messages: list[dict]) -> str:
         prompt = _first_user_message(messages)
         try:
-            task_id = by_prompt[prompt]
+            task_id = by_context.get((_system_message(messages), prompt)) or by_prompt[prompt]
         except KeyError:
             raise ValueError(f"canonical policy: no task of {type(unwrapped).__name__} has "
                              f"the prompt {prompt[:80]!r}") from None
+        replies = getattr(unwrapped, "reference_replies", None)
+        if callable(replies):  # a multi-reply reference (e.g. one per user turn)
+            script = replies(task_id)
+            turn = sum(1 for m in messages if m.get("role") == "assistant")
+            return script[min(turn, len(script) - 1)]
         return unwrapped.reference_answer(task_id)
 
     return policy_from_spec(CANONICAL, oracle=reply)
