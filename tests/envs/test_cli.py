@@ -80,3 +80,12 @@ def test_eval_canonical_tau2_airline_solves_every_accepted_task(app):
     assert out.exit_code == 0, out.output
     report = json.loads(out.output.strip().splitlines()[-1])
     assert (report["tasks"], report["solved"], report["mean_reward"]) == (31, 31, 1.0)
+
+
+def test_eval_canonical_bfcl_multi_turn_solves_every_accepted_task(app):
+    # up to 7 user turns, two replies each (the gold calls, then a reply that ends the turn)
+    out = run(app, "eval", "--env", "sandgym/BFCLMultiTurn-v0", "--policy", "canonical",
+              "--max-turns", "16", "--json")
+    assert out.exit_code == 0, out.output
+    report = json.loads(out.output.strip().splitlines()[-1])
+    assert (report["tasks"], report["solved"], report["mean_reward"]) == (197, 197, 1.0)

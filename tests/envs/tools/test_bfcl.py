@@ -1,0 +1,236 @@
+"""BFCL multi-turn (``sandgym/BFCLMultiTurn-v0``) on the bfcl-eval wheel's real data: what the
+loader refuses and why, gold replay scoring 1.0 on every accepted task (here; through
+``sandgym eval --policy canonical`` in ``tests/envs/test_cli.py``), doing nothing and wrong arguments scoring
+below 1.0, per-turn diffs, and every bad call as a typed error observation."""
+
+from __future__ import annotations
+
+import json
+
+import gymnasium as gym
+import pytest
+
+from sandgym.envs.check import check_env_id
+from sandgym.envs.registration import ensure_registered
+from sandgym.envs.tools.bfcl_data import BFCLTask, bfcl_tasks, parse_gold_call
+from sandgym.envs.tools.bfcl_env import BFCLMultiTurnEnv
+from sandgym.envs.tools.bfcl_tasks import gold_calls
+from sandgym.envs.tools.calls import ToolCall, format_call
+
+BFCL = "sandgym/BFCLMultiTurn-v0"
+REJECTED = {
+    "multi_turn_base_4": "gold_unproducible",   # tweets an alphabetised sort() output (#1367)
+    "multi_turn_base_18": "gold_unproducible",  # tweets a diff() output with its newline dropped
+    "multi_turn_base_173": "gold_call_failed",  # close_ticket(ticket_id='ticket_001'): an int id
+}
+
+
+@pytest.fixture(scope="module")
+def bfcl():
+    ensure_registered()
+    env = gym.make(BFCL)
+    yield env.unwrapped
+    env.close()
+
+
+def _play(env, task_id, replies):
+    env.reset(options={"task_id": task_id})
+    for reply in replies:
+        _, reward, terminated, truncated, info = env.step(reply)
+        if terminated or truncated:
+            return reward, info
+    raise AssertionError(f"{task_id}: the episode did not end after {len(replies)} replies")
+
+
+def _calls(*calls):
+    return "\n".join(format_call(ToolCall(n, a)) for n, a in calls)
+
+
+def test_loader_accepts_197_of_200_and_reports_the_three_bad_gold_answers(bfcl):
+    report = bfcl.report
+    assert len(bfcl_tasks("base")) == 200
+    assert len(bfcl.task_ids) == 197 and report.counts() == {"gold_unproducible": 2,
+                                                              "gold_call_failed": 1}
+    assert {r.task_id: r.reason for r in report.rejected} == REJECTED
+    details = {r.task_id: r.detail for r in report.rejected}
+    assert "post_tweet" in details["multi_turn_base_4"]
+    assert "'Initial report content Unsorted data More unsorted data'" in \
+        details["multi_turn_base_4"]
+    assert "close_ticket" in details["multi_turn_base_173"] and \
+        "bad_arguments" in details["multi_turn_base_173"]
+    as_dict = report.as_dict()
+    assert as_dict["accepted"] == 197 and as_dict["rejected"] == 3
+    with pytest.raises(Exception, match="rejected on load.*gold_unproducible"):
+        bfcl.reset(options={"task_id": "multi_turn_base_4"})
+
+
+def test_loader_rejects_synthetic_bad_tasks_with_their_reasons():
+    good = next(t for t in bfcl_tasks("base") if t.id == "multi_turn_base_0")
+
+    def variant(id_: str, **changes: object) -> BFCLTask:
+        fields = {**good.__dict__, "id": id_, **changes}
+        return BFCLTask(**fields)
+
+    tasks = [good,
+             variant("raises", gold=(("cd(folder='nowhere')",), *good.gold[1:])),
+             variant("excluded", gold=(("cp(source='a', destination='b')",), *good.gold[1:])),
+             variant("unparseable", gold=(("cd(folder=os.getcwd())",), *good.gold[1:])),
+             variant("unknown_class", involved_classes=("WebSearchAPI",)),
+             variant("nothing", gold=((), (), (), ()))]
+    env = BFCLMultiTurnEnv(tasks=tasks)
+    reasons = {r.task_id: r.reason for r in env.report.rejected}
+    assert env.task_ids == ["multi_turn_base_0"]
+    assert reasons == {"raises": "gold_call_failed", "excluded": "gold_call_failed",
+                       "unparseable": "gold_unparseable", "unknown_class": "unsupported_class",
+                       "nothing": "checks_nothing"}
+    detail = {r.task_id: r.detail for r in env.report.rejected}
+    assert "No such file or directory" in detail["raises"]
+    assert "unknown_tool" in detail["excluded"]
+
+
+def test_gold_calls_are_parsed_without_eval_and_positional_arguments_named():
+    assert parse_gold_call("sort('final_report.pdf')").args == ("final_report.pdf",)
+    with pytest.raises(ValueError, match="non-literal"):
+        parse_gold_call("cd(folder=__import__('os').getcwd())")
+    task = next(t for t in bfcl_tasks("base") if t.id == "multi_turn_base_0")
+    assert gold_calls(task)[2] == (ToolCall("sort", {"file_name": "final_report.pdf"}),)
+
+
+def test_check_env_passes_with_the_multi_turn_reference():
+    report = check_env_id(BFCL)
+    assert report["check_env"] == "ok" and report["ok"], report
+    assert report["episode"]["steps"] == 8 and report["episode"]["reference_passed"]
+
+
+@pytest.mark.parametrize("mode", ["binary", "fraction"])
+def test_gold_replay_scores_one_on_every_accepted_task(bfcl, mode):
+    bfcl.reward_mode = mode
+    try:
+        for task_id in bfcl.task_ids:
+            reward, info = _play(bfcl, task_id, bfcl.reference_replies(task_id))
+            assert reward == 1.0, (task_id, info["verdict"])
+            verdict = info["verdict"]
+            assert verdict["status"] == "pass"
+            assert verdict["turns_passed"] == verdict["turns_total"] == len(
+                bfcl.get_task(task_id).turns)
+    finally:
+        bfcl.reward_mode = "binary"
+
+
+def test_doing_nothing_scores_below_one_on_every_task(bfcl):
+    tasks_with_idle_turns: list[str] = []
+    bfcl.reward_mode = "fraction"
+    try:
+        for task_id in bfcl.task_ids:
+            turns = len(bfcl.get_task(task_id).turns)
+            reward, info = _play(bfcl, task_id, ["I can't help with that."] * turns)
+            gold = bfcl.get_task(task_id).gold
+            idle = [k for k in range(turns) if not gold[k]]  # turns to be refused
+            assert reward == len(idle) / turns < 1.0, task_id
+            verdicts = info["verdict"]["turns"]
+            assert all(verdicts[k]["empty_response"] for k in range(turns) if gold[k]), task_id
+            assert all(verdicts[k]["passed"] and verdicts[k]["irrelevance"] for k in idle)
+            if idle:
+                tasks_with_idle_turns.append(task_id)
+    finally:
+        bfcl.reward_mode = "binary"
+    assert tasks_with_idle_turns == ["multi_turn_base_167", "multi_turn_base_180"]
+
+
+def test_a_wrong_argument_fails_its_turn_with_the_state_diff(bfcl):
+    bfcl.reward_mode = "fraction"
+    try:
+        replies = bfcl.reference_replies("multi_turn_base_0")
+        replies[0] = replies[0].replace('"temp"', '"tmp"')  # mkdir/mv into the wrong folder
+        reward, info = _play(bfcl, "multi_turn_base_0", replies)
+    finally:
+        bfcl.reward_mode = "binary"
+    turn0 = info["verdict"]["turns"][0]
+    assert reward < 1.0 and not turn0["passed"]
+    assert set(turn0["state_diff"]) == {"GorillaFileSystem"}
+    assert "root" in turn0["state_diff"]["GorillaFileSystem"]
+
+
+def test_a_missing_read_fails_only_that_turn_by_the_response_check(bfcl):
+    replies = bfcl.reference_replies("multi_turn_base_0")
+    # turn 1 is cd + grep: cd alone leaves the same state but not grep's result
+    replies[2] = _calls(("cd", {"folder": "temp"}))
+    bfcl.reward_mode = "fraction"
+    try:
+        reward, info = _play(bfcl, "multi_turn_base_0", replies)
+    finally:
+        bfcl.reward_mode = "binary"
+    turns = info["verdict"]["turns"]
+    assert [t["passed"] for t in turns] == [True, False, True, True] and reward == 0.75
+    assert turns[1]["state_diff"] == {} and len(turns[1]["missing_results"]) == 1
+    assert "budget analysis" in turns[1]["missing_results"][0]
+
+
+def test_tools_come_from_bfcl_docs_for_the_task_minus_excluded_functions(bfcl):
+    bfcl.reset(options={"task_id": "multi_turn_base_0"})
+    schemas = {t["function"]["name"]: t["function"]
+               for t in json.loads(bfcl.system_prompt.split("# Functions\n", 1)[1])}
+    assert "cp" not in schemas and "mv" in schemas and "post_tweet" in schemas
+    assert "book_flight" not in schemas  # TravelAPI is not involved in this task
+    tail = schemas["tail"]["parameters"]
+    assert tail["properties"]["lines"]["type"] == "integer" and tail["required"] == ["file_name"]
+    tags = schemas["post_tweet"]["parameters"]["properties"]["tags"]
+    assert tags["type"] == "array" and tags["items"] == {"type": "string"}
+    names = {t.name for t in BFCLMultiTurnEnv.tools}
+    assert {"cd", "post_tweet", "book_flight", "add", "lockDoors"} <= names
+
+
+def test_every_bad_call_is_a_typed_error_observation(bfcl):
+    bfcl.reset(options={"task_id": "multi_turn_base_0"})
+    cases = {
+        "tool_error": _calls(("cd", {"folder": "nowhere"})),
+        "bad_arguments": _calls(("tail", {"file_name": "x", "lines": "many"})),
+        "unknown_tool": _calls(("cp", {"source": "a", "destination": "b"})),
+        "parse_error": '<tool_call>{"name": "cd", "arguments": {"folder": "x"}} oops',
+    }
+    for kind, reply in cases.items():
+        observation, reward, terminated, truncated, info = bfcl.step(reply)
+        error = json.loads(observation.splitlines()[0])["error"]
+        assert error["type"] == kind, (kind, observation)
+        assert (reward, terminated, truncated) == (0.0, False, False)
+        assert info["verdict"]["last_errors"] == [kind]
+    missing = _calls(("post_tweet", {"tags": ["#a"]}))
+    assert "needs the argument" in json.loads(bfcl.step(missing)[0])["error"]["message"]
+
+
+def test_the_error_allowance_ends_the_episode_and_fails_the_open_turns(bfcl):
+    env = BFCLMultiTurnEnv(max_errors=2)
+    env.reset(options={"task_id": "multi_turn_base_0"})
+    bad = _calls(("cd", {"folder": 1}))
+    results = [env.step(bad) for _ in range(3)]
+    _, reward, terminated, _, info = results[-1]
+    assert terminated and reward == 0.0 and info["verdict"]["ended_by"] == "error_allowance"
+    assert info["verdict"]["failure"] == "parse_error"
+    assert all(not t["passed"] for t in info["verdict"]["turns"])
+
+
+def test_the_scripted_user_gives_the_next_question_when_the_turn_ends(bfcl):
+    first, _ = bfcl.reset(options={"task_id": "multi_turn_base_0"})
+    task = bfcl.get_task("multi_turn_base_0")
+    assert first == task.turns[0]
+    observation, *_ = bfcl.step(bfcl.reference_replies("multi_turn_base_0")[0])
+    assert '"tool": "mkdir"' in observation
+    observation, _, _, _, info = bfcl.step("Moved it.")
+    assert observation == task.turns[1] and info["user_turn"] == 1
+    assert info["verdict"]["turns"][0]["passed"]
+
+
+def test_a_turn_whose_gold_is_empty_fails_when_the_agent_acts(bfcl):
+    # turn 4 of base_167 asks for the invoice of a cancelled booking: BFCL's gold makes no
+    # call (its irrelevance rule: a successful call there is wrong)
+    replies = bfcl.reference_replies("multi_turn_base_167")
+    assert replies[-1] == replies[-2] == "Done."  # turn 4: no gold call, only the end
+    replies.insert(-1, _calls(("list_all_airports", {})))
+    bfcl.reward_mode = "fraction"
+    try:
+        reward, info = _play(bfcl, "multi_turn_base_167", replies)
+    finally:
+        bfcl.reward_mode = "binary"
+    last = info["verdict"]["turns"][-1]
+    assert last["irrelevance"] and not last["passed"] and last["calls"] == 1
+    assert reward == 0.8
