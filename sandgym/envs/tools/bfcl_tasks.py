@@ -28,6 +28,7 @@ import inspect
 import json
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from sandgym.envs.errors import TaskSetError
 from sandgym.envs.tools.bfcl_api import (

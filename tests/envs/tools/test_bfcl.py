@@ -1,7 +1,7 @@
 """BFCL multi-turn (``sandgym/BFCLMultiTurn-v0``) on the bfcl-eval wheel's real data: what the
 loader refuses and why, gold replay scoring 1.0 on every accepted task (here; through
-``sandgym eval --policy canonical`` in ``tests/envs/test_cli.py``), doing nothing and wrong arguments scoring
-below 1.0, per-turn diffs, and every bad call as a typed error observation."""
+``sandgym eval --policy canonical`` in ``tests/envs/test_cli.py``), doing nothing and wrong
+arguments scoring below 1.0, per-turn diffs, and every bad call as a typed error."""
 
 from __future__ import annotations
 
