@@ -40,7 +40,7 @@ from sandgym.envs.tools.schema import FunctionTool
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["END_OF_TURN", "BFCLMultiTurnEnv"]
+__all__ = ["END_OF_TURN", "END_TURN_TOOL", "BFCLMultiTurnEnv"]
 
 END_OF_TURN = "Done."
 """What the reference answer says to end a turn (any reply without a call does)."""
@@ -54,8 +54,22 @@ _PROMPT = (
     "Results come back as JSON lines; errors as {\"error\": {\"type\", \"message\"}}.")
 
 
+END_TURN_TOOL = "end_turn"
+"""A contract tool (TRL's adapter, OpenAI tool lists) that ends the turn: with tools as
+methods, a model cannot send a reply without a call and still get the next request."""
+TOOL_PROMPT = (
+    "You operate the user's systems through the tools. Each request may need several "
+    f"calls; when a request is finished, call `{END_TURN_TOOL}`: its result is the user's "
+    "next request (or the end of the conversation).")
+
+
+def _end_turn_action() -> str:
+    return END_OF_TURN
+
+
 def _contract_tools(specs: tuple[FunctionTool, ...]) -> tuple[Tool, ...]:
-    """The tools as env-contract `Tool`s (each builds the reply text that calls it)."""
+    """The tools as env-contract `Tool`s (each builds the reply text that calls it), and
+    `END_TURN_TOOL` (a reply without a call)."""
     out = []
     for spec in specs:
         def to_action(_spec: FunctionTool = spec, **arguments: Any) -> str:
@@ -66,6 +80,11 @@ def _contract_tools(specs: tuple[FunctionTool, ...]) -> tuple[Tool, ...]:
         out.append(Tool(spec.name, spec.description, params=spec.param_docs,
                         returns="The function's result as JSON, or a typed error.",
                         to_action=to_action))
+    if specs:
+        out.append(Tool(END_TURN_TOOL, "Finish the user's current request (the next request, "
+                        "if any, comes back as the result).", params=(),
+                        returns="The user's next request, or the end of the episode.",
+                        to_action=_end_turn_action))
     return tuple(out)
 
 
@@ -109,6 +128,7 @@ class BFCLMultiTurnEnv(gym.Env[str, str]):
     sandboxed: ClassVar[bool] = False
     holds_sandbox: ClassVar[bool] = False
     tools: ClassVar[tuple[Tool, ...]] = _contract_tools(_all_tools())
+    tool_prompt: ClassVar[str | None] = TOOL_PROMPT
     _cache: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, *, category: str = "base", tasks: list[BFCLTask] | None = None,

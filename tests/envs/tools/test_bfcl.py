@@ -234,3 +234,20 @@ def test_a_turn_whose_gold_is_empty_fails_when_the_agent_acts(bfcl):
     last = info["verdict"]["turns"][-1]
     assert last["irrelevance"] and not last["passed"] and last["calls"] == 1
     assert reward == 0.8
+
+
+def test_contract_tools_play_a_whole_task_with_end_turn(bfcl):
+    """TRL's adapter drives the env through its contract tools (arguments as text): the
+    gold calls, then ``end_turn`` per turn, score 1.0."""
+    tools = {t.name: t for t in BFCLMultiTurnEnv.tools}
+    assert "end_turn" in tools and BFCLMultiTurnEnv.tool_prompt
+    bfcl.reset(options={"task_id": "multi_turn_base_0"})
+    turns = gold_calls(bfcl.get_task("multi_turn_base_0"))
+    for calls in turns:
+        for call in calls:
+            text_args = {k: v if isinstance(v, str) else json.dumps(v)
+                         for k, v in call.arguments.items()}
+            observation, *_ = bfcl.step(tools[call.name].to_action(**text_args))
+            assert '"error"' not in observation, observation
+        observation, reward, terminated, _, info = bfcl.step(tools["end_turn"].to_action())
+    assert terminated and reward == 1.0 and info["verdict"]["turns_passed"] == len(turns) == 4
