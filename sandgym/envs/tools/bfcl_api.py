@@ -16,6 +16,7 @@ so its response check (gold results are a sub-multiset of the model's) reads the
 from __future__ import annotations
 
 import copy
+import functools
 import importlib
 import json
 import logging
@@ -87,6 +88,7 @@ def _unbound(*args: Any, **kwargs: Any) -> Any:
     raise RuntimeError("BFCL tools run through Session.run")
 
 
+@functools.cache
 def tools_for(classes: tuple[str, ...], excluded: tuple[str, ...] = ()) -> tuple[FunctionTool, ...]:
     """The tools a task offers: its classes' documented functions minus the excluded ones."""
     out: list[FunctionTool] = []
@@ -123,7 +125,7 @@ class Session:
             instance = cls()
             if name not in STATELESS:
                 instance._load_scenario(copy.deepcopy(task.initial_config.get(name, {})),
-                                        long_context=False)
+                                        long_context=task.category == "long_context")
             self.instances[name] = instance
         self.tools = {t.name: t for t in tools_for(task.involved_classes,
                                                    task.excluded_functions)}

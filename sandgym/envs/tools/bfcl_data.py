@@ -25,9 +25,11 @@ __all__ = ["BFCL_CATEGORIES", "BFCL_DISTRIBUTION", "BFCL_VERSION", "BFCLTask", "
 
 BFCL_DISTRIBUTION = "bfcl-eval"
 BFCL_VERSION = "2026.3.23"
-BFCL_CATEGORIES = ("base",)
-"""Categories sandgym plays. ``miss_func``/``miss_param`` need BFCL's irrelevance turns
-and ``long_context`` its long-state mode; they are not wired yet."""
+BFCL_CATEGORIES = ("base", "miss_param", "long_context")
+"""Categories sandgym plays. ``miss_param`` adds turns whose gold is empty (the request
+lacks a parameter: the agent must not act) answered by a later turn; ``long_context``
+loads the classes with BFCL's long states. ``miss_func`` (functions withheld until a
+later turn) is not wired yet."""
 
 
 def bfcl_data_dir() -> Path:

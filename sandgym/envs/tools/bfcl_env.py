@@ -185,11 +185,13 @@ class BFCLMultiTurnEnv(gym.Env[str, str]):
         raise UnknownTaskError(f"no task {task_id!r}")
 
     def reference_replies(self, task_id: str) -> list[str]:
-        """The gold trajectory as replies: per turn, its gold calls, then a reply ending it."""
+        """The gold trajectory as replies: per turn, its gold calls (in replies of at most
+        ``max_calls_per_turn`` calls), then a reply ending it."""
         replies = []
+        size = self.max_calls_per_turn
         for calls in gold_calls(self.get_task(task_id)):
-            if calls:
-                replies.append("\n".join(format_call(c) for c in calls))
+            replies.extend("\n".join(format_call(c) for c in calls[i:i + size])
+                           for i in range(0, len(calls), size))
             replies.append(END_OF_TURN)
         return replies
 

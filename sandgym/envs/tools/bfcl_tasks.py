@@ -149,10 +149,14 @@ def unproducible_argument(gold: list[GoldTurn]) -> str | None:
                 if exact:
                     continue
                 for r in seen:
-                    same_words = sorted(text.split()) == sorted(r.split())
-                    if same_words or difflib.SequenceMatcher(None, text, r).ratio() >= _NEAR:
+                    same_words = text.split() == r.split()
+                    if same_words or sorted(text.split()) == sorted(r.split()) or \
+                            difflib.SequenceMatcher(None, text, r).ratio() >= _NEAR:
+                        how = ("only in whitespace" if same_words else "in its words"
+                               if sorted(text.split()) != sorted(r.split()) else
+                               "in the order of its words")
                         return (f"turn {t} {call.name}({name}={text[:120]!r}) copies the earlier "
-                                f"result {r[:120]!r} with changes no tool makes")
+                                f"result {r[:120]!r} but differs {how}; no tool produces it")
             seen.extend(r for r in _leaves(result) if len(r.split()) >= _MIN_WORDS)
     return None
 

@@ -16,9 +16,18 @@ def _count(name: str):  # noqa: ANN202 - a zero-argument callable for EnvInfo
     return count
 
 
+def _bfcl_count(category: str):  # noqa: ANN202 - a zero-argument callable for EnvInfo
+    def count() -> int:
+        from sandgym.envs.tools.bfcl_data import bfcl_tasks
+
+        return len(bfcl_tasks(category))
+
+    return count
+
+
 def register_envs() -> None:
-    """Register Tau2Retail, Tau2Airline, BFCLMultiTurn, SqlQuery and WordProblems under
-    ``sandgym/``."""
+    """Register Tau2Retail, Tau2Airline, BFCLMultiTurn (base, MissParam, LongContext),
+    SqlQuery and WordProblems under ``sandgym/``."""
     register("sandgym/Tau2Retail-v0", "sandgym.envs.tools.envs:Tau2RetailEnv", family="tools",
              task_count=_count("sandgym/Tau2Retail-v0"),
              description="τ²-bench retail: typed tools over the store's database, a simulated "
@@ -31,6 +40,14 @@ def register_envs() -> None:
              family="tools", task_count=_count("sandgym/BFCLMultiTurn-v0"),
              description="BFCL multi-turn (base): BFCL's stateful API classes as tools, a "
              "scripted user turn by turn; each turn checked as BFCL does (state and results).")
+    for suffix, category, what in (("MissParam", "miss_param", "requests missing a "
+                                    "parameter: the agent must not act until told"),
+                                   ("LongContext", "long_context", "the classes loaded "
+                                    "with long states")):
+        register(f"sandgym/BFCLMultiTurn{suffix}-v0",
+                 "sandgym.envs.tools.bfcl_env:BFCLMultiTurnEnv", family="tools",
+                 kwargs={"category": category}, task_count=_bfcl_count(category),
+                 description=f"BFCL multi-turn {category}: as BFCLMultiTurn-v0, {what}.")
     register("sandgym/SqlQuery-v0", "sandgym.envs.tools.envs:SqlEnv", family="tools",
              task_count=_count("sandgym/SqlQuery-v0"),
              description="SQL questions over a company database; SQLite runs in the sandbox; "

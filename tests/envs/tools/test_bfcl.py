@@ -251,3 +251,35 @@ def test_contract_tools_play_a_whole_task_with_end_turn(bfcl):
             assert '"error"' not in observation, observation
         observation, reward, terminated, _, info = bfcl.step(tools["end_turn"].to_action())
     assert terminated and reward == 1.0 and info["verdict"]["turns_passed"] == len(turns) == 4
+
+
+CATEGORY_REJECTIONS = {
+    "sandgym/BFCLMultiTurnMissParam-v0": {  # base's tasks, one turn split off without a parameter
+        "multi_turn_miss_param_4": "gold_unproducible",
+        "multi_turn_miss_param_18": "gold_unproducible",
+        "multi_turn_miss_param_173": "gold_call_failed"},
+    "sandgym/BFCLMultiTurnLongContext-v0": {  # long states; 41 and 43 send a file's text
+        "multi_turn_long_context_4": "gold_unproducible",  # with one space added
+        "multi_turn_long_context_41": "gold_unproducible",
+        "multi_turn_long_context_43": "gold_unproducible",
+        "multi_turn_long_context_173": "gold_call_failed"},
+}
+
+
+@pytest.mark.parametrize("env_id", sorted(CATEGORY_REJECTIONS))
+def test_other_categories_load_with_their_rejections_and_gold_scores_one(env_id):
+    ensure_registered()
+    env = gym.make(env_id).unwrapped
+    rejected = CATEGORY_REJECTIONS[env_id]
+    assert {r.task_id: r.reason for r in env.report.rejected} == rejected
+    assert len(env.task_ids) == 200 - len(rejected)
+    idle_turns = 0
+    for task_id in env.task_ids:
+        reward, info = _play(env, task_id, env.reference_replies(task_id))
+        assert reward == 1.0, (task_id, info["verdict"])
+        turns = len(env.get_task(task_id).turns)
+        reward, info = _play(env, task_id, ["Which one do you mean?"] * turns)
+        assert reward == 0.0, task_id
+        idle_turns += sum(1 for t in info["verdict"]["turns"] if t.get("irrelevance"))
+    if "MissParam" in env_id:  # every task has a turn that must be answered with a question
+        assert idle_turns >= len(env.task_ids)
