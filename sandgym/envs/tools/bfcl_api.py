@@ -127,10 +127,21 @@ class Session:
                 instance._load_scenario(copy.deepcopy(task.initial_config.get(name, {})),
                                         long_context=task.category == "long_context")
             self.instances[name] = instance
-        self.tools = {t.name: t for t in tools_for(task.involved_classes,
-                                                   task.excluded_functions)}
+        self.task = task
         self._owner = {t.name: cls for cls in task.involved_classes
                        for t in tools_for((cls,), task.excluded_functions)}
+        self.tools: dict[str, FunctionTool] = {}
+        self.start_turn(0)
+
+    def start_turn(self, turn: int) -> tuple[FunctionTool, ...]:
+        """Offer the functions of ``turn`` (``miss_func`` releases withheld ones); returns
+        those first offered now."""
+        hidden = set(self.task.withheld_until(turn))
+        before = set(self.tools)
+        self.tools = {t.name: t for t in tools_for(self.task.involved_classes,
+                                                   self.task.excluded_functions)
+                      if t.name not in hidden}
+        return tuple(t for name, t in self.tools.items() if name not in before and before)
 
     def run(self, call: ToolCall) -> str | CallError:
         """Run one call: BFCL's string of its result, or a `CallError` (never raises)."""

@@ -20,16 +20,19 @@ from typing import Any
 
 from sandgym.envs.errors import EnvError
 
-__all__ = ["BFCL_CATEGORIES", "BFCL_DISTRIBUTION", "BFCL_VERSION", "BFCLTask", "GoldCall",
-           "bfcl_data_dir", "bfcl_tasks", "function_docs", "parse_gold_call"]
+__all__ = ["ADDED_FUNCTIONS_PROMPT", "BFCL_CATEGORIES", "BFCL_DISTRIBUTION", "BFCL_VERSION",
+           "BFCLTask", "GoldCall", "bfcl_data_dir", "bfcl_tasks", "function_docs",
+           "parse_gold_call"]
 
 BFCL_DISTRIBUTION = "bfcl-eval"
 BFCL_VERSION = "2026.3.23"
-BFCL_CATEGORIES = ("base", "miss_param", "long_context")
+BFCL_CATEGORIES = ("base", "miss_param", "long_context", "miss_func")
 """Categories sandgym plays. ``miss_param`` adds turns whose gold is empty (the request
 lacks a parameter: the agent must not act) answered by a later turn; ``long_context``
-loads the classes with BFCL's long states. ``miss_func`` (functions withheld until a
-later turn) is not wired yet."""
+loads the classes with BFCL's long states; ``miss_func`` withholds functions until a
+later turn (whose user message is empty: BFCL then says it added functions)."""
+ADDED_FUNCTIONS_PROMPT = "I have updated some more functions you can choose from. What about now?"
+"""BFCL's user message at a ``miss_func`` turn that releases withheld functions."""
 
 
 def bfcl_data_dir() -> Path:
@@ -106,6 +109,16 @@ class BFCLTask:
     involved_classes: tuple[str, ...]
     excluded_functions: tuple[str, ...]
     gold: tuple[tuple[str, ...], ...]
+    withheld: tuple[tuple[int, tuple[str, ...]], ...] = ()
+    """``miss_func``: (turn, functions) pairs; each function is offered from that turn on."""
+
+    def withheld_until(self, turn: int) -> tuple[str, ...]:
+        """The functions not yet offered during ``turn``."""
+        return tuple(name for at, names in self.withheld if at > turn for name in names)
+
+    def released_at(self, turn: int) -> tuple[str, ...]:
+        """The functions first offered at ``turn``."""
+        return tuple(name for at, names in self.withheld if at == turn for name in names)
 
 
 def _turn_text(messages: list[dict[str, Any]]) -> str:
@@ -129,5 +142,7 @@ def bfcl_tasks(category: str = "base") -> list[BFCLTask]:
             initial_config=record.get("initial_config") or {},
             involved_classes=tuple(record.get("involved_classes") or ()),
             excluded_functions=tuple(record.get("excluded_function") or ()),
-            gold=tuple(tuple(turn) for turn in gold)))
+            gold=tuple(tuple(turn) for turn in gold),
+            withheld=tuple(sorted((int(k), tuple(v)) for k, v in
+                                  (record.get("missed_function") or {}).items()))))
     return out

@@ -33,7 +33,7 @@ from sandgym.envs.contract import InvalidToolCall, StepResult, Tool
 from sandgym.envs.errors import EnvError, EpisodeOverError, UnknownTaskError
 from sandgym.envs.spaces import AnyText
 from sandgym.envs.tools.bfcl_api import API_CLASSES, Session, missing_results, state_diff, tools_for
-from sandgym.envs.tools.bfcl_data import BFCLTask, bfcl_tasks
+from sandgym.envs.tools.bfcl_data import ADDED_FUNCTIONS_PROMPT, BFCLTask, bfcl_tasks
 from sandgym.envs.tools.bfcl_tasks import gold_calls, validate_bfcl_tasks
 from sandgym.envs.tools.calls import CallError, ToolCall, format_call, parse_reply
 from sandgym.envs.tools.schema import FunctionTool
@@ -202,8 +202,12 @@ class BFCLMultiTurnEnv(gym.Env[str, str]):
     @property
     def system_prompt(self) -> str:
         """The calling rules and the current task's functions (BFCL's docs, as schemas)."""
-        specs = (tools_for(self.task.involved_classes, self.task.excluded_functions)
-                 if self.task is not None else _all_tools())
+        specs = _all_tools()
+        if self.task is not None:  # miss_func: withheld functions come with a later turn
+            hidden = set(self.task.withheld_until(0))
+            specs = tuple(t for t in tools_for(self.task.involved_classes,
+                                               self.task.excluded_functions)
+                          if t.name not in hidden)
         schemas = json.dumps([t.openai_schema() for t in specs], ensure_ascii=False)
         return f"{_PROMPT}\n\n# Functions\n{schemas}"
 
@@ -278,7 +282,12 @@ class BFCLMultiTurnEnv(gym.Env[str, str]):
         self._steps_in_turn = self._calls_in_turn = 0
         if self.turn >= len(self.task.turns):
             return self._grade(prefix, ended_by="all_turns")
-        observation = f"{prefix}\n{self.task.turns[self.turn]}".strip()
+        message = self.task.turns[self.turn]
+        added = self.session.start_turn(self.turn)
+        if added:  # BFCL's prompting form: the new functions, then its message
+            schemas = json.dumps([t.openai_schema() for t in added], ensure_ascii=False)
+            message = f"# New functions\n{schemas}\n{message or ADDED_FUNCTIONS_PROMPT}"
+        observation = f"{prefix}\n{message}".strip()
         info = self._info({"status": "running", "turns": self._verdicts,
                            "errors": dict(self._errors)}, 0.0)
         info["user_turn"] = self.turn

@@ -7,7 +7,8 @@ which the env checks the agent against. A task is rejected, with its reason in t
 
 * ``unsupported_class``: it needs an API class sandgym does not run;
 * ``gold_unparseable``: a gold call is not a call with literal arguments;
-* ``gold_call_failed``: a gold call is unknown or excluded, has arguments its function's
+* ``gold_call_failed``: a gold call is unknown, excluded or (``miss_func``) not offered
+  yet at its turn, has arguments its function's
   schema refuses, raises, or returns BFCL's ``{"error": ...}`` (the gold answer is
   wrong as written: gorilla issue #1367's kind);
 * ``gold_unproducible``: a gold call's text argument is a near-copy of an earlier gold
@@ -93,6 +94,7 @@ def replay_gold(task: BFCLTask, turns: tuple[tuple[ToolCall, ...], ...]
     session = Session(task)
     out: list[GoldTurn] = []
     for t, calls in enumerate(turns):
+        session.start_turn(t)
         results: list[str] = []
         for i, call in enumerate(calls):
             result = session.run(call)
@@ -209,9 +211,11 @@ def _judge(task: BFCLTask, records: dict[str, list[GoldTurn]]) -> Rejection | No
     gold, failure = replay_gold(task, turns)
     if failure is not None:
         t, i, call, error = failure
+        withheld = [at for at, names in task.withheld if call.name in names and at > t]
+        note = f" (withheld until turn {withheld[0]})" if withheld else ""
         return Rejection(task.id, "gold_call_failed", (
-            f"turn {t} call {i} {call.name}({json.dumps(call.arguments, default=str)[:200]}) "
-            f"-> {error.kind}: {error.message[:200]}"))
+            f"turn {t} call {i} {call.name}({json.dumps(call.arguments, default=str)[:200]})"
+            f"{note} -> {error.kind}: {error.message[:200]}"))
     unproducible = unproducible_argument(gold)
     if unproducible is not None:
         return Rejection(task.id, "gold_unproducible", unproducible)

@@ -26,7 +26,8 @@ def _bfcl_count(category: str):  # noqa: ANN202 - a zero-argument callable for E
 
 
 def register_envs() -> None:
-    """Register Tau2Retail, Tau2Airline, BFCLMultiTurn (base, MissParam, LongContext),
+    """Register Tau2Retail, Tau2Airline, BFCLMultiTurn (base, MissParam, LongContext,
+    MissFunc),
     SqlQuery and WordProblems under ``sandgym/``."""
     register("sandgym/Tau2Retail-v0", "sandgym.envs.tools.envs:Tau2RetailEnv", family="tools",
              task_count=_count("sandgym/Tau2Retail-v0"),
@@ -43,7 +44,9 @@ def register_envs() -> None:
     for suffix, category, what in (("MissParam", "miss_param", "requests missing a "
                                     "parameter: the agent must not act until told"),
                                    ("LongContext", "long_context", "the classes loaded "
-                                    "with long states")):
+                                    "with long states"),
+                                   ("MissFunc", "miss_func", "functions withheld until a "
+                                    "later turn: the agent must not act without them")):
         register(f"sandgym/BFCLMultiTurn{suffix}-v0",
                  "sandgym.envs.tools.bfcl_env:BFCLMultiTurnEnv", family="tools",
                  kwargs={"category": category}, task_count=_bfcl_count(category),

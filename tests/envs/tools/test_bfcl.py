@@ -263,6 +263,11 @@ CATEGORY_REJECTIONS = {
         "multi_turn_long_context_41": "gold_unproducible",
         "multi_turn_long_context_43": "gold_unproducible",
         "multi_turn_long_context_173": "gold_call_failed"},
+    "sandgym/BFCLMultiTurnMissFunc-v0": {  # 49 calls tail() two turns before it is offered
+        "multi_turn_miss_func_4": "gold_unproducible",
+        "multi_turn_miss_func_18": "gold_unproducible",
+        "multi_turn_miss_func_49": "gold_call_failed",
+        "multi_turn_miss_func_173": "gold_call_failed"},
 }
 
 
@@ -281,5 +286,22 @@ def test_other_categories_load_with_their_rejections_and_gold_scores_one(env_id)
         reward, info = _play(env, task_id, ["Which one do you mean?"] * turns)
         assert reward == 0.0, task_id
         idle_turns += sum(1 for t in info["verdict"]["turns"] if t.get("irrelevance"))
-    if "MissParam" in env_id:  # every task has a turn that must be answered with a question
+    if "Miss" in env_id:  # every task has a turn where the agent must not act
         assert idle_turns >= len(env.task_ids)
+
+
+def test_miss_func_offers_withheld_functions_only_from_their_turn():
+    ensure_registered()
+    env = gym.make("sandgym/BFCLMultiTurnMissFunc-v0").unwrapped
+    task = env.get_task("multi_turn_miss_func_0")
+    assert task.withheld == ((3, ("sort",)),) and task.turns[3] == ""
+    env.reset(options={"task_id": task.id})
+    assert '"name": "sort"' not in env.system_prompt
+    early = env.step(_calls(("sort", {"file_name": "final_report.pdf"})))[0]
+    assert json.loads(early)["error"]["type"] == "unknown_tool"
+    replies = env.reference_replies(task.id)
+    observations = [env.step(r)[0] for r in replies[:5]]  # turns 0-2 (2 is empty: refuse)
+    assert observations[-1].startswith("# New functions\n") and '"name": "sort"' in \
+        observations[-1] and observations[-1].endswith("What about now?")
+    detail = {r.task_id: r.detail for r in env.report.rejected}["multi_turn_miss_func_49"]
+    assert "tail" in detail and "withheld until turn 3" in detail
