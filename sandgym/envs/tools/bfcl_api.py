@@ -128,8 +128,8 @@ class Session:
                                         long_context=task.category == "long_context")
             self.instances[name] = instance
         self.task = task
-        self._owner = {t.name: cls for cls in task.involved_classes
-                       for t in tools_for((cls,), task.excluded_functions)}
+        self._owner = {t.name: owner for owner in task.involved_classes
+                       for t in tools_for((owner,), task.excluded_functions)}
         self.tools: dict[str, FunctionTool] = {}
         self.start_turn(0)
 

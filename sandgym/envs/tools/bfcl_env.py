@@ -17,6 +17,11 @@ of turns passed (BFCL stops at the first failing turn; each turn is judged here 
 state the agent actually reached). ``info["verdict"]["turns"]`` carries each turn's
 state diff and missing results. Malformed or refused calls come back as typed error
 observations (``{"error": {"type", "message"}}``), never exceptions.
+
+Categories (``category=``): ``base``; ``miss_param`` and ``miss_func`` add turns whose gold
+is empty (a parameter or a function is missing: the agent must not act), and in
+``miss_func`` withheld functions are offered at a later turn, whose observation lists
+them; ``long_context`` loads the classes with BFCL's long states.
 """
 
 from __future__ import annotations
