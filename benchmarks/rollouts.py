@@ -28,8 +28,8 @@ Measured in one run, on one local Ray (``num_cpus`` = this machine's cores):
   share of the workers' batch time spent in the environment rather than generating.
 
 Every scripted configuration is measured ``--rounds`` times and every delayed one
-``--delay-rounds`` times, interleaved (in-process, 1 worker, 2 workers, then again; 1,
-2, 4 delayed workers, then again), and reported by its round with the highest steady
+``--delay-rounds`` times, interleaved (in-process, 1 worker, 2 workers, then the other way
+round; 1, 2, 4 delayed workers, then 4, 2, 1), and reported by its round with the highest steady
 rate, as ``timeit`` keeps the fastest repeat: on a shared machine other jobs only ever
 slow a round down. Each run's ``steady_rounds`` lists every round's steady rate, so the
 spread is visible, and ``*_median_of_rounds`` is the median of the ratio within each
@@ -62,6 +62,8 @@ from typing import Any
 ENV_ID = "sandgym/HumanEval-v0"
 TASKS = 164
 """HumanEval's task count: runs of more episodes play several samples per task."""
+MIN_BATCHES = 10
+"""Fewest batches per worker in a run, for its steady rate to mean anything."""
 
 
 def _plan(episodes: int) -> tuple[int, int]:
@@ -139,12 +141,18 @@ def _scripted(tmp: Path, episodes: int, rounds: int) -> dict[str, Any]:
     tasks, samples = _plan(episodes)
     task_ids = [t for t in resolve_tasks(ENV_ID, None, tasks) for _ in range(samples)]
     runs: dict[str, list[dict[str, Any]]] = {"in_process": [], "one": [], "two": []}
-    for _ in range(rounds):
-        runs["in_process"].append(_in_process(task_ids, batch_size=4))
-        runs["one"].append(_collect("canonical", episodes, 1, tmp / "one.parquet"))
-        runs["two"].append(_collect("canonical", episodes, 2, tmp / "two.parquet"))
-        for path in ("one.parquet", "two.parquet"):  # the next round replays, not resumes
-            (tmp / path).unlink(missing_ok=True)
+    for index in range(rounds):
+        # Every other round runs backwards, so a load that rises or falls through the
+        # benchmark does not always favour the configuration measured first.
+        order = ("in_process", "one", "two") if index % 2 == 0 else ("two", "one", "in_process")
+        for name in order:
+            if name == "in_process":
+                runs[name].append(_in_process(task_ids, batch_size=4))
+            else:
+                path = tmp / f"{name}.parquet"
+                workers = 1 if name == "one" else 2
+                runs[name].append(_collect("canonical", episodes, workers, path))
+                path.unlink(missing_ok=True)  # the next round replays, not resumes
     base, one, two = (_best(runs[k]) for k in ("in_process", "one", "two"))
     return {
         "in_process": base, "scripted_1_worker": one, "scripted_2_workers": two,
@@ -181,8 +189,8 @@ def _delayed(tmp: Path, episodes: int, delay_ms: float, batch_size: int, rounds:
     config = RolloutConfig(batch_size=batch_size, num_cpus_per_worker=0.25,
                            policy_options={"latency_s": delay_ms / 1000})
     tried: dict[int, list[dict[str, Any]]] = {1: [], 2: [], 4: []}
-    for _ in range(rounds):
-        for n in tried:
+    for index in range(rounds):
+        for n in (sorted(tried) if index % 2 == 0 else sorted(tried, reverse=True)):
             path = tmp / f"delayed{n}.parquet"
             tried[n].append(_collect("canonical", episodes, n, path, config=config))
             path.unlink(missing_ok=True)
@@ -207,6 +215,16 @@ def run(episodes: int, model_episodes: int, max_new_tokens: int, skip_model: boo
 
     if rounds < 1 or delay_rounds < 1:
         raise ValueError(f"rounds and delay_rounds must be >= 1, got {rounds}, {delay_rounds}")
+    # The steady rate counts episodes finished after every worker's first batch; with
+    # only a few batches per worker those were mostly in flight already and the rate
+    # is meaningless. Ten batches per worker of the widest run is the floor.
+    if episodes < MIN_BATCHES * 2 * 4:
+        raise ValueError(f"episodes must be >= {MIN_BATCHES * 2 * 4} (2 workers x batches "
+                         f"of 4 x {MIN_BATCHES}) for a steady rate, got {episodes}")
+    if delay_episodes and delay_episodes < MIN_BATCHES * 4 * delay_batch:
+        raise ValueError(f"delay_episodes must be 0 or >= {MIN_BATCHES * 4 * delay_batch} "
+                         f"(4 workers x batches of {delay_batch} x {MIN_BATCHES}), got "
+                         f"{delay_episodes}")
     os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     report: dict[str, Any] = {
@@ -265,9 +283,12 @@ def main(argv: list[str]) -> int:
                         help="episodes per batch in the delayed runs (more multiplies the "
                              "grading CPU that 4 workers need; see cpu_demand_4_workers)")
     args = parser.parse_args(argv)
-    report = run(args.episodes, args.model_episodes, args.max_new_tokens, args.skip_model,
-                 args.delay_ms, args.delay_episodes, args.delay_batch, args.rounds,
-                 args.delay_rounds)
+    try:
+        report = run(args.episodes, args.model_episodes, args.max_new_tokens,
+                     args.skip_model, args.delay_ms, args.delay_episodes, args.delay_batch,
+                     args.rounds, args.delay_rounds)
+    except ValueError as e:  # a bad option: say which, without a traceback
+        parser.error(str(e))
     print(json.dumps(report) if args.json else json.dumps(report, indent=2))
     return 0
 
