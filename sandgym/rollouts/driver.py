@@ -27,7 +27,7 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +45,8 @@ from sandgym.rollouts.worker import PolicySource, RolloutWorker
 if TYPE_CHECKING:
     from sandgym.agents import SamplingParams
 
-__all__ = ["RolloutInterrupted", "collect", "default_sampling", "ray_session", "resolve_tasks"]
+__all__ = ["RolloutInterrupted", "collect", "default_sampling", "ray_session", "resolve_tasks",
+           "worker_capacity"]
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +79,8 @@ def collect(env_id: str, policy: PolicySource = "default", *, out: str | os.Path
         tasks: task ids to play (default: all of the env's tasks, in order).
         limit: keep only the first ``limit`` tasks.
         samples_per_task: episodes per task (ids ``ENV|TASK|0..K-1``).
-        num_workers: rollout actors; capped by the cluster's ``sandgym_sandbox`` slots.
+        num_workers: rollout actors; capped by how many fit at once (`worker_capacity`:
+            sandbox slots, CPUs and GPUs per node), since Ray would queue the rest.
         address: None starts a private local Ray (declaring the sandbox resource after
             checking Docker); ``"auto"`` or ``"ray://host:10001"`` joins a cluster. If
             Ray is already initialised in this process it is used as is.
@@ -203,18 +205,63 @@ def resolve_tasks(env_id: str, tasks: Sequence[str] | None, limit: int | None) -
 
 
 def _worker_count(requested: int, slots: float, episodes: int, config: RolloutConfig) -> int:
-    """Workers worth starting: no more than slots, nor than batches to play."""
+    """Workers worth starting: no more than fit at once, nor than batches to play.
+
+    ``slots`` is `worker_capacity`: a worker beyond it would not fail, Ray would queue
+    it until another ends, and its first batch would wait there (up to
+    ``batch_timeout_s``) while it adds nothing to throughput.
+    """
     n = min(requested, int(slots), math.ceil(episodes / config.batch_size))
     if int(slots) < requested:
-        logger.warning("the cluster has %d %s slot(s); starting %d worker(s) instead of %d",
-                       int(slots), SANDBOX_RESOURCE, n, requested)
+        logger.warning("the cluster fits %d rollout worker(s) at once (each asks for one %s "
+                       "slot, %g CPU and %g GPU); starting %d instead of %d. A policy served "
+                       "elsewhere (openai:, latency_s) mostly waits: num_cpus_per_worker=0.25 "
+                       "(--num-cpus 0.25) fits more", int(slots), SANDBOX_RESOURCE,
+                       config.num_cpus_per_worker, config.num_gpus_per_worker, n, requested)
     return max(n, 1)
+
+
+def worker_capacity(nodes: Iterable[Mapping[str, Any]], config: RolloutConfig) -> int:
+    """How many rollout workers the cluster runs at once, node by node.
+
+    An actor lives on one node, so each alive node contributes the fewest of its
+    sandbox slots, its CPUs over ``num_cpus_per_worker`` and its GPUs over
+    ``num_gpus_per_worker`` (a request of 0 does not limit). Counting the cluster's
+    totals instead would let 1-CPU workers on two half-full nodes look like they fit.
+
+    Args:
+        nodes: `ray.nodes()` entries (``Alive`` and the ``Resources`` totals).
+        config: the per-worker requests.
+
+    Example:
+        >>> node = {"Alive": True, "Resources": {"CPU": 2.0, "sandgym_sandbox": 4.0}}
+        >>> worker_capacity([node], RolloutConfig(num_cpus_per_worker=1.0))
+        2
+        >>> worker_capacity([node], RolloutConfig(num_cpus_per_worker=0.25))
+        4
+    """
+    total = 0
+    for node in nodes:
+        if not node.get("Alive", True):
+            continue
+        resources = node.get("Resources") or {}
+        fits = math.floor(resources.get(SANDBOX_RESOURCE, 0.0) + _EPS)
+        for name, need in (("CPU", config.num_cpus_per_worker),
+                           ("GPU", config.num_gpus_per_worker)):
+            if need > 0:
+                fits = min(fits, math.floor(resources.get(name, 0.0) / need + _EPS))
+        total += max(fits, 0)
+    return total
+
+
+_EPS = 1e-9
+"""Resource quotients are floored: 1.0 / 0.1 must count 10 workers, not 9."""
 
 
 @contextmanager
 def ray_session(address: str | None, *, num_workers: int,
                 config: RolloutConfig) -> Iterator[float]:
-    """Connect to Ray for a collection; yield the cluster's sandbox slots.
+    """Connect to Ray for a collection; yield how many workers fit at once.
 
     Without an address a private local Ray starts, declaring ``num_workers`` sandbox
     slots once ``docker info`` answers here; it is shut down afterwards (which also
@@ -254,7 +301,7 @@ def ray_session(address: str | None, *, num_workers: int,
 
 
 def _check_cluster(config: RolloutConfig) -> float:
-    """The cluster's sandbox slots, or an error saying how to declare them."""
+    """Workers that fit at once (`worker_capacity`), or an error saying how to add them."""
     resources = ray.cluster_resources()
     slots = resources.get(SANDBOX_RESOURCE, 0)
     if slots < 1:
@@ -266,7 +313,18 @@ def _check_cluster(config: RolloutConfig) -> float:
     if config.num_gpus_per_worker > resources.get("GPU", 0):
         raise RolloutError(f"workers request {config.num_gpus_per_worker} GPU(s) but the "
                            "cluster has none; set num_gpus_per_worker=0 or add GPU nodes")
-    return slots
+    try:
+        nodes = ray.nodes()
+    except Exception as e:  # noqa: BLE001 - a client that cannot list nodes: slots only
+        logger.debug("ray.nodes() failed (%s); counting sandbox slots only", e)
+        return slots
+    capacity = worker_capacity(nodes, config)
+    if capacity < 1:
+        raise RolloutError(
+            f"no node with a {SANDBOX_RESOURCE!r} slot has {config.num_cpus_per_worker:g} "
+            f"CPU(s) and {config.num_gpus_per_worker:g} GPU(s) for a worker; lower "
+            "num_cpus_per_worker / num_gpus_per_worker or give those nodes more")
+    return capacity
 
 
 @contextmanager

@@ -97,3 +97,37 @@ def test_a_worker_still_starting_holds_one_batch_at_most():
     run.slots = [_Slot(0, _FakeWorker(), ready=True), _Slot(1, _FakeWorker())]
     run._dispatch()
     assert [slot.worker.batches for slot in run.slots] == [[4, 4], [4]]
+
+
+def _node(alive=True, **resources):
+    return {"Alive": alive, "Resources": resources}
+
+
+@pytest.mark.parametrize(("cpus", "gpus", "expected"), [
+    (1.0, 0.0, 3),    # head: 2 CPUs caps 4 slots at 2; worker node: 1 CPU, 1 slot
+    (0.25, 0.0, 5),   # a waiting policy: slots cap instead (4 + 1)
+    (0.1, 0.0, 5),    # 1.0 / 0.1 counts 10, not 9 (floored with a tolerance)
+    (1.0, 1.0, 1),    # only the head has a GPU
+    (0.0, 0.0, 5),    # no CPU request: slots only
+])
+def test_worker_capacity_counts_what_fits_on_each_node(cpus, gpus, expected):
+    from sandgym.rollouts import SANDBOX_RESOURCE
+    from sandgym.rollouts.driver import worker_capacity
+
+    nodes = [_node(CPU=2.0, GPU=1.0, **{SANDBOX_RESOURCE: 4.0}),
+             _node(CPU=1.0, **{SANDBOX_RESOURCE: 1.0}),
+             _node(CPU=8.0),                                      # no sandboxes: none
+             _node(alive=False, CPU=8.0, **{SANDBOX_RESOURCE: 8.0})]  # dead: none
+    config = RolloutConfig(num_cpus_per_worker=cpus, num_gpus_per_worker=gpus)
+    assert worker_capacity(nodes, config) == expected
+
+
+def test_worker_count_is_capped_by_capacity_and_batches(caplog):
+    from sandgym.rollouts.driver import _worker_count
+
+    config = RolloutConfig(batch_size=4)
+    assert _worker_count(4, 4, 100, config) == 4
+    assert _worker_count(4, 4, 6, config) == 2            # 2 batches: 2 workers
+    with caplog.at_level("WARNING"):
+        assert _worker_count(4, 2, 100, config) == 2
+    assert "fits 2 rollout worker(s) at once" in caplog.text and "--num-cpus 0.25" in caplog.text
