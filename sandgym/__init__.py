@@ -4,6 +4,7 @@ Gymnasium environments whose actions run in hardened Docker sandboxes, Ray actor
 collect rollouts, and TRL training on the rewards. The public API stays small:
 
 * `sandgym.make` / `sandgym.register`: Gymnasium's registry, namespace ``sandgym/``;
+* `sandgym.make_isolated`: any third-party Gymnasium env, run wholly in a sandbox;
 * `DockerSandbox`, `SandboxPool`, `SandboxLimits`, `ExecResult`: the sandbox layer.
 
 Heavy parts (Ray, torch, TRL) live in subpackages and load only when used.
@@ -16,7 +17,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 __all__ = ["DockerSandbox", "ExecResult", "SandboxLimits", "SandboxPool", "__version__",
-           "make", "register"]
+           "make", "make_isolated", "register"]
 
 # Every process that imports sandgym — a Ray worker included — sees the same registry:
 # the built-in environments and the plugins (entry-point group ``sandgym.envs``) are
@@ -29,6 +30,7 @@ _install()
 _LAZY = {
     "make": "sandgym.envs",
     "register": "sandgym.envs",
+    "make_isolated": "sandgym.envs.isolated",
     "DockerSandbox": "sandgym.sandbox",
     "ExecResult": "sandgym.sandbox",
     "SandboxLimits": "sandgym.sandbox",

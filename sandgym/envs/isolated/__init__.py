@@ -3,8 +3,9 @@
 `make_isolated(env_id, package)` (also ``sandgym.make_isolated``) builds, once per
 content hash, an image with the env's package, starts a hardened container running a
 small server, and returns a host-side `ContainerEnv` with the same Gymnasium API.
-The registered id ``sandgym/Isolated-v0`` does the same through ``gymnasium.make``
-(kwargs ``env_id=``, ``package=``, ``env_kwargs=``). See docs/security.md.
+To reach it through ``gymnasium.make``, register an id whose entry point is
+``"sandgym.envs.isolated:ContainerEnv"`` with kwargs ``env_id=`` and ``package=``
+(docs/security.md, "Any env in a container").
 """
 
 from __future__ import annotations

@@ -195,7 +195,8 @@ def encode_value(space: spaces.Space, value: Any) -> Any:
     if isinstance(space, spaces.Dict):
         if not isinstance(value, dict) or set(value) != set(space.keys()):
             raise CodecError(f"value does not have the keys of {space}")
-        return {key: encode_value(sub, value[key]) for key, sub in space.items()}
+        # In the value's own key order, which the host keeps (JSON objects are ordered).
+        return {key: encode_value(space[key], item) for key, item in value.items()}
     if isinstance(space, spaces.Tuple):
         if not isinstance(value, (tuple, list)) or len(value) != len(space):
             raise CodecError(f"value does not have the length of {space}")
@@ -221,7 +222,7 @@ def decode_value(space: spaces.Space, message: Any) -> Any:
         m = _obj(message, "a Dict value")
         if set(m) != set(space.keys()):
             raise CodecError("a Dict value must have exactly the space's keys")
-        return {key: decode_value(sub, m[key]) for key, sub in space.items()}
+        return {key: decode_value(space[key], item) for key, item in m.items()}
     if isinstance(space, spaces.Tuple):
         if not isinstance(message, list) or len(message) != len(space):
             raise CodecError("a Tuple value must be a list of the space's length")

@@ -1,0 +1,247 @@
+"""Third-party envs run wholly in containers: same API, hostile behaviour contained.
+
+Real Docker, no mocks. examples/untrusted_env is the third-party package; it is also
+imported in-process (from its source) to compare rollouts.
+"""
+
+from __future__ import annotations
+
+import gc
+import subprocess
+import sys
+from pathlib import Path
+
+import gymnasium
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+from sandgym.envs.isolated import (
+    ROLE,
+    ContainerEnv,
+    IsolatedEnvClosedError,
+    IsolatedEnvCrashedError,
+    IsolatedEnvProtocolError,
+    IsolatedEnvRemoteError,
+    IsolatedEnvSpaceError,
+    IsolatedEnvTimeoutError,
+    make_isolated,
+)
+from sandgym.sandbox import docker_client
+from sandgym.sandbox.owner import owner_labels
+from sandgym.sandbox.service import LABEL_ROLE
+
+PACKAGE = Path(__file__).resolve().parents[3] / "examples" / "untrusted_env"
+WALK = "untrusted_env:UntrustedEnv/Walk-v0"
+HOSTILE = "untrusted_env:UntrustedEnv/Hostile-v0"
+
+
+def our_containers() -> list[str]:
+    """Isolated-env containers of this process, listed by their labels."""
+    labels = [f"{LABEL_ROLE}={ROLE}", f"sandgym.owner={owner_labels()['sandgym.owner']}"]
+    return sorted(c["Id"] for c in docker_client().api.containers(
+        all=True, filters={"label": labels}))
+
+
+@pytest.fixture(autouse=True)
+def no_leaks():
+    """Every test leaves exactly the containers it found (none of ours)."""
+    before = our_containers()
+    yield
+    gc.collect()
+    assert our_containers() == before
+
+
+@pytest.fixture(scope="module", autouse=True)
+def in_process_package():
+    """The same package importable on the host, for the in-process baseline."""
+    sys.path.insert(0, str(PACKAGE / "src"))
+    yield
+    sys.path.remove(str(PACKAGE / "src"))
+
+
+def hostile(behaviour: str, **kwargs) -> ContainerEnv:
+    return make_isolated(HOSTILE, PACKAGE, behaviour=behaviour, **kwargs)
+
+
+def assert_same(a, b) -> None:
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and list(a) == list(b)
+        for key in a:
+            assert_same(a[key], b[key])
+    elif isinstance(a, (tuple, list)):
+        assert type(a) is type(b) and len(a) == len(b)
+        for x, y in zip(a, b):
+            assert_same(x, y)
+    elif isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
+    else:
+        assert a == b and not isinstance(b, np.ndarray)
+
+
+def test_check_env_passes():
+    env = make_isolated(WALK, PACKAGE)
+    try:
+        check_env(env, skip_render_check=True)
+    finally:
+        env.close()
+
+
+def test_rollouts_equal_in_process():
+    """Same seeds and actions give bit-identical observations, rewards, flags and info."""
+    actions = np.random.default_rng(0).integers(0, 4, size=30).tolist()
+    isolated = make_isolated(WALK, PACKAGE)
+    local = gymnasium.make(WALK)
+    try:
+        for seed in (0, 7, 12345):
+            assert_same(local.reset(seed=seed), isolated.reset(seed=seed))
+            for action in actions:
+                mine, theirs = local.step(action), isolated.step(action)
+                assert_same(mine[0], theirs[0])
+                assert mine[1:] == theirs[1:]
+                if mine[2] or mine[3]:
+                    break
+    finally:
+        isolated.close()
+        local.close()
+
+
+def test_container_is_hardened():
+    env = make_isolated(WALK, PACKAGE)
+    try:
+        attrs = docker_client().api.inspect_container(env.container_id)
+        host = attrs["HostConfig"]
+        assert host["NetworkMode"] == "none" and host["ReadonlyRootfs"] is True
+        assert host["CapDrop"] == ["ALL"] and not host["CapAdd"]
+        assert "no-new-privileges" in host["SecurityOpt"]
+        assert host["Memory"] > 0 and host["Memory"] == host["MemorySwap"]
+        assert host["PidsLimit"] > 0 and host["Binds"] is None
+        assert not attrs["Config"]["User"].startswith("0")
+    finally:
+        env.close()
+    assert env.container_id not in our_containers()
+
+
+def test_registered_id_through_gymnasium_make():
+    """An id whose entry point is ContainerEnv isolates through plain gymnasium.make."""
+    gymnasium.register(id="IsolatedWalk-v0", entry_point="sandgym.envs.isolated:ContainerEnv",
+                       kwargs={"env_id": WALK, "package": str(PACKAGE)}, max_episode_steps=5)
+    try:
+        env = gymnasium.make("IsolatedWalk-v0")
+        env.reset(seed=1)
+        steps = 0
+        while True:
+            steps += 1
+            *_, terminated, truncated, _ = env.step(0)
+            if terminated or truncated:
+                break
+        assert steps <= 5
+        env.close()
+    finally:
+        del gymnasium.registry["IsolatedWalk-v0"]
+
+
+def test_host_files_are_invisible(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("host secret")
+    env = hostile("read_file", path=str(secret))
+    try:
+        env.reset(seed=0)
+        info = env.step(0)[-1]
+        assert info.get("read_error") == "FileNotFoundError" and "read" not in info
+    finally:
+        env.close()
+    env = hostile("read_file", path="/etc/hostname")
+    try:
+        env.reset(seed=0)
+        assert env.step(0)[-1]["read"].strip() == "sandbox"
+    finally:
+        env.close()
+
+
+def test_no_network():
+    env = hostile("network")
+    try:
+        env.reset(seed=0)
+        info = env.step(0)[-1]
+        assert info["interfaces"] == ["lo"]
+        assert "connected" not in info and len(info["errors"]) == 3
+    finally:
+        env.close()
+
+
+def test_endless_loop_times_out_and_kills_the_container():
+    env = hostile("spin", step_timeout_s=2.0)
+    env.reset(seed=0)
+    cid = env.container_id
+    with pytest.raises(IsolatedEnvTimeoutError, match="did not answer step"):
+        env.step(0)
+    assert cid not in our_containers()
+    with pytest.raises(IsolatedEnvClosedError):
+        env.reset(seed=0)
+    env.close()
+
+
+@pytest.mark.parametrize("behaviour, error", [
+    ("garbage", IsolatedEnvProtocolError),
+    ("bad_obs", IsolatedEnvSpaceError),
+    ("nan_reward", IsolatedEnvProtocolError),
+    ("exit", IsolatedEnvCrashedError),
+])
+def test_hostile_replies_become_typed_errors(behaviour, error):
+    env = hostile(behaviour)
+    env.reset(seed=0)
+    cid = env.container_id
+    with pytest.raises(error):
+        env.step(0)
+    assert cid not in our_containers()
+    env.close()
+
+
+def test_endless_line_is_capped():
+    env = hostile("huge", max_message_bytes=1 << 20)
+    env.reset(seed=0)
+    with pytest.raises(IsolatedEnvProtocolError, match="longer than"):
+        env.step(0)
+    env.close()
+
+
+def test_printing_env_still_works():
+    """stdout prints of the env go to stderr, not into the protocol."""
+    env = hostile("print")
+    try:
+        env.reset(seed=0)
+        for _ in range(3):
+            obs, reward, *_ = env.step(1)
+        assert env.observation_space.contains(obs) and isinstance(reward, float)
+    finally:
+        env.close()
+
+
+def test_env_exception_is_a_remote_error():
+    with pytest.raises(IsolatedEnvRemoteError, match="behaviour must be one of") as caught:
+        hostile("not-a-behaviour")
+    assert caught.value.remote_type == "ValueError"
+
+
+def test_dropped_env_is_removed():
+    env = make_isolated(WALK, PACKAGE)
+    cid = env.container_id
+    assert cid in our_containers()
+    del env
+    gc.collect()
+    assert cid not in our_containers()
+
+
+def test_wheel_package(tmp_path):
+    """A built wheel is unpacked into the image (no pip there, no code run to install)."""
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                    "--no-build-isolation", "--no-index", "-w", str(tmp_path), str(PACKAGE)],
+                   check=True, timeout=300, cwd=tmp_path)
+    (wheel,) = tmp_path.glob("untrusted_env-*.whl")
+    env = make_isolated(WALK, wheel)
+    try:
+        obs, _ = env.reset(seed=3)
+        assert_same(gymnasium.make(WALK).reset(seed=3)[0], obs)
+    finally:
+        env.close()
