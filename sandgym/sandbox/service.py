@@ -34,7 +34,10 @@ _UID_RANGE = (1_000_000, 2_000_000_000)
 
 
 class ServiceContainer:
-    """One hardened container running ``command`` (its entrypoint; None: the image's); `channel` talks to its stdin/stdout."""
+    """One hardened container running ``command`` (its entrypoint; None: the image's).
+
+    `channel` talks to the program's stdin/stdout once `start()` returned.
+    """
 
     def __init__(self, image: str, command: Sequence[str] | None = None, *,
                  limits: SandboxLimits | None = None, role: str = "service",

@@ -200,7 +200,7 @@ def encode_value(space: spaces.Space, value: Any) -> Any:
     if isinstance(space, spaces.Tuple):
         if not isinstance(value, (tuple, list)) or len(value) != len(space):
             raise CodecError(f"value does not have the length of {space}")
-        return [encode_value(sub, item) for sub, item in zip(space, value)]
+        return [encode_value(sub, item) for sub, item in zip(space, value, strict=True)]
     raise CodecError(f"space {type(space).__name__} is not supported")
 
 
@@ -226,5 +226,5 @@ def decode_value(space: spaces.Space, message: Any) -> Any:
     if isinstance(space, spaces.Tuple):
         if not isinstance(message, list) or len(message) != len(space):
             raise CodecError("a Tuple value must be a list of the space's length")
-        return tuple(decode_value(sub, item) for sub, item in zip(space, message))
+        return tuple(decode_value(sub, item) for sub, item in zip(space, message, strict=True))
     raise CodecError(f"space {type(space).__name__} is not supported")

@@ -71,7 +71,7 @@ def assert_same(a, b) -> None:
             assert_same(a[key], b[key])
     elif isinstance(a, (tuple, list)):
         assert type(a) is type(b) and len(a) == len(b)
-        for x, y in zip(a, b):
+        for x, y in zip(a, b, strict=True):
             assert_same(x, y)
     elif isinstance(a, np.ndarray):
         assert a.dtype == b.dtype and a.tobytes() == b.tobytes()

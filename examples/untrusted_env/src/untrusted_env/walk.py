@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
 import gymnasium
+import numpy as np
 from gymnasium import spaces
 
 MOVES = np.array([[0.0, 0.1], [0.1, 0.0], [0.0, -0.1], [-0.1, 0.0]], dtype=np.float32)
