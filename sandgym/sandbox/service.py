@@ -137,8 +137,21 @@ class ServiceContainer:
             except docker.errors.NotFound:
                 pass
             except docker.errors.APIError as e:
-                if e.status_code not in (404, 409):  # 409: auto-removal under way
+                if e.status_code == 409:  # the engine's auto-removal is under way
+                    self._wait_removed()
+                elif e.status_code != 404:
                     logger.warning("removing container %s failed: %s", self.container_id, e)
+
+    def _wait_removed(self, timeout_s: float = 30.0) -> None:
+        """Return once the engine has removed the container, so that close() means gone."""
+        import docker.errors
+
+        try:
+            self._container.wait(condition="removed", timeout=timeout_s)
+        except docker.errors.NotFound:
+            pass
+        except Exception as e:  # noqa: BLE001 - a read timeout: gc removes it later
+            logger.warning("container %s is still being removed: %s", self.container_id, e)
 
     def __repr__(self) -> str:
         cid = self.container_id[:12] if self.container_id else "-"

@@ -40,7 +40,6 @@ __all__ = ["ContainerEnv", "ROLE", "make_isolated"]
 
 ROLE = "isolated-env"
 """Value of the ``sandgym.role`` label on every isolated env's container."""
-_START_TIMEOUT_S = 60.0
 
 
 def _kill(service: ServiceContainer) -> None:
@@ -58,6 +57,7 @@ class ContainerEnv(gymnasium.Env):
             import calls ``gymnasium.register``), when the id does not name one.
         env_kwargs: keyword arguments of the env (must be JSON).
         step_timeout_s: deadline of one reset/step/close, in seconds.
+        start_timeout_s: deadline of the container's start and the env's construction.
         max_message_bytes: largest reply accepted (one JSON line).
         limits: container limits (memory, pids, cpus, runtime); network stays off
             unless a limit loosens it by name.
@@ -68,10 +68,11 @@ class ContainerEnv(gymnasium.Env):
 
     def __init__(self, env_id: str, package: str | Path | None = None, *,
                  modules: Sequence[str] = (), env_kwargs: Mapping[str, Any] | None = None,
-                 step_timeout_s: float = 10.0, max_message_bytes: int = 8 << 20,
-                 limits: SandboxLimits | None = None, image: str | None = None) -> None:
-        if step_timeout_s <= 0:
-            raise ValueError(f"step_timeout_s must be > 0, got {step_timeout_s}")
+                 step_timeout_s: float = 10.0, start_timeout_s: float = 60.0,
+                 max_message_bytes: int = 8 << 20, limits: SandboxLimits | None = None,
+                 image: str | None = None) -> None:
+        if not (step_timeout_s > 0 and start_timeout_s > 0):
+            raise ValueError(f"timeouts must be > 0, got {step_timeout_s}, {start_timeout_s}")
         if package is None and image is None:
             raise ValueError("ContainerEnv needs package= (a wheel or a directory) or image=")
         self.env_id = env_id
@@ -86,7 +87,7 @@ class ContainerEnv(gymnasium.Env):
         try:
             self._service.start()
             reply = self._call({"op": "make", "env_id": env_id, "modules": list(modules),
-                                "kwargs": dict(env_kwargs or {})}, _START_TIMEOUT_S)
+                                "kwargs": dict(env_kwargs or {})}, start_timeout_s)
             self.observation_space = self._space(reply, "observation_space")
             self.action_space = self._space(reply, "action_space")
         except BaseException:
@@ -210,8 +211,9 @@ class ContainerEnv(gymnasium.Env):
 
 
 def make_isolated(env_id: str, package: str | Path, *, modules: Sequence[str] = (),
-                  step_timeout_s: float = 10.0, limits: SandboxLimits | None = None,
-                  max_message_bytes: int = 8 << 20, **env_kwargs: Any) -> ContainerEnv:
+                  step_timeout_s: float = 10.0, start_timeout_s: float = 60.0,
+                  limits: SandboxLimits | None = None, max_message_bytes: int = 8 << 20,
+                  **env_kwargs: Any) -> ContainerEnv:
     """Run ``env_id`` from an untrusted ``package`` wholly inside a sandbox container.
 
     The one call that turns any registered Gymnasium env into an isolated one: the
@@ -225,5 +227,6 @@ def make_isolated(env_id: str, package: str | Path, *, modules: Sequence[str] = 
         >>> obs, info = env.reset(seed=0)                               # doctest: +SKIP
     """
     return ContainerEnv(env_id, package, modules=modules, env_kwargs=env_kwargs,
-                        step_timeout_s=step_timeout_s, limits=limits,
+                        step_timeout_s=step_timeout_s, start_timeout_s=start_timeout_s,
+                        limits=limits,
                         max_message_bytes=max_message_bytes)

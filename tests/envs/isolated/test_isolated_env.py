@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import gymnasium
@@ -245,3 +246,19 @@ def test_wheel_package(tmp_path):
         assert_same(gymnasium.make(WALK).reset(seed=3)[0], obs)
     finally:
         env.close()
+
+
+def test_container_goes_when_the_host_process_dies():
+    """A host killed without any cleanup still leaves nothing: the server reads EOF."""
+    code = (f"import os, sys; sys.path.insert(0, {str(PACKAGE / 'src')!r}); import sandgym; "
+            f"env = sandgym.make_isolated({WALK!r}, {str(PACKAGE)!r}); env.reset(seed=0); "
+            f"print(env.container_id, flush=True); os._exit(0)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300, check=True)
+    cid = out.stdout.strip().splitlines()[-1]
+    client = docker_client()
+    for _ in range(300):  # removal is asynchronous; poll (bounded) until it is done
+        if not client.api.containers(all=True, filters={"id": cid}):
+            break
+        time.sleep(0.1)
+    assert not client.api.containers(all=True, filters={"id": cid})
