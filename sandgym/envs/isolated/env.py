@@ -84,6 +84,7 @@ class ContainerEnv(gymnasium.Env):
                                          labels={"sandgym.isolated-env": env_id[:200]})
         self._finalizer = weakref.finalize(self, _kill, self._service)
         self._dead = False
+        self._next_id = 0
         try:
             self._service.start()
             reply = self._call({"op": "make", "env_id": env_id, "modules": list(modules),
@@ -160,6 +161,8 @@ class ContainerEnv(gymnasium.Env):
         if self._dead or self._service.channel is None:
             raise IsolatedEnvClosedError(f"isolated env {self.env_id!r} is closed")
         channel = self._service.channel
+        self._next_id += 1
+        request["id"] = self._next_id
         try:
             channel.send(request, timeout)
             reply = channel.receive(timeout)
@@ -173,6 +176,9 @@ class ContainerEnv(gymnasium.Env):
         except ChannelClosed as e:
             self._fail(IsolatedEnvCrashedError(
                 f"isolated env {self.env_id!r} exited during {request['op']} ({e})"))
+        if reply.get("id") != request["id"]:
+            self._fail(IsolatedEnvProtocolError(
+                f"reply out of step (wanted id {request['id']}): {str(reply)[:200]}"))
         ok = reply.get("ok")
         if ok is True:
             return reply

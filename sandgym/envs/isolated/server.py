@@ -11,6 +11,8 @@ gymnasium and the env's own package. Protocol, one JSON object per line each way
     {"op": "close"}                               -> {"ok"}, then the server exits
     any failure                                   -> {"ok": false, "error": {...}}
 
+Every reply echoes the request's ``id``, so a line the env forged out of turn is seen.
+
 The protocol's stdin/stdout are moved to private descriptors before the env's code
 is imported, and fds 0/1 point at /dev/null and stderr, so an env that prints does not
 corrupt the protocol by accident. The env's code could still write to the private
@@ -62,8 +64,10 @@ class Server:
     def __init__(self, out) -> None:
         self.out = out
         self.env = None
+        self.request_id = None
 
     def reply(self, message: dict) -> None:
+        message["id"] = self.request_id
         data = json.dumps(message, separators=(",", ":"), default=_jsonable, allow_nan=False)
         self.out.write(data.encode() + b"\n")
 
@@ -118,7 +122,9 @@ def main() -> int:
     server = Server(proto_out)
     for line in iter(proto_in.readline, b""):
         try:
-            if not server.handle(json.loads(line)):
+            request = json.loads(line)
+            server.request_id = request.get("id")
+            if not server.handle(request):
                 return 0
         except Exception as e:  # noqa: BLE001 - every failure is reported to the host
             server.reply({"ok": False, "error": {

@@ -188,6 +188,7 @@ def test_endless_loop_times_out_and_kills_the_container():
     ("bad_obs", IsolatedEnvSpaceError),
     ("nan_reward", IsolatedEnvProtocolError),
     ("exit", IsolatedEnvCrashedError),
+    ("forge", IsolatedEnvProtocolError),
 ])
 def test_hostile_replies_become_typed_errors(behaviour, error):
     env = hostile(behaviour)

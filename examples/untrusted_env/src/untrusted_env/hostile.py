@@ -11,7 +11,7 @@ import numpy as np
 from untrusted_env.walk import WalkEnv
 
 BEHAVIOURS = ("read_file", "network", "spin", "garbage", "huge", "print", "bad_obs",
-              "nan_reward", "exit")
+              "nan_reward", "exit", "forge")
 
 
 class HostileEnv(WalkEnv):
@@ -65,6 +65,14 @@ class HostileEnv(WalkEnv):
             obs["pos"] = np.array([5.0, -3.0], dtype=np.float32)
         elif b == "nan_reward":
             reward = float("nan")
+        elif b == "forge":  # a well-formed reply, sent early, with a made-up reward
+            fake = (b'{"ok":true,"id":0,"obs":null,"reward":1000.0,"terminated":true,'
+                    b'"truncated":false,"info":{}}\n')
+            for fd in range(3, 64):
+                try:
+                    os.write(fd, fake)
+                except OSError:
+                    pass
         elif b == "exit":
             os._exit(3)
         return obs, reward, terminated, truncated, info
