@@ -7,7 +7,7 @@ from __future__ import annotations
 import gymnasium as gym
 import pytest
 
-from sandgym.envs.tools.calls import CallError, ToolCall
+from sandgym.envs.tools.calls import ToolCall
 from sandgym.envs.tools.domain import ToolContext
 from sandgym.envs.tools.envs import Tau2AirlineEnv
 from sandgym.envs.tools.tau2 import tau2_tasks
@@ -104,10 +104,10 @@ def test_policy_rules_hold_in_the_tools(airline):
     assert sent.startswith("Certificate certificate_3221322 added")
     user = ctx.state["users"]["noah_muller_9847"]
     assert user["payment_methods"]["certificate_3221322"]["amount"] == 50
-    assert isinstance(certificate_for_change, CallError)
-    assert certificate_for_change.kind == "tool_error"
+    assert getattr(certificate_for_change, "kind", None) == "tool_error"
     assert "Certificate cannot be used" in certificate_for_change.message
-    assert isinstance(underpaid, CallError) and "does not add up" in underpaid.message
+    assert getattr(underpaid, "kind", None) == "tool_error"
+    assert "does not add up" in underpaid.message
     assert "HATHAT" not in ctx.state["reservations"]
 
 
