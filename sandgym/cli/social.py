@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Sequence
 from typing import Any
 
 import typer
@@ -32,13 +31,10 @@ def policy_agent(policy: Any, *, temperature: float = 0.0, max_new_tokens: int =
                  seed: int | None = None) -> Any:
     """A sandgym `Policy` as a batched `TextAgent` (conversations in, texts out)."""
     from sandgym.agents import SamplingParams
+    from sandgym.rollouts.injected import PolicyAgent
 
-    sampling = SamplingParams(temperature=temperature, max_new_tokens=max_new_tokens, seed=seed)
-
-    def agent(conversations: Sequence[list[dict[str, str]]]) -> list[str]:
-        return [g.text for g in policy.generate(list(conversations), sampling)]
-
-    return agent
+    return PolicyAgent(policy, SamplingParams(temperature=temperature,
+                                              max_new_tokens=max_new_tokens, seed=seed))
 
 
 def _scripted_or_policy(spec: str, *, rater: bool, temperature: float, max_new_tokens: int,

@@ -292,12 +292,32 @@ def ray_session(address: str | None, *, num_workers: int,
     try:
         if init_args is not None:
             with _sigint_deferred():
-                ray.init(logging_level=logging.WARNING, **init_args)
+                _init_ray(init_args, local=address is None)
         yield _check_cluster(config)
     finally:
         if init_args is not None and ray.is_initialized():
             with _sigint_deferred():
                 ray.shutdown()
+
+
+LOCAL_START_ATTEMPTS = 2
+"""Tries to start a local Ray node. Ray waits a fixed 30 s for its raylet to register;
+on a small machine busy with sandboxes and a model that wait can run out once."""
+
+
+def _init_ray(init_args: dict[str, Any], *, local: bool) -> None:
+    """``ray.init``; a local node that timed out during start-up is started once more."""
+    attempts = LOCAL_START_ATTEMPTS if local else 1
+    for attempt in range(1, attempts + 1):
+        try:
+            ray.init(logging_level=logging.WARNING, **init_args)
+            return
+        except Exception as e:  # noqa: BLE001 - Ray raises a bare Exception here
+            if attempt == attempts or "timed out during startup" not in str(e):
+                raise
+            logger.warning("the local Ray node timed out during start-up (a busy machine?); "
+                           "starting it again (attempt %d of %d)", attempt + 1, attempts)
+            ray.shutdown()
 
 
 def _check_cluster(config: RolloutConfig) -> float:

@@ -195,9 +195,17 @@ class EpisodeBatches:
             kwargs["pool"] = pool
             if traits.holds_sandbox:
                 self.width = min(self.width, pool.size)  # more would wait on held sandboxes
+        from sandgym.rollouts.injected import InjectedPolicies
+
         self.env_id = env_id
-        self._kwargs = kwargs
-        self._envs = [gymnasium.make(env_id, **kwargs)]
+        self._injected = InjectedPolicies()
+        self._envs: list[Any] = []
+        try:
+            self._kwargs = self._injected.resolve(kwargs)  # "policy:SPEC" values
+            self._envs = [gymnasium.make(env_id, **self._kwargs)]
+        except BaseException:
+            self.close()
+            raise
         self.task_ids: list[str] = list(getattr(self.first_env.unwrapped, "task_ids", None)
                                         or [])
         if not self.task_ids:
@@ -237,6 +245,7 @@ class EpisodeBatches:
         envs, self._envs = self._envs, []
         for env in envs:
             env.close()
+        self._injected.close()
 
     def __enter__(self) -> EpisodeBatches:
         return self

@@ -63,7 +63,11 @@ class _WorkerActor:
             from sandgym.sandbox import SandboxPool
 
             self._pool = kwargs["pool"] = SandboxPool(size=config.pool_size)
+        from sandgym.rollouts.injected import InjectedPolicies
+
+        self._injected = InjectedPolicies()
         try:
+            kwargs = self._injected.resolve(kwargs)  # "policy:SPEC" values: other agents
             self._envs = [gymnasium.make(env_id, **kwargs) for _ in range(config.batch_size)]
             if isinstance(policy, str):
                 self._policy = build_policy(policy, env=self._envs[0],
@@ -131,6 +135,9 @@ class _WorkerActor:
         policy = getattr(self, "_policy", None)
         if policy is not None:
             policy.close()
+        injected = getattr(self, "_injected", None)
+        if injected is not None:
+            injected.close()
         pool = getattr(self, "_pool", None)
         if pool is not None:
             pool.close()

@@ -1,5 +1,6 @@
 """The tools family trains through the generic paths: TRL's environment_factory adapter
-and Ray rollouts, 2 GRPO steps each on the default model (LoRA), rewards regraded."""
+and Ray rollouts (`RayRolloutFunc`), 2 GRPO steps each on the default model (LoRA),
+rewards regraded."""
 
 from __future__ import annotations
 
@@ -50,6 +51,32 @@ def test_grpo_on_sql_through_the_tool_adapter(model_path, tmp_path):
         for episode in episodes:
             assert episode["reward"] == replay(SQL, episode["task_id"], episode["actions"],
                                                fresh)
+    log = json.loads((tmp_path / "run" / "trainer_log.json").read_text())
+    assert len([h for h in log if "reward" in h]) == 2
+    assert (result.model_dir / "adapter_model.safetensors").is_file()
+    assert_removed(before)
+
+
+def test_grpo_on_sql_through_ray_rollouts(model_path, tmp_path):
+    import ray
+
+    from sandgym.train.grpo import GRPORunConfig, train_grpo
+
+    before = own_containers()
+    result = train_grpo(GRPORunConfig(env_id=SQL, mode="ray", steps=2, num_generations=2,
+                                      prompts_per_step=1, max_completion_length=32,
+                                      max_turns=2, limit=1, num_workers=1,
+                                      out=str(tmp_path / "run"), progress=False))
+    assert result.mode == "ray"
+    assert not ray.is_initialized()
+    rollout = result.sources[0]
+    assert len(rollout.history) == 2  # one batch of episodes per step
+    with SandboxPool(size=1) as fresh:
+        for records in rollout.history:
+            assert len(records) == 2  # 1 prompt x 2 generations, each played once
+            for record in records:
+                assert record["final_reward"] == replay(SQL, record["task_id"],
+                                                        record["actions"], fresh)
     log = json.loads((tmp_path / "run" / "trainer_log.json").read_text())
     assert len([h for h in log if "reward" in h]) == 2
     assert (result.model_dir / "adapter_model.safetensors").is_file()
