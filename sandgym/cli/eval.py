@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from sandgym.cli.options import parse_env_args
+from sandgym.cli.options import PLAYED_ENV_ARG_HELP, parse_env_args
 from sandgym.rollouts.policies import POLICY_HELP
 
 logger = logging.getLogger(__name__)
@@ -27,9 +27,7 @@ def eval_command(
     policy: str = typer.Option("canonical", help=POLICY_HELP + "."),
     tasks: Path | None = typer.Option(None, "--tasks", help="A task-set JSONL file of your "
                                       "own, given to the env as tasks= (default: the env's)."),
-    env_arg: list[str] = typer.Option([], "--env-arg", help="KEY=VALUE keyword argument for "
-                                      "gymnasium.make (VALUE as JSON when it parses); "
-                                      "repeatable."),
+    env_arg: list[str] = typer.Option([], "--env-arg", help=PLAYED_ENV_ARG_HELP),
     limit: int = typer.Option(None, min=1, help="Evaluate the first N tasks only."),
     samples: int = typer.Option(1, min=1, help="Episodes per task (k of pass@k up to it)."),
     temperature: float = typer.Option(None, help="Sampling temperature (default: 0 for one "

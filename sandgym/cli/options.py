@@ -22,10 +22,13 @@ from typing import Any, Optional
 
 import typer
 
-__all__ = ["ENV_ARG_HELP", "config_options", "parse_env_args"]
+__all__ = ["ENV_ARG_HELP", "PLAYED_ENV_ARG_HELP", "config_options", "parse_env_args"]
 
 ENV_ARG_HELP = ("KEY=VALUE keyword argument for gymnasium.make (VALUE as JSON when it "
                 "parses, e.g. reward_mode=graded, tasks=my.jsonl, timeout_s=3); repeatable.")
+PLAYED_ENV_ARG_HELP = (ENV_ARG_HELP[:-1] + ". VALUE policy:SPEC injects a policy as another "
+                       "party of the episode, e.g. user=policy:default (a tool env's "
+                       "simulated user played by the bundled model).")
 
 
 def parse_env_args(items: Iterable[str]) -> dict[str, Any]:

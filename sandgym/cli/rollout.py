@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from sandgym.cli.options import ENV_ARG_HELP, config_options, parse_env_args
+from sandgym.cli.options import PLAYED_ENV_ARG_HELP, config_options, parse_env_args
 from sandgym.rollouts.config import RolloutConfig
 from sandgym.rollouts.policies import POLICY_HELP
 
@@ -34,7 +34,7 @@ def rollout(
     limit: int | None = typer.Option(None, help="Use only the first N tasks."),
     tasks: str | None = typer.Option(None, help="Comma-separated task ids to play "
                                      "(default: all)."),
-    env_arg: list[str] = typer.Option([], "--env-arg", help=ENV_ARG_HELP),
+    env_arg: list[str] = typer.Option([], "--env-arg", help=PLAYED_ENV_ARG_HELP),
     timeout: float | None = typer.Option(None, "--timeout", min=0.001, help="Seconds per "
                                          "sandboxed request (default: the env's own budget)."),
     workers: int = typer.Option(2, help="Rollout workers (Ray actors)."),
