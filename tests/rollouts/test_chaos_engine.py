@@ -23,9 +23,11 @@ from collections import Counter
 
 import pytest
 
+from sandgym.errors import PoolTimeoutError
 from sandgym.rollouts import RolloutConfig, collect, load_trajectories
-from sandgym.sandbox import SandboxPool
-from tests.engine import engine_pid, restart_engine, restart_precondition
+from sandgym.sandbox import DEFAULT_IMAGE, SandboxPool, docker_client
+from tests.engine import (engine_pid, restart_engine, restart_precondition, start_engine,
+                          stop_engine)
 from tests.rollouts.conftest import owned_containers, stored_ids
 from tests.rollouts.test_chaos import HUMANEVAL, slow_canonical
 
@@ -113,3 +115,44 @@ def test_engine_restart_mid_collection(engine_restartable, ray_start, tmp_path):
 
     assert not [c for pid in workers for c in owned_containers(pid)], "containers leaked"
     assert not owned_containers(os.getpid()), "the test's own pool leaked containers"
+
+
+def test_pool_rides_out_an_engine_outage(engine_restartable, caplog):
+    """A pool across a longer outage: no hang, clear errors meanwhile, fresh sandboxes after."""
+    caplog.set_level(logging.WARNING, logger="sandgym")
+    with SandboxPool(size=2) as pool:
+        pool.wait_ready()
+        box = pool.acquire()
+        in_flight: list = []
+        request = threading.Thread(
+            target=lambda: in_flight.append(box.run_python("import time; time.sleep(60)")))
+        request.start()
+        time.sleep(0.5)
+        stop_engine()
+        try:
+            # The attach stream died with the engine: the request ends at once as an
+            # infrastructure failure, not after its 60 s (or the reply deadline).
+            request.join(timeout=30)
+            assert in_flight and in_flight[0].status == "sandbox_error", in_flight
+            assert in_flight[0].duration_s < 30, in_flight
+            pool.release(box)  # retired; its removal finds no engine and must not raise
+            # While the engine is down an acquire waits out its timeout, then names the cause.
+            started = time.monotonic()
+            with pytest.raises(PoolTimeoutError, match="cannot start sandboxes"):
+                pool.acquire(timeout=3)
+            assert time.monotonic() - started < 15
+        finally:
+            start_engine()
+        # Base images live in the engine's data root: they survive the restart.
+        assert docker_client().images.get(DEFAULT_IMAGE)
+        started = time.monotonic()
+        with pool.sandbox(timeout=60) as fresh:
+            assert fresh is not box
+            result = fresh.run_python("print(6 * 7)")
+        assert result.status == "ok" and result.stdout == "42\n", result
+        assert time.monotonic() - started < 60
+        assert pool.stats()["replaced"] >= 2  # the one in use and the one idle
+    assert pool.stats()["live"] == 0
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, f"an engine outage is no error of ours: {errors[0].getMessage()}"
+    assert not owned_containers(os.getpid()), "the pool leaked containers"
