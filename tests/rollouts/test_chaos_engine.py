@@ -26,8 +26,7 @@ import pytest
 from sandgym.errors import PoolTimeoutError
 from sandgym.rollouts import RolloutConfig, collect, load_trajectories
 from sandgym.sandbox import DEFAULT_IMAGE, SandboxPool, docker_client
-from tests.engine import (engine_pid, restart_engine, restart_precondition, start_engine,
-                          stop_engine)
+from tests.engine import engine_pid, restart_engine, restart_precondition, start_engine, stop_engine
 from tests.rollouts.conftest import owned_containers, stored_ids
 from tests.rollouts.test_chaos import HUMANEVAL, slow_canonical
 
@@ -79,7 +78,8 @@ def test_engine_restart_mid_collection(engine_restartable, ray_start, tmp_path):
                              num_workers=1, out=out, config=RolloutConfig(batch_size=2),
                              progress=False, on_record=on_record)
         finally:
-            restarter.join(timeout=300) if restarter.ident else None
+            if restarter.ident is not None:  # started: never leave the engine half restarted
+                restarter.join(timeout=300)
         assert not errors, f"restarting the engine failed: {errors[0]!r}"
         assert outage, "the engine was never restarted"
         assert engine_pid() not in (None, old_pid), "the engine runs again, as a new process"
