@@ -68,10 +68,7 @@ if ! docker info >/dev/null 2>&1; then
     apt_install docker.io
   fi
   if ! docker info >/dev/null 2>&1; then
-    log "starting dockerd in the background (log: /var/log/sandgym-dockerd.log)"
-    nohup setsid dockerd >/var/log/sandgym-dockerd.log 2>&1 < /dev/null &
-    for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
-    docker info >/dev/null 2>&1 || { log "ERROR: dockerd did not answer within 60 s; see /var/log/sandgym-dockerd.log"; exit 1; }
+    bash scripts/start-dockerd.sh  # also how the engine-restart chaos test restarts it
   fi
 fi
 

@@ -84,6 +84,18 @@ def docker_client() -> Any:
     return client
 
 
+def _engine_gone(error: BaseException) -> bool:
+    """Whether ``error`` means the engine's socket did not answer at all (engine down).
+
+    docker-py lets the transport's errors through unwrapped: while dockerd is stopped
+    or restarting, a call fails with requests' ``ConnectionError`` (socket file gone,
+    connection refused or aborted), which is no ``docker.errors.DockerException``.
+    """
+    import requests.exceptions
+
+    return isinstance(error, requests.exceptions.ConnectionError)
+
+
 def _encode_files(files: FileMap | None) -> list[dict[str, str]]:
     out = []
     for path, content in (files or {}).items():
@@ -198,7 +210,12 @@ class DockerSandbox:
         if self._container is not None:
             return
         client = self._client = self._client or docker_client()
-        check_image(client, self.image, PROTOCOL_VERSION)
+        try:
+            check_image(client, self.image, PROTOCOL_VERSION)
+        except Exception as e:
+            if _engine_gone(e):
+                raise EngineUnavailableError(f"the Docker engine does not answer: {e}") from e
+            raise
         if self.limits.runtime is not None:
             check_runtime(client, self.limits.runtime)
         for name in self.limits.loosened():
@@ -224,6 +241,15 @@ class DockerSandbox:
         except docker.errors.DockerException as e:
             self._discard()
             raise SandboxError(f"could not start a sandbox from {self.image!r}: {e}") from e
+        except Exception as e:
+            # The engine went away between two calls (restarting, stopped): a container
+            # created before that must not be left behind, and the caller (the pool)
+            # gets a SandboxError it knows, not the transport's own exception.
+            self._discard()
+            if _engine_gone(e):
+                raise EngineUnavailableError(
+                    f"the Docker engine stopped answering while a sandbox started: {e}") from e
+            raise
         cleanup.track(self)
         try:
             hello = self._stream.receive(_START_TIMEOUT_S)
@@ -335,6 +361,15 @@ class DockerSandbox:
             except docker.errors.APIError as e:
                 if e.status_code not in (404, 409):  # 409: auto-removal already under way
                     logger.warning("removing sandbox %s failed: %s", self.container_id, e)
+            except Exception as e:
+                if not _engine_gone(e):
+                    raise
+                # No engine to ask. A container is only ever lost with its engine: a
+                # stopping dockerd stops it, and it was started with auto_remove (and
+                # stdin_once: its executor exits once the attach stream closes), so the
+                # engine removes it; `sandgym sandbox gc` covers anything else.
+                logger.warning("the Docker engine does not answer; sandbox %s is left to "
+                               "its auto-removal (%s)", self.container_id[:12], e)
 
     def __enter__(self) -> DockerSandbox:
         return self

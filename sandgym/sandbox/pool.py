@@ -120,6 +120,13 @@ class SandboxPool:
                     raise SandboxError(f"the pool cannot start sandboxes: {error}") from error
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
+                    if self._last_error is not None:
+                        # Starts keep failing (the engine is down or restarting): say
+                        # so, rather than blame the pool's size.
+                        raise PoolTimeoutError(
+                            f"no sandbox within {timeout}s: the pool cannot start sandboxes "
+                            f"(pool size {self.size}, {len(self._in_use)} in use); last "
+                            f"error: {self._last_error}") from self._last_error
                     raise PoolTimeoutError(
                         f"no sandbox became free within {timeout}s (pool size {self.size}, "
                         f"{len(self._in_use)} in use); release sandboxes or enlarge the pool"

@@ -31,9 +31,13 @@ def stored_ids(path) -> list[str]:
 
 
 def owned_containers(pid: int) -> list:
-    """Sandbox containers (running or not) whose owner process is ``pid``."""
+    """Sandbox containers (running or not) whose owner process is ``pid``.
+
+    ``ignore_removed``: the listing inspects each container, and one whose auto-removal
+    ends between the two calls is gone, not an error (tests kill containers here).
+    """
     from sandgym.sandbox import docker_client
     from sandgym.sandbox.owner import LABEL_MANAGED, LABEL_OWNER_PID
 
-    return docker_client().containers.list(all=True, filters={
+    return docker_client().containers.list(all=True, ignore_removed=True, filters={
         "label": [f"{LABEL_MANAGED}=1", f"{LABEL_OWNER_PID}={pid}"]})
