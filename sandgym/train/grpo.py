@@ -242,7 +242,7 @@ def train_grpo(config: GRPORunConfig) -> GRPORunResult:
         return _train(config, out, checkpoint, stop, started)
 
 
-def _train(config: GRPORunConfig, out: Path, checkpoint: Path | None, stop: GracefulStop,
+def _train(config: GRPORunConfig, out: Path, checkpoint: Path | None, graceful: GracefulStop,
            started: float) -> GRPORunResult:
     """`train_grpo` once the run directory is settled: model, sources, trainer."""
     import torch
@@ -356,7 +356,7 @@ def _train(config: GRPORunConfig, out: Path, checkpoint: Path | None, stop: Grac
             trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs or None, args=args,
                                   train_dataset=dataset, processing_class=tokenizer,
                                   peft_config=peft_config,
-                                  callbacks=[metrics, episodes, stop], **extra)
+                                  callbacks=[metrics, episodes, graceful], **extra)
         if not config.progress:
             from transformers.trainer_callback import PrinterCallback
 
@@ -374,9 +374,9 @@ def _train(config: GRPORunConfig, out: Path, checkpoint: Path | None, stop: Grac
                 closer.close()
 
     (out / "trainer_log.json").write_text(json.dumps(trainer.state.log_history, indent=1))
-    if stop.stopped_at is not None and stop.stopped_at < config.steps:
-        saved = out / f"checkpoint-{stop.stopped_at}"
-        raise TrainingInterrupted(out, stop.stopped_at, saved, aborted=False)
+    if graceful.stopped_at is not None and graceful.stopped_at < config.steps:
+        saved = out / f"checkpoint-{graceful.stopped_at}"
+        raise TrainingInterrupted(out, graceful.stopped_at, saved, aborted=False)
 
     # 5. Save the adapter (or model) and the logs.
     model_dir = out / ("adapter" if config.lora else "model")
