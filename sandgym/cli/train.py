@@ -56,7 +56,7 @@ def grpo(config: GRPORunConfig,
                                "resume": "rerun the same command with --resume"}))
         raise typer.Exit(130) from None
     except KeyboardInterrupt:
-        logger.warning("training aborted before its first step; nothing to resume")
+        logger.warning("interrupted before training started; nothing to resume")
         raise typer.Exit(130) from None
     s: dict[str, Any] = result.summary
     typer.echo(json.dumps(json_safe({

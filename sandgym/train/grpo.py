@@ -224,8 +224,8 @@ def train_grpo(config: GRPORunConfig) -> GRPORunResult:
             steps 1..N exactly once; ``resume=True`` continues from there.
         ValueError: ``resume`` without a checkpoint in ``out``, or a checkpoint without it.
     """
-    from sandgym.train.checkpoints import checkpoint_step, resume_point
-    from sandgym.train.interrupt import GracefulStop
+    from sandgym.train.checkpoints import checkpoint_step, last_checkpoint, resume_point
+    from sandgym.train.interrupt import GracefulStop, TrainingInterrupted
 
     started = time.perf_counter()
     out = Path(config.out)
@@ -239,7 +239,17 @@ def train_grpo(config: GRPORunConfig) -> GRPORunResult:
     (out / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
     stop = GracefulStop()
     with stop.installed():  # from here on, Ctrl-C means: finish the step, save, stop
-        return _train(config, out, checkpoint, stop, started)
+        try:
+            return _train(config, out, checkpoint, stop, started)
+        except TrainingInterrupted:
+            raise
+        except KeyboardInterrupt as e:
+            # A second Ctrl-C: the step in flight is dropped (its log lines, if any, are
+            # trimmed on resume); the newest checkpoint, this run's or the one it resumed
+            # from, is where the next run starts.
+            last = last_checkpoint(out)
+            raise TrainingInterrupted(out, checkpoint_step(last) if last else 0, last,
+                                      aborted=True) from e
 
 
 def _train(config: GRPORunConfig, out: Path, checkpoint: Path | None, graceful: GracefulStop,
@@ -251,7 +261,6 @@ def _train(config: GRPORunConfig, out: Path, checkpoint: Path | None, graceful: 
     from sandgym.agents import default_model_path, load_model
     from sandgym.train.checkpoints import (
         checkpoint_step,
-        last_checkpoint,
         remove_checkpoints,
         trim_jsonl,
     )
@@ -362,12 +371,6 @@ def _train(config: GRPORunConfig, out: Path, checkpoint: Path | None, graceful: 
 
             trainer.remove_callback(PrinterCallback)
         trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-    except KeyboardInterrupt as e:
-        # A second Ctrl-C: the step in flight is dropped; the newest checkpoint (this
-        # run's or the one it resumed from) is where the next run starts.
-        last = last_checkpoint(out)
-        raise TrainingInterrupted(out, checkpoint_step(last) if last else 0, last,
-                                  aborted=True) from e
     finally:
         with sigint_held():
             for closer in closers:
