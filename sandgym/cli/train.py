@@ -53,7 +53,7 @@ def grpo(config: GRPORunConfig,
         logger.warning("%s", e)
         typer.echo(json.dumps({"interrupted": True, "aborted": e.aborted, "step": e.step,
                                "checkpoint": str(e.checkpoint) if e.checkpoint else None,
-                               "resume": "rerun the same command with --resume"}))
+                               "next": e.hint}))
         raise typer.Exit(130) from None
     except KeyboardInterrupt:
         logger.warning("interrupted before training started; nothing to resume")

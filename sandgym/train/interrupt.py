@@ -41,10 +41,11 @@ class TrainingInterrupted(KeyboardInterrupt):
         self.out, self.step, self.checkpoint, self.aborted = out, step, checkpoint, aborted
         how = "aborted" if aborted else "interrupted"
         if checkpoint is None:
-            where = "no checkpoint was saved; rerun without --resume to start over"
+            self.hint = "rerun the same command to start over"
+            where = f"no checkpoint was saved; {self.hint}"
         else:
-            where = (f"checkpoint {checkpoint} holds step {step}; rerun the same command "
-                     f"with --resume to continue")
+            self.hint = "rerun the same command with --resume"
+            where = f"checkpoint {checkpoint} holds step {step}; {self.hint} to continue"
         super().__init__(f"training {how}: {where}")
 
 

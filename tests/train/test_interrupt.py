@@ -57,10 +57,11 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
-@pytest.mark.slow
-def test_ctrl_c_checkpoints_leaves_no_containers_and_resume_logs_each_step_once(tmp_path):
-    out = tmp_path / "run"
-    cmd = [sys.executable, "-c", RUN_CLI, *ARGS, "--out", str(out)]
+def _interrupt_after_first_step(cmd: list[str], tmp_path: Path,
+                                presses: int) -> tuple[subprocess.Popen, int]:
+    """Start the run, press Ctrl-C once its first step is logged (a second time once it
+    says it is finishing the step), and wait for it to exit."""
+    out = Path(cmd[cmd.index("--out") + 1])
     with open(tmp_path / "stdout", "wb") as stdout, open(tmp_path / "stderr", "wb") as stderr:
         proc = subprocess.Popen(cmd, stdout=stdout, stderr=stderr, cwd=ROOT, env=_env())
         try:
@@ -70,15 +71,29 @@ def test_ctrl_c_checkpoints_leaves_no_containers_and_resume_logs_each_step_once(
                 assert time.monotonic() < deadline, "no step finished within 600 s"
                 time.sleep(0.2)
             proc.send_signal(signal.SIGINT)  # during step 2: it finishes, then saves
+            if presses == 2:
+                while "finishing the current step" not in (tmp_path / "stderr").read_text():
+                    assert proc.poll() is None, (tmp_path / "stderr").read_text()[-3000:]
+                    time.sleep(0.1)
+                proc.send_signal(signal.SIGINT)  # step 2 is still in flight: abort it
             rc = proc.wait(timeout=600)
         finally:
             if proc.poll() is None:
                 proc.kill()
+    return proc, rc
+
+
+@pytest.mark.slow
+def test_ctrl_c_checkpoints_leaves_no_containers_and_resume_logs_each_step_once(tmp_path):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-c", RUN_CLI, *ARGS, "--out", str(out)]
+    proc, rc = _interrupt_after_first_step(cmd, tmp_path, presses=1)
     err = (tmp_path / "stderr").read_text()
     assert f"sandgym from {ROOT / 'sandgym'}" in err
     assert rc == 130, err[-3000:]
     report = json.loads((tmp_path / "stdout").read_text().strip().splitlines()[-1])
     assert report["interrupted"] is True and report["aborted"] is False
+    assert report["next"] == "rerun the same command with --resume"
     step = report["step"]
     assert 1 <= step < 3
     checkpoint = out / f"checkpoint-{step}"
@@ -122,6 +137,23 @@ def test_ctrl_c_checkpoints_leaves_no_containers_and_resume_logs_each_step_once(
     assert (out / "adapter" / "adapter_model.safetensors").is_file()
     assert last_checkpoint(out) is None, "a completed run keeps no checkpoint"
     _assert_no_containers(resumed.pid)
+
+
+@pytest.mark.slow
+def test_second_ctrl_c_aborts_the_step_and_still_removes_containers(tmp_path):
+    out = tmp_path / "run"
+    proc, rc = _interrupt_after_first_step(
+        [sys.executable, "-c", RUN_CLI, *ARGS, "--out", str(out)], tmp_path, presses=2)
+    err = (tmp_path / "stderr").read_text()
+    assert rc == 130, err[-3000:]
+    report = json.loads((tmp_path / "stdout").read_text().strip().splitlines()[-1])
+    assert report == {"interrupted": True, "aborted": True, "step": 0, "checkpoint": None,
+                      "next": "rerun the same command to start over"}
+    assert "no checkpoint was saved" in err
+    assert last_checkpoint(out) is None and resume_point(out, resume=False) is None
+    assert [r["step"] for r in _jsonl(out / "metrics.jsonl")] == [1]  # step 2 never logged
+    assert {e["step"] for e in _jsonl(out / "episodes.jsonl")} == {1}
+    _assert_no_containers(proc.pid)
 
 
 # --------------------------------------------------------------------- the pieces alone
