@@ -7,6 +7,7 @@ Options are the fields of `sandgym.train.grpo.GRPORunConfig` and
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import typer
@@ -14,6 +15,8 @@ import typer
 from sandgym.cli.options import ENV_ARG_HELP, config_options, parse_env_args
 from sandgym.train.grpo import GRPORunConfig
 from sandgym.train.rft import RFTRunConfig
+
+logger = logging.getLogger(__name__)
 
 app = typer.Typer(help="Train agents from execution feedback (TRL).", no_args_is_help=True)
 
@@ -27,12 +30,34 @@ def register(root: typer.Typer) -> None:
 @config_options(GRPORunConfig, skip=("env_kwargs",))
 def grpo(config: GRPORunConfig,
          env_arg: list[str] = typer.Option([], "--env-arg", help=ENV_ARG_HELP)) -> None:
-    """Fine-tune with GRPO; writes metrics.jsonl, reward_curve.png and the adapter/model."""
+    """Fine-tune with GRPO; writes metrics.jsonl, episodes.jsonl, reward_curve.png and the
+    adapter/model.
+
+    Ctrl-C finishes the step in flight, saves OUT/checkpoint-N and exits with status 130;
+    rerun the same command with --resume to continue to --steps. A second Ctrl-C aborts
+    that step at once (containers are still removed; resume starts at the last checkpoint).
+    """
+    from sandgym.train.checkpoints import resume_point
     from sandgym.train.grpo import train_grpo
+    from sandgym.train.interrupt import TrainingInterrupted
     from sandgym.train.metrics import json_safe
 
     config.env_kwargs = parse_env_args(env_arg)
-    result = train_grpo(config)
+    try:
+        resume_point(config.out, config.resume)  # refuse before loading anything
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--resume") from e
+    try:
+        result = train_grpo(config)
+    except TrainingInterrupted as e:
+        logger.warning("%s", e)
+        typer.echo(json.dumps({"interrupted": True, "aborted": e.aborted, "step": e.step,
+                               "checkpoint": str(e.checkpoint) if e.checkpoint else None,
+                               "next": e.hint}))
+        raise typer.Exit(130) from None
+    except KeyboardInterrupt:
+        logger.warning("interrupted before training started; nothing to resume")
+        raise typer.Exit(130) from None
     s: dict[str, Any] = result.summary
     typer.echo(json.dumps(json_safe({
         "mode": result.mode, "steps": s["steps"], "reward_first": s["reward_first"],

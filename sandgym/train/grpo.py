@@ -23,7 +23,10 @@ import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sandgym.train.interrupt import GracefulStop
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +77,11 @@ class GRPORunConfig:
         "batches, tools for every other env)."})
     limit: int | None = field(default=None, metadata={"help": "Train on the first N tasks."})
     out: str = field(default="runs/grpo", metadata={"help": "Run directory."})
+    resume: bool = field(default=False, metadata={
+        "help": "Continue the run that Ctrl-C stopped in --out (from its newest "
+        "checkpoint-N) up to --steps; pass the same options as the first time. Without it, "
+        "an --out holding a checkpoint is refused rather than overwritten.",
+        "cli": "--resume/--no-resume"})
     report_to: str = field(default="none", metadata={
         "help": "TRL/transformers logger: none | tensorboard | wandb."})
     seed: int = field(default=0, metadata={"help": "Seed of sampling, shuffling and init."})
@@ -188,24 +196,80 @@ def _limit_cpu_threads(threads: int | None) -> None:
     logger.info("training on CPU with %d torch threads", threads)
 
 
+def _warn_config_changes(out: Path, config: GRPORunConfig) -> None:
+    """A resumed run should use the first run's options; say which ones differ."""
+    path = out / "config.json"
+    if not path.is_file():
+        return
+    before = json.loads(path.read_text())
+    now = json.loads(json.dumps(asdict(config)))
+    changed = sorted(k for k in now if k not in ("resume", "steps", "progress")
+                     and before.get(k) != now[k])
+    if changed:
+        logger.warning("resuming with options that differ from the first run: %s",
+                       ", ".join(f"{k}={before.get(k)!r}->{now[k]!r}" for k in changed))
+
+
 def train_grpo(config: GRPORunConfig) -> GRPORunResult:
     """Run GRPO on execution feedback and write everything under ``config.out``.
 
     Writes ``metrics.jsonl``, ``reward_curve.png``, ``summary.json``, ``config.json``,
-    ``trainer_log.json`` (TRL's log history), and ``adapter/`` (LoRA) or ``model/``.
+    ``trainer_log.json`` (TRL's log history), ``episodes.jsonl`` (each graded episode,
+    tagged with its step), and ``adapter/`` (LoRA) or ``model/``.
     Every sandbox the run started is released when it returns or raises.
+
+    Raises:
+        TrainingInterrupted: Ctrl-C stopped the run (a KeyboardInterrupt). After the first
+            press the step in flight finished and ``checkpoint-N`` was saved; logs hold
+            steps 1..N exactly once; ``resume=True`` continues from there.
+        ValueError: ``resume`` without a checkpoint in ``out``, or a checkpoint without it.
     """
+    from sandgym.train.checkpoints import checkpoint_step, last_checkpoint, resume_point
+    from sandgym.train.interrupt import GracefulStop, TrainingInterrupted
+
+    started = time.perf_counter()
+    out = Path(config.out)
+    checkpoint = resume_point(out, config.resume)
+    resume_at = checkpoint_step(checkpoint) if checkpoint is not None else None
+    if checkpoint is not None:
+        _warn_config_changes(out, config)
+        logger.info("resuming %s from %s (step %d of %d)", out, checkpoint.name, resume_at,
+                    config.steps)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
+    stop = GracefulStop()
+    with stop.installed():  # from here on, Ctrl-C means: finish the step, save, stop
+        try:
+            return _train(config, out, checkpoint, stop, started)
+        except TrainingInterrupted:
+            raise
+        except KeyboardInterrupt as e:
+            # A second Ctrl-C: the step in flight is dropped (its log lines, if any, are
+            # trimmed on resume); the newest checkpoint, this run's or the one it resumed
+            # from, is where the next run starts.
+            last = last_checkpoint(out)
+            raise TrainingInterrupted(out, checkpoint_step(last) if last else 0, last,
+                                      aborted=True) from e
+
+
+def _train(config: GRPORunConfig, out: Path, checkpoint: Path | None, graceful: GracefulStop,
+           started: float) -> GRPORunResult:
+    """`train_grpo` once the run directory is settled: model, sources, trainer."""
     import torch
     from trl import GRPOConfig, GRPOTrainer
 
     from sandgym.agents import default_model_path, load_model
+    from sandgym.train.checkpoints import (
+        checkpoint_step,
+        remove_checkpoints,
+        trim_jsonl,
+    )
     from sandgym.train.datasets import prompts_dataset, training_env_kwargs
+    from sandgym.train.episode_log import EpisodeLog
+    from sandgym.train.interrupt import TrainingInterrupted, sigint_held
     from sandgym.train.metrics import MetricsCallback, json_safe, summarize
 
-    started = time.perf_counter()
-    out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
+    resume_at = checkpoint_step(checkpoint) if checkpoint is not None else None
     mode = choose_mode(config.env_id, config.mode)
     pool_size = config.pool_size or config.batch_size
     torch.manual_seed(config.seed)
@@ -287,30 +351,41 @@ def train_grpo(config: GRPORunConfig) -> GRPORunResult:
         disable_tqdm=not config.progress, **vllm,
     )
     closers = list(timers)
-    metrics = MetricsCallback(out, timers=timers, closers=closers,
+    metrics = MetricsCallback(out, timers=timers, closers=closers, resume_at=resume_at,
                               title=f"GRPO on {config.env_id} ({mode} mode)")
+    if resume_at is not None:
+        trim_jsonl(out / "episodes.jsonl", resume_at)
+    episodes = EpisodeLog(out, sources=timers, append=resume_at is not None)
 
-    # 4. Train. Sandboxes are released whatever happens.
+    # 4. Train. Sandboxes are released whatever happens; Ctrl-C finishes the step in
+    # flight and saves a checkpoint (see sandgym.train.interrupt).
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*experimental feature.*")
             trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs or None, args=args,
                                   train_dataset=dataset, processing_class=tokenizer,
-                                  peft_config=peft_config, callbacks=[metrics], **extra)
+                                  peft_config=peft_config,
+                                  callbacks=[metrics, episodes, graceful], **extra)
         if not config.progress:
             from transformers.trainer_callback import PrinterCallback
 
             trainer.remove_callback(PrinterCallback)
-        trainer.train()
+        trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     finally:
-        for closer in closers:
-            closer.close()
+        with sigint_held():
+            for closer in closers:
+                closer.close()
+
+    (out / "trainer_log.json").write_text(json.dumps(trainer.state.log_history, indent=1))
+    if graceful.stopped_at is not None and graceful.stopped_at < config.steps:
+        saved = out / f"checkpoint-{graceful.stopped_at}"
+        raise TrainingInterrupted(out, graceful.stopped_at, saved, aborted=False)
 
     # 5. Save the adapter (or model) and the logs.
     model_dir = out / ("adapter" if config.lora else "model")
     trainer.save_model(str(model_dir))
     tokenizer.save_pretrained(str(model_dir))
-    (out / "trainer_log.json").write_text(json.dumps(trainer.state.log_history, indent=1))
+    remove_checkpoints(out)  # the run is complete: nothing is left to resume
     summary = summarize(metrics.rows)
     summary.update(mode=mode, env_id=config.env_id, wall_s=time.perf_counter() - started)
     (out / "summary.json").write_text(json.dumps(json_safe(summary), indent=2, default=str) + "\n")

@@ -35,18 +35,27 @@ class MetricsCallback(TrainerCallback):
         closers: objects with ``close()`` to call when training ends (TRL never closes
             environments or reward functions: this releases their sandboxes).
         title: the reward curve's title.
+        resume_at: a resumed run's checkpoint step: the file keeps its rows up to that
+            step (later ones, of an aborted step, are dropped) and the summary counts them.
     """
 
     def __init__(self, out_dir: str | Path, timers: Iterable[Any] = (),
-                 closers: Iterable[Any] = (), title: str | None = None) -> None:
+                 closers: Iterable[Any] = (), title: str | None = None,
+                 resume_at: int | None = None) -> None:
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.out_dir / "metrics.jsonl"
-        self.path.write_text("")
+        self.rows: list[dict[str, Any]] = []
+        if resume_at is not None and self.path.exists():
+            from sandgym.train.checkpoints import trim_jsonl
+
+            trim_jsonl(self.path, resume_at)
+            self.rows = load_metrics(self.path)
+        else:
+            self.path.write_text("")
         self.timers = list(timers)
         self.closers = list(closers)
         self.title = title
-        self.rows: list[dict[str, Any]] = []
         self._step_started = 0.0
         self._grading_at_start = 0.0
         self._timing: dict[int, tuple[float, float]] = {}

@@ -235,7 +235,11 @@ class RayRolloutFunc:
         with self._lock:
             self._ensure_workers(trainer, len(prompts))
             self._publish(trainer)
-            self._calls += 1
+            # Number batches by the trainer's step, not by calls in this process: a run
+            # resumed from a checkpoint continues the ids (and seeds) instead of reusing
+            # the first run's episode ids.
+            step = getattr(getattr(trainer, "state", None), "global_step", 0) or 0
+            self._calls = max(self._calls + 1, step + 1)
             specs = []
             for i, prompt in enumerate(prompts):
                 task_id = self._task_of(prompt)
