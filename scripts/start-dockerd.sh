@@ -16,6 +16,6 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 log "starting dockerd in the background (log: $LOG)"
-nohup setsid dockerd >"$LOG" 2>&1 < /dev/null &
+nohup setsid dockerd >>"$LOG" 2>&1 < /dev/null &
 for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
 docker info >/dev/null 2>&1 || { log "ERROR: dockerd did not answer within 60 s; see $LOG"; exit 1; }

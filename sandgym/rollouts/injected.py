@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -51,13 +52,20 @@ class PolicyAgent:
         self.sampling = sampling or SamplingParams(temperature=0.0,
                                                    max_new_tokens=DEFAULT_MAX_NEW_TOKENS)
         self.calls = 0
+        # Envs of a batch are stepped from several threads (run_episodes) and share this
+        # agent; a local model is not safe to call concurrently, so calls take turns.
+        self._lock = threading.Lock()
 
     def __call__(self, conversations: Sequence[Any]) -> Any:
         """One conversation -> its reply's text; a batch of conversations -> texts."""
-        single = not conversations or isinstance(conversations[0], dict)
+        if not conversations:
+            raise ValueError("PolicyAgent needs a conversation (a list of messages) or a "
+                             "batch of them, got an empty list")
+        single = isinstance(conversations[0], dict)
         batch = [list(conversations)] if single else [list(c) for c in conversations]
-        self.calls += 1
-        texts = [g.text for g in self.policy.generate(batch, self.sampling)]
+        with self._lock:
+            self.calls += 1
+            texts = [g.text for g in self.policy.generate(batch, self.sampling)]
         return texts[0] if single else texts
 
 

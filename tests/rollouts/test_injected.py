@@ -24,6 +24,35 @@ def test_policy_agent_answers_one_conversation_or_a_batch():
     assert agent.calls == 2 and len(seen) == 3
 
 
+def test_policy_agent_calls_take_turns_across_threads():
+    """Envs of a batch step in threads and share one injected agent: the policy must
+    never be inside ``generate`` twice at once."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    inside, overlaps = [0], []
+    guard = threading.Lock()
+
+    def slow(messages):
+        with guard:
+            inside[0] += 1
+            overlaps.append(inside[0])
+        time.sleep(0.01)
+        with guard:
+            inside[0] -= 1
+        return messages[-1]["content"]
+
+    agent = PolicyAgent(ScriptedPolicy(slow))
+    with ThreadPoolExecutor(8) as pool:
+        replies = list(pool.map(lambda i: agent([{"role": "user", "content": str(i)}]),
+                                range(32)))
+    assert replies == [str(i) for i in range(32)]
+    assert max(overlaps) == 1 and agent.calls == 32
+    with pytest.raises(ValueError, match="empty"):
+        agent([])
+
+
 def test_only_policy_values_are_resolved_and_bad_specs_are_refused():
     injected = InjectedPolicies()
     kwargs = {"reward_mode": "fraction", "tasks": "policy.jsonl", "limit": 3}

@@ -79,6 +79,13 @@ def _normalize(text: str) -> str:
     return re.sub(r"\s+", " ", text.lower().replace(",", "")).strip()
 
 
+def _mentions(spoken: str, output: str) -> bool:
+    """Whether ``output`` occurs in what the agent said as a whole token: "4" is not in
+    "14", "v4" or "4.5", so a required number cannot be hit inside another one."""
+    pattern = r"(?<![0-9a-z_])" + re.escape(output) + r"(?![0-9a-z_]|\.[0-9])"
+    return re.search(pattern, spoken) is not None
+
+
 def _coerce(tool: FunctionTool, arguments: dict[str, str]) -> dict[str, Any]:
     """String arguments (TRL's tool methods) read as the schema's types when they parse."""
     out: dict[str, Any] = {}
@@ -398,7 +405,7 @@ class ToolEnv(gym.Env[str, str]):
         made = changes(self.domain.pristine, state, volatile=volatile, unordered=unordered)
         diff = compare(self._gold[task.id].changes, made)
         spoken = _normalize(" ".join(said))
-        outputs = {o: _normalize(o) in spoken for o in task.required_outputs}
+        outputs = {o: _mentions(spoken, _normalize(o)) for o in task.required_outputs}
         hits = sum(outputs.values())
         checked = diff.checked + len(outputs)
         exact = diff.equal and hits == len(outputs)

@@ -11,6 +11,9 @@ domain's initial state and keeps the changes they make (`GoldRecord`); a task is
   or the tool refuses: the task is unsolvable as written);
 * ``checks_nothing``: the gold run changes nothing and the task requires no output,
   so a do-nothing agent would be paid;
+* ``weak_check``: the gold run changes nothing and every required output is at most
+  `GUESSABLE_OUTPUT_CHARS` characters (airline/3 pays for saying "4"): an agent that
+  lists a few numbers would be paid without looking anything up;
 * ``invalid``: the record breaks the schema.
 
 Rejected tasks are never played or scored.
@@ -30,6 +33,9 @@ from sandgym.envs.tools.diff import Path, changes
 from sandgym.envs.tools.domain import Domain, ToolContext
 
 logger = logging.getLogger(__name__)
+
+GUESSABLE_OUTPUT_CHARS = 2
+"""A required output this short ("4", "12") is a guess away; alone it checks nothing."""
 
 __all__ = ["GoldRecord", "Rejection", "TaskReport", "ToolTask", "task_from_dict",
            "validate_tasks"]
@@ -206,6 +212,13 @@ def validate_tasks(domain: Domain, tasks: Iterable[ToolTask], *,
             report.rejected.append(Rejection(
                 task.id, "checks_nothing", "the gold calls change nothing and no output is "
                 "required: doing nothing would score 1.0"))
+            continue
+        if not diff and all(len(o.strip()) <= GUESSABLE_OUTPUT_CHARS
+                            for o in task.required_outputs):
+            report.rejected.append(Rejection(
+                task.id, "weak_check", "the gold calls change nothing and the only check is "
+                f"a short output {list(task.required_outputs)}: listing numbers would score "
+                "1.0"))
             continue
         accepted.append(task)
         records[task.id] = GoldRecord(changes=diff, results=tuple(results))

@@ -182,11 +182,20 @@ def book_reservation(ctx: ToolContext, user_id: str, origin: str, destination: s
         total += price * len(passengers)
     if insurance == "yes":
         total += INSURANCE_FEE * len(passengers)
+    if not 0 <= nonfree_baggages <= total_baggages:
+        raise ToolError("Bag counts must satisfy 0 <= nonfree_baggages <= total_baggages, got "
+                        f"{nonfree_baggages} and {total_baggages}")
     total += BAG_FEE * nonfree_baggages
+    ids = [p["payment_id"] for p in payment_methods]
+    if len(set(ids)) != len(ids):
+        # tau2 fails on the second use of a certificate (it is gone); one entry per method
+        raise ToolError("Each payment method can be listed only once")
     for payment in payment_methods:
         method = user["payment_methods"].get(payment["payment_id"])
         if method is None:
             raise ToolError(f"Payment method {payment['payment_id']} not found")
+        if not payment["amount"] > 0:
+            raise ToolError(f"Payment amount must be positive, got {payment['amount']}")
         if method["source"] in {"gift_card", "certificate"} and \
                 method["amount"] < payment["amount"]:
             raise ToolError(f"Not enough balance in payment method {payment['payment_id']}")
@@ -195,9 +204,7 @@ def book_reservation(ctx: ToolContext, user_id: str, origin: str, destination: s
         raise ToolError(f"Payment amount does not add up, total price is {total}, "
                         f"but paid {paid}")
     for payment in payment_methods:
-        method = user["payment_methods"].get(payment["payment_id"])
-        if method is None:  # a certificate listed twice was used up by the first entry
-            continue
+        method = user["payment_methods"][payment["payment_id"]]
         if method["source"] == "gift_card":
             method["amount"] = _cents(method["amount"] - payment["amount"])
         elif method["source"] == "certificate":
@@ -308,6 +315,8 @@ def send_certificate(ctx: ToolContext, user_id: str, amount: int) -> str:
         user_id: The ID of the user, such as 'sara_doe_496'.
         amount: The amount of the certificate in dollars.
     """
+    if not amount > 0:
+        raise ToolError(f"A certificate's amount must be positive, got {amount}")
     user = _user(ctx, user_id)
     for payment_id in NEW_CERTIFICATE_IDS:
         if payment_id not in user["payment_methods"]:
@@ -330,6 +339,9 @@ def update_reservation_baggages(ctx: ToolContext, reservation_id: str, total_bag
         payment_id: The payment id stored in the user's profile, such as 'credit_card_7815826'
             or 'gift_card_7815826' (a certificate cannot pay for a change).
     """
+    if not 0 <= nonfree_baggages <= total_baggages:
+        raise ToolError("Bag counts must satisfy 0 <= nonfree_baggages <= total_baggages, got "
+                        f"{nonfree_baggages} and {total_baggages}")
     reservation = _reservation(ctx, reservation_id)
     user = _user(ctx, reservation["user_id"])
     total = BAG_FEE * max(0, nonfree_baggages - reservation["nonfree_baggages"])

@@ -4,6 +4,8 @@ and the reordered trajectories are tested with retail's (``test_tool_env``, ``ta
 
 from __future__ import annotations
 
+import json
+
 import gymnasium as gym
 import pytest
 
@@ -25,28 +27,36 @@ def airline():
     env.close()
 
 
-def test_airline_loads_50_tasks_and_reports_the_19_that_check_nothing(airline):
+def test_airline_loads_50_tasks_and_reports_the_20_it_refuses(airline):
     report = airline.report
-    assert report.counts() == {"checks_nothing": 19}
-    assert len(airline.task_ids) == 31 and len(airline.task_ids) + len(report.rejected) == 50
-    assert [r.task_id for r in report.rejected] == [f"airline/{i}" for i in CHECKS_NOTHING]
-    assert all("doing nothing would score 1.0" in r.detail for r in report.rejected)
+    assert report.counts() == {"checks_nothing": 19, "weak_check": 1}
+    assert len(airline.task_ids) == 30 and len(airline.task_ids) + len(report.rejected) == 50
+    nothing = [r for r in report.rejected if r.reason == "checks_nothing"]
+    assert [r.task_id for r in nothing] == [f"airline/{i}" for i in CHECKS_NOTHING]
+    assert all("doing nothing would score 1.0" in r.detail for r in nothing)
+    [weak] = [r for r in report.rejected if r.reason == "weak_check"]
+    assert weak.task_id == "airline/3" and "'4'" in weak.detail  # it only has to say "4"
     as_dict = report.as_dict()
-    assert as_dict["accepted"] == 31 and as_dict["by_reason"] == {"checks_nothing": 19}
-    assert {r["task_id"] for r in as_dict["rejections"]} == {f"airline/{i}"
-                                                             for i in CHECKS_NOTHING}
+    assert as_dict["accepted"] == 30
+    assert as_dict["by_reason"] == {"checks_nothing": 19, "weak_check": 1}
+    refused = {f"airline/{i}" for i in CHECKS_NOTHING} | {"airline/3"}
+    assert {r["task_id"] for r in as_dict["rejections"]} == refused
 
 
-def test_rejected_tasks_are_exactly_those_with_no_write_and_no_required_output(airline):
+def test_every_kept_task_needs_a_write_or_a_required_output_longer_than_a_guess(airline):
     writes = airline.domain.writes
     for task in tau2_tasks("airline"):
-        pays_for_nothing = not task.required_outputs and not any(
-            c.name in writes for c in task.gold_calls)
-        assert pays_for_nothing == (task.id not in airline.task_ids), task.id
-    read_only_kept = [t for t in airline.task_ids
-                      if not any(c.name in writes for c in airline.get_task(t).gold_calls)]
-    assert read_only_kept == ["airline/3"]  # it must say the number of bags: "4"
-    assert airline.get_task("airline/3").required_outputs == ("4",)
+        writes_something = any(c.name in writes for c in task.gold_calls)
+        long_output = any(len(o) > 2 for o in task.required_outputs)
+        assert (writes_something or long_output) == (task.id in airline.task_ids), task.id
+
+
+def test_a_required_number_counts_only_as_a_whole_token():
+    from sandgym.envs.tools.env import _mentions
+
+    assert _mentions("you have 4 bags.", "4") and _mentions("total: $327", "327")
+    assert not _mentions("you have 14 bags", "4") and not _mentions("version v4", "4")
+    assert not _mentions("it costs 4.5 dollars", "4") and not _mentions("1327", "327")
 
 
 def test_a_rejected_task_cannot_be_played(airline):
@@ -109,6 +119,30 @@ def test_policy_rules_hold_in_the_tools(airline):
     assert getattr(underpaid, "kind", None) == "tool_error"
     assert "does not add up" in underpaid.message
     assert "HATHAT" not in ctx.state["reservations"]
+
+
+def test_a_payment_listed_twice_or_not_positive_is_refused(airline):
+    booking = {"user_id": "mia_li_3668", "origin": "JFK", "destination": "SEA",
+               "flight_type": "one_way", "cabin": "economy",
+               "flights": [{"flight_number": "HAT136", "date": "2024-05-20"}],
+               "passengers": [{"first_name": "Mia", "last_name": "Li", "dob": "1990-04-05"}],
+               "total_baggages": 0, "nonfree_baggages": 0, "insurance": "no"}
+    ctx = ToolContext(airline.domain.fresh_state())
+    card = next(p for p, m in ctx.state["users"]["mia_li_3668"]["payment_methods"].items()
+                if m["source"] == "credit_card")
+    before = json.dumps(ctx.state, sort_keys=True)
+    twice = [{"payment_id": card, "amount": 1}, {"payment_id": card, "amount": 1}]
+    negative = [{"payment_id": card, "amount": -48}]
+    bags = {"total_baggages": 1, "nonfree_baggages": -3}
+    results = [airline.domain.run(ctx, ToolCall("book_reservation", {**booking, **extra}))
+               for extra in ({"payment_methods": twice}, {"payment_methods": negative},
+                             {"payment_methods": [{"payment_id": card, "amount": 1}], **bags})]
+    results.append(airline.domain.run(ctx, ToolCall("send_certificate",
+                                                    {"user_id": "mia_li_3668", "amount": -50})))
+    assert [getattr(r, "kind", None) for r in results] == ["tool_error"] * 4
+    assert "only once" in results[0].message and "positive" in results[1].message
+    assert "Bag counts" in results[2].message and "positive" in results[3].message
+    assert json.dumps(ctx.state, sort_keys=True) == before  # nothing was written
 
 
 def test_onestop_search_finds_a_connection_the_next_day():
