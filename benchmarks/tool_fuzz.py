@@ -618,7 +618,7 @@ def fuzz_bfcl(n: int, rng: random.Random, canary: Path, *, per_episode: int = 50
                             stats["state_changed_by_a_refusing_tool"] += 1
                         else:  # no tool ran, yet the state changed
                             stats["state_changed_without_a_write"] += 1
-                        examples.append(f"{reply[:200]} => {observation[:200]}")
+                        examples.append(f"{reply[:100]} => {observation[:120]}")
                     if terminated or truncated:
                         break
             except Exception:  # noqa: BLE001 - counting crashes is the point
