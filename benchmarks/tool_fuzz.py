@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import ast
 import contextlib
-import importlib
 import json
 import os
 import random
@@ -49,8 +48,8 @@ from typing import Any
 import gymnasium as gym
 
 import sandgym  # noqa: F401 - registers the envs
+from sandgym.envs.tools.bfcl_api import API_CLASSES, api_module, plain, tools_for
 from sandgym.envs.tools.calls import ERROR_KINDS, MAX_REPLY_CHARS
-from sandgym.envs.tools.bfcl_api import _PREFIX, API_CLASSES, plain, tools_for
 from sandgym.envs.tools.diff import changes
 
 _TAG = re.compile(r"<tool_call>(.*?)</tool_call>", re.DOTALL)
@@ -466,8 +465,9 @@ def bfcl_static_check() -> dict[str, list[str]]:
     risky_calls = {"open", "eval", "exec", "compile", "__import__", "system", "popen",
                    "Popen", "run", "call", "check_output", "remove", "unlink", "rmtree"}
     out: dict[str, list[str]] = {"imports": [], "calls": []}
-    for cls, (module, _) in sorted(API_CLASSES.items()):
-        path = importlib.import_module(f"{_PREFIX}.{module}").__file__
+    for cls in sorted(API_CLASSES):
+        module = API_CLASSES[cls][0]
+        path = api_module(cls).__file__
         tree = ast.parse(Path(path).read_text())
         imported = set()
         for node in ast.walk(tree):

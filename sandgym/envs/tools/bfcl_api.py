@@ -33,7 +33,8 @@ from sandgym.envs.tools.schema import ArgumentError, FunctionTool
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["API_CLASSES", "PRECISION_BOUNDS", "Session", "missing_results", "plain", "state_diff", "tools_for"]
+__all__ = ["API_CLASSES", "PRECISION_BOUNDS", "Session", "api_module", "missing_results", "plain",
+           "state_diff", "tools_for"]
 
 _PREFIX = "bfcl_eval.eval_checker.multi_turn_eval.func_source_code"
 API_CLASSES: dict[str, tuple[str, str]] = {
@@ -120,6 +121,11 @@ def _stringify(result: Any) -> str:
     return str(result)
 
 
+def api_module(name: str) -> Any:
+    """The module of BFCL's API class ``name`` (one of `API_CLASSES`), imported."""
+    return importlib.import_module(f"{_PREFIX}.{API_CLASSES[name][0]}")
+
+
 @contextlib.contextmanager
 def _process_state_kept() -> Any:
     """Run a call with the process-wide numeric state it may set restored afterwards:
@@ -145,8 +151,7 @@ class Session:
     def __init__(self, task: BFCLTask) -> None:
         self.instances: dict[str, Any] = {}
         for name in task.involved_classes:
-            module, _ = API_CLASSES[name]
-            cls = getattr(importlib.import_module(f"{_PREFIX}.{module}"), name)
+            cls = getattr(api_module(name), name)
             instance = cls()
             if name not in STATELESS:
                 instance._load_scenario(copy.deepcopy(task.initial_config.get(name, {})),

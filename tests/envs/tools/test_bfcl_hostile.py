@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ast
 import decimal
-import importlib
 import json
 import time
 from pathlib import Path
@@ -17,9 +16,9 @@ import gymnasium as gym
 import pytest
 
 from sandgym.envs.registration import ensure_registered
-from sandgym.envs.tools.bfcl_api import _PREFIX, API_CLASSES, PRECISION_BOUNDS, Session
+from sandgym.envs.tools.bfcl_api import API_CLASSES, PRECISION_BOUNDS, Session, api_module
 from sandgym.envs.tools.bfcl_data import BFCLTask
-from sandgym.envs.tools.calls import CallError, ToolCall, format_call
+from sandgym.envs.tools.calls import ToolCall, format_call
 
 BFCL = "sandgym/BFCLMultiTurn-v0"
 
@@ -49,7 +48,7 @@ def _first_task(env, cls: str) -> str:
 def test_a_precision_bomb_is_bad_arguments_at_once(name, args, precision):
     started = time.perf_counter()
     result = _math_session().run(ToolCall(name, {**args, "precision": precision}))
-    assert isinstance(result, CallError) and result.kind == "bad_arguments"
+    assert getattr(result, "kind", None) == "bad_arguments"
     assert "precision" in result.message
     assert time.perf_counter() - started < 1.0
 
@@ -61,8 +60,8 @@ def test_precisions_inside_the_bounds_still_run_as_bfcl_computes_them():
                        ) == "{'result': mpf('2.299121531134')}"
     assert session.run(ToolCall("square_root", {"number": 2.0, "precision": 3})
                        ) == "{'result': Decimal('1.41')}"
-    assert not isinstance(session.run(ToolCall("logarithm", {"value": 2.0, "base": 3.0,
-                                                             "precision": 1000})), CallError)
+    assert session.run(ToolCall("logarithm", {"value": 2.0, "base": 3.0, "precision": 1000})
+                       ).startswith("{'result': mpf('0.63092975357145743")
 
 
 def test_a_call_does_not_leak_decimal_or_mpmath_precision_into_the_process():
@@ -107,8 +106,8 @@ def test_no_bfcl_class_module_calls_into_the_host():
     process, file or network APIs (a new wheel that does fails here)."""
     host = {"subprocess", "os", "shutil", "socket", "pathlib", "requests", "urllib", "ctypes"}
     risky = {"open", "eval", "exec", "compile", "__import__"}
-    for module, _ in API_CLASSES.values():
-        path = importlib.import_module(f"{_PREFIX}.{module}").__file__
+    for cls, (module, _) in API_CLASSES.items():
+        path = api_module(cls).__file__
         tree = ast.parse(Path(path).read_text())
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
