@@ -15,11 +15,14 @@ so its response check (gold results are a sub-multiset of the model's) reads the
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import decimal
 import functools
 import importlib
 import json
 import logging
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +33,8 @@ from sandgym.envs.tools.schema import ArgumentError, FunctionTool
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["API_CLASSES", "Session", "missing_results", "plain", "state_diff", "tools_for"]
+__all__ = ["API_CLASSES", "PRECISION_BOUNDS", "Session", "api_module", "missing_results", "plain",
+           "state_diff", "tools_for"]
 
 _PREFIX = "bfcl_eval.eval_checker.multi_turn_eval.func_source_code"
 API_CLASSES: dict[str, tuple[str, str]] = {
@@ -46,6 +50,13 @@ API_CLASSES: dict[str, tuple[str, str]] = {
 """The multi-turn classes (module, function-doc file). BFCL's memory and web-search
 classes need ML libraries or the network and are left out."""
 STATELESS = frozenset({"MathAPI"})
+PRECISION_BOUNDS: dict[str, dict[str, tuple[int, int]]] = {
+    "logarithm": {"precision": (1, 1000)},
+    "square_root": {"precision": (1, 1000)},
+}
+"""Integer arguments whose size is work: ``MathAPI`` sets mpmath's and decimal's precision
+from them, and a precision of 10**6 takes seconds, 10**7 and more hangs the process (BFCL's
+gold uses at most 10). Outside the bounds is a ``bad_arguments`` error."""
 _TYPES = {"dict": "object", "float": "number", "integer": "integer", "string": "string",
           "boolean": "boolean", "array": "array", "tuple": "array", "any": None}
 
@@ -110,6 +121,26 @@ def _stringify(result: Any) -> str:
     return str(result)
 
 
+def api_module(name: str) -> Any:
+    """The module of BFCL's API class ``name`` (one of `API_CLASSES`), imported."""
+    return importlib.import_module(f"{_PREFIX}.{API_CLASSES[name][0]}")
+
+
+@contextlib.contextmanager
+def _process_state_kept() -> Any:
+    """Run a call with the process-wide numeric state it may set restored afterwards:
+    ``MathAPI`` assigns ``decimal.getcontext().prec`` and ``mpmath.mp.dps``, which would
+    otherwise leak into every later call and into the host's own arithmetic."""
+    mpmath = sys.modules.get("mpmath")
+    dps = mpmath.mp.dps if mpmath is not None else None
+    try:
+        with decimal.localcontext():
+            yield
+    finally:
+        if mpmath is not None:
+            mpmath.mp.dps = dps
+
+
 class Session:
     """A task's API instances, loaded with its initial config, and the calls run on them.
 
@@ -120,8 +151,7 @@ class Session:
     def __init__(self, task: BFCLTask) -> None:
         self.instances: dict[str, Any] = {}
         for name in task.involved_classes:
-            module, _ = API_CLASSES[name]
-            cls = getattr(importlib.import_module(f"{_PREFIX}.{module}"), name)
+            cls = getattr(api_module(name), name)
             instance = cls()
             if name not in STATELESS:
                 instance._load_scenario(copy.deepcopy(task.initial_config.get(name, {})),
@@ -155,18 +185,24 @@ class Session:
             return CallError("bad_arguments", str(e)[:500], tool=spec.name)
         except RecursionError:
             return CallError("bad_arguments", "arguments nested too deeply", tool=spec.name)
+        for param, (low, high) in PRECISION_BOUNDS.get(spec.name, {}).items():
+            value = arguments.get(param)
+            if isinstance(value, int) and not low <= value <= high:
+                return CallError("bad_arguments", f"{param} must be between {low} and {high}",
+                                 tool=spec.name)
         method = getattr(self.instances[self._owner[spec.name]], spec.name, None)
         if method is None:
             return CallError("unknown_tool", f"{spec.name} is documented but not implemented",
                              tool=spec.name)
         try:
-            result = method(**arguments)
+            with _process_state_kept():  # the result is read in the precision it asked for
+                result = method(**arguments)
+                if isinstance(result, dict) and set(result) == {"error"}:
+                    return CallError("tool_error", str(result["error"])[:1000], tool=spec.name)
+                return _stringify(result)
         except Exception as e:  # noqa: BLE001 - a refusal or a bug of the API class
             return CallError("tool_exception", f"{type(e).__name__}: {str(e)[:300]}",
                              tool=spec.name)
-        if isinstance(result, dict) and set(result) == {"error"}:
-            return CallError("tool_error", str(result["error"])[:1000], tool=spec.name)
-        return _stringify(result)
 
     def snapshot(self) -> dict[str, Any]:
         """A deep copy of the instances (the gold state of a turn, kept for comparison)."""
