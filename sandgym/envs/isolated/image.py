@@ -13,8 +13,9 @@ The image is the sandbox image plus three things under ``/opt/sandgym-env``:
   ``sys.path``. A symlink (or any file that is not a regular file or directory) in a
   source directory is refused, so a package cannot pull host files (``creds ->
   ~/.aws/credentials``) into the image; a wheel member whose name is absolute, has a
-  ``..`` part or is a symlink is refused too (zip-slip). An sdist or a project that needs a build step is refused: building runs
-  the package's own code, on the host. Build its wheel inside a sandbox first.
+  ``..`` part or is a symlink is refused too (zip-slip). An sdist or a project that
+  needs a build step is refused: building runs the package's own code, on the host.
+  Build its wheel inside a sandbox first.
 
 The tag is ``sandgym/isolated-env:<hash>`` where the hash covers the package's bytes,
 the server, the dependency versions and the base image's id, so an unchanged package

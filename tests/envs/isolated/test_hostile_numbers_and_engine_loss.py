@@ -154,3 +154,23 @@ def test_fail_keeps_its_typed_error_when_the_engine_is_gone():
     with pytest.raises(IsolatedEnvProtocolError):
         env.step(0)
     assert service.closed
+
+
+def test_package_digest_is_memoized_until_the_package_changes(tmp_path, monkeypatch):
+    """Many envs from one package hash it once per process; an edit re-hashes it."""
+    from sandgym.envs.isolated import image
+
+    package = tmp_path / "pkg"
+    (package / "mod").mkdir(parents=True)
+    (package / "mod" / "__init__.py").write_text("X = 1\n")
+    cached = SimpleNamespace(id="sha256:base")  # every image "exists": nothing is built
+    client = SimpleNamespace(images=SimpleNamespace(get=lambda name: cached))
+    hashed = []
+    real_hash = image._hash_tree
+    monkeypatch.setattr(image, "_hash_tree", lambda *a: hashed.append(1) or real_hash(*a))
+    first = image.build_isolated_image(package, client=client)
+    assert image.build_isolated_image(package, client=client) == first
+    assert len(hashed) == 1
+    (package / "mod" / "__init__.py").write_text("X = 22\n")
+    assert image.build_isolated_image(package, client=client) != first
+    assert len(hashed) == 2
