@@ -4,12 +4,15 @@ The peer is untrusted: each line is capped in size (a line that grows past the c
 without a newline is an error, not an unbounded buffer), must decode as one JSON
 object, and a silent peer runs into a deadline instead of hanging the host. Docker's
 8-byte multiplexing headers are peeled as in `sandgym.sandbox.stream`; stderr is kept
-as a bounded tail for error messages.
+as a bounded tail for error messages. Numbers are checked as they are parsed: a float
+that overflows to infinity (``1e400``) and an integer larger than 2**64 in magnitude make
+the line garbage.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import socket
 import struct
 import time
@@ -95,7 +98,8 @@ class LineChannel:
 
     def _parse(self, line: bytes) -> dict:
         try:
-            message = json.loads(line, parse_constant=_refuse_constant)
+            message = json.loads(line, parse_constant=_refuse_constant,
+                                 parse_float=_finite_float, parse_int=_bounded_int)
         except (ValueError, RecursionError) as e:
             raise ChannelGarbage(f"not JSON ({e}): {line[:120]!r}") from None
         if not isinstance(message, dict):
@@ -131,6 +135,32 @@ class LineChannel:
         line = bytes(self._stdout[:newline])
         del self._stdout[:newline + 1]
         return line
+
+
+MAX_INT = 1 << 64
+"""Largest magnitude of a JSON integer accepted from the peer (int64 and uint64 fit).
+
+Arrays travel as base64 strings, so no legitimate payload needs a larger number; a
+larger one (``10**400``) would overflow ``float()``/``math.isfinite`` downstream.
+"""
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > 20:  # before int(): a long digit string converts slowly
+        raise ValueError(f"integer {text[:40]}... is out of range")
+    value = int(text)
+    if abs(value) > MAX_INT:
+        raise ValueError(f"integer {value} is out of range (|x| <= 2**64)")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    if len(text) > 400:
+        raise ValueError(f"number {text[:40]}... is too long")
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 parses as inf
+        raise ValueError(f"number {text[:40]} is not a finite float")
+    return value
 
 
 def _refuse_constant(name: str) -> float:

@@ -18,9 +18,9 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sandgym.errors import SandboxError
+from sandgym.errors import EngineUnavailableError, SandboxError
 from sandgym.sandbox import cleanup
-from sandgym.sandbox.docker_sandbox import check_runtime, docker_client
+from sandgym.sandbox.docker_sandbox import _engine_gone, check_runtime, docker_client
 from sandgym.sandbox.limits import SandboxLimits
 from sandgym.sandbox.lines import LineChannel
 from sandgym.sandbox.owner import owner_labels
@@ -82,6 +82,16 @@ class ServiceContainer:
         except docker.errors.DockerException as e:
             self.close()
             raise SandboxError(f"could not start a container from {self.image!r}: {e}") from e
+        except BaseException as e:
+            # The engine went away between two calls (its transport errors are no
+            # DockerException), or anything else: a container created before that must
+            # not be left behind.
+            self.close()
+            if _engine_gone(e):
+                raise EngineUnavailableError(
+                    f"the Docker engine stopped answering while a container from "
+                    f"{self.image!r} started: {e}") from e
+            raise
         logger.debug("service container %s started (%s)", self._container.id[:12], self.image)
 
     def _config(self, client: Any) -> dict[str, Any]:
@@ -141,6 +151,14 @@ class ServiceContainer:
                     self._wait_removed()
                 elif e.status_code != 404:
                     logger.warning("removing container %s failed: %s", self.container_id, e)
+            except Exception as e:
+                if not _engine_gone(e):
+                    raise
+                # Never mask the caller's error, nor raise in a finalizer: the container
+                # was created with auto_remove and its attach connection is closed, so the
+                # engine removes it when it answers again (`sandgym sandbox gc` otherwise).
+                logger.warning("the Docker engine does not answer; container %s is left to "
+                               "its auto-removal: %s", self.container_id, e)
 
     def _wait_removed(self, timeout_s: float = 30.0) -> None:
         """Return once the engine has removed the container, so that close() means gone."""

@@ -118,7 +118,11 @@ class ContainerEnv(gymnasium.Env):
         reply = self._call({"op": "step", "action": encoded}, self.step_timeout_s)
         obs = self._observation(reply)
         reward = reply.get("reward")
-        if type(reward) not in (int, float) or not math.isfinite(reward):
+        try:
+            finite = type(reward) in (int, float) and math.isfinite(float(reward))
+        except OverflowError:  # an int too large for a float (10**400)
+            finite = False
+        if not finite:
             self._fail(IsolatedEnvProtocolError(f"reward must be a finite number, got "
                                                 f"{reward!r:.80}"))
         flags = reply.get("terminated"), reply.get("truncated")
@@ -216,23 +220,25 @@ class ContainerEnv(gymnasium.Env):
         return info
 
 
-def make_isolated(env_id: str, package: str | Path, *, modules: Sequence[str] = (),
+def make_isolated(env_id: str, package: str | Path, *,
+                  env_kwargs: Mapping[str, Any] | None = None, modules: Sequence[str] = (),
                   step_timeout_s: float = 10.0, start_timeout_s: float = 60.0,
-                  limits: SandboxLimits | None = None, max_message_bytes: int = 8 << 20,
-                  **env_kwargs: Any) -> ContainerEnv:
+                  limits: SandboxLimits | None = None,
+                  max_message_bytes: int = 8 << 20) -> ContainerEnv:
     """Run ``env_id`` from an untrusted ``package`` wholly inside a sandbox container.
 
     The one call that turns any registered Gymnasium env into an isolated one: the
     result is a `gymnasium.Env` with the same spaces, reset and step as
     ``gymnasium.make(env_id, **env_kwargs)`` would give in-process, at the cost of one
-    round trip through the Docker engine per call (docs/security.md).
+    round trip through the Docker engine per call (docs/security.md). The env's own
+    keyword arguments go in ``env_kwargs`` (a dict, JSON), so none of them can clash
+    with this function's parameters.
 
     Example:
         >>> env = make_isolated("untrusted_env:UntrustedEnv/Walk-v0",   # doctest: +SKIP
-        ...                     "examples/untrusted_env")
+        ...                     "examples/untrusted_env", env_kwargs={"size": 4})
         >>> obs, info = env.reset(seed=0)                               # doctest: +SKIP
     """
     return ContainerEnv(env_id, package, modules=modules, env_kwargs=env_kwargs,
                         step_timeout_s=step_timeout_s, start_timeout_s=start_timeout_s,
-                        limits=limits,
-                        max_message_bytes=max_message_bytes)
+                        limits=limits, max_message_bytes=max_message_bytes)

@@ -7,9 +7,12 @@ imported in-process (from its source) to compare rollouts.
 from __future__ import annotations
 
 import gc
+import shutil
+import stat
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import gymnasium
@@ -61,8 +64,9 @@ def in_process_package():
     sys.path.remove(str(PACKAGE / "src"))
 
 
-def hostile(behaviour: str, **kwargs) -> ContainerEnv:
-    return make_isolated(HOSTILE, PACKAGE, behaviour=behaviour, **kwargs)
+def hostile(behaviour: str, *, env_kwargs: dict | None = None, **kwargs) -> ContainerEnv:
+    return make_isolated(HOSTILE, PACKAGE, env_kwargs={"behaviour": behaviour,
+                                                       **(env_kwargs or {})}, **kwargs)
 
 
 def assert_same(a, b) -> None:
@@ -145,14 +149,14 @@ def test_registered_id_through_gymnasium_make():
 def test_host_files_are_invisible(tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("host secret")
-    env = hostile("read_file", path=str(secret))
+    env = hostile("read_file", env_kwargs={"path": str(secret)})
     try:
         env.reset(seed=0)
         info = env.step(0)[-1]
         assert info.get("read_error") == "FileNotFoundError" and "read" not in info
     finally:
         env.close()
-    env = hostile("read_file", path="/etc/hostname")
+    env = hostile("read_file", env_kwargs={"path": "/etc/hostname"})
     try:
         env.reset(seed=0)
         assert env.step(0)[-1]["read"].strip() == "sandbox"
@@ -189,12 +193,16 @@ def test_endless_loop_times_out_and_kills_the_container():
     ("nan_reward", IsolatedEnvProtocolError),
     ("exit", IsolatedEnvCrashedError),
     ("forge", IsolatedEnvProtocolError),
+    ("huge_int_reward", IsolatedEnvProtocolError),  # 10**400: OverflowError escaped before
+    ("inf_in_info", IsolatedEnvProtocolError),      # 1e400 parsed as inf before
 ])
 def test_hostile_replies_become_typed_errors(behaviour, error):
     env = hostile(behaviour)
     env.reset(seed=0)
     cid = env.container_id
-    with pytest.raises(error):
+    match = {"huge_int_reward": r"integer 1000+\.\.\. is out of range",
+             "inf_in_info": "1e400 is not a finite float"}.get(behaviour)
+    with pytest.raises(error, match=match):
         env.step(0)
     assert cid not in our_containers()
     env.close()
@@ -263,3 +271,70 @@ def test_container_goes_when_the_host_process_dies():
             break
         time.sleep(0.1)
     assert not client.api.containers(all=True, filters={"id": cid})
+
+
+def test_env_kwargs_are_a_dict_and_cannot_clash():
+    """The env's kwargs travel in env_kwargs=, apart from make_isolated's own parameters."""
+    env = make_isolated(WALK, PACKAGE, env_kwargs={"size": 3}, step_timeout_s=5.0)
+    try:
+        assert env.observation_space["grid"].shape == (3, 3)
+        assert env.step_timeout_s == 5.0
+    finally:
+        env.close()
+    with pytest.raises(TypeError):
+        make_isolated(WALK, PACKAGE, size=3)  # loose keywords are no longer swallowed
+
+
+def _package_copy(tmp_path: Path) -> Path:
+    package = tmp_path / "pkg"
+    shutil.copytree(PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    return package
+
+
+def test_symlink_to_a_host_file_is_refused(tmp_path):
+    """A package's ``creds -> <host secret>`` must not be copied into the image."""
+    secret = tmp_path / "secret"
+    secret.write_text("aws_secret_access_key = host-only")
+    package = _package_copy(tmp_path)
+    link = package / "src" / "untrusted_env" / "creds"
+    link.symlink_to(secret)
+    with pytest.raises(ValueError, match="symlink") as caught:
+        make_isolated(WALK, package)
+    assert str(link) in str(caught.value)
+
+
+def test_symlinked_directory_is_refused(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "id_rsa").write_text("host key")
+    package = _package_copy(tmp_path)
+    (package / "src" / "untrusted_env" / "keys").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(ValueError, match="symlink"):
+        make_isolated(WALK, package)
+    src_link = tmp_path / "pkg2"
+    src_link.mkdir()
+    (src_link / "src").symlink_to(package / "src", target_is_directory=True)
+    with pytest.raises(ValueError, match="symlink"):
+        make_isolated(WALK, src_link)
+
+
+def _wheel(tmp_path: Path, name: str, *, symlink: bool = False) -> Path:
+    wheel = tmp_path / "evil-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("evil/__init__.py", "")
+        info = zipfile.ZipInfo(name)
+        if symlink:
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+        archive.writestr(info, "/root/.aws/credentials" if symlink else "pwned")
+    return wheel
+
+
+@pytest.mark.parametrize("name, symlink, match", [
+    ("../evil", False, "outside"),
+    ("evil/../../evil", False, "outside"),
+    ("/etc/evil", False, "outside"),
+    ("evil/creds", True, "symlink"),
+])
+def test_wheel_that_unpacks_outside_or_links_is_refused(tmp_path, name, symlink, match):
+    with pytest.raises(ValueError, match=match):
+        make_isolated("evil:Evil-v0", _wheel(tmp_path, name, symlink=symlink))

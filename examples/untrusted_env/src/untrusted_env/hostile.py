@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
@@ -11,7 +12,7 @@ import numpy as np
 from untrusted_env.walk import WalkEnv
 
 BEHAVIOURS = ("read_file", "network", "spin", "garbage", "huge", "print", "bad_obs",
-              "nan_reward", "exit", "forge")
+              "nan_reward", "exit", "forge", "huge_int_reward", "inf_in_info")
 
 
 class HostileEnv(WalkEnv):
@@ -73,6 +74,30 @@ class HostileEnv(WalkEnv):
                     os.write(fd, fake)
                 except OSError:
                     pass
+        elif b in ("huge_int_reward", "inf_in_info"):
+            _lie_in_this_reply(b)
         elif b == "exit":
             os._exit(3)
         return obs, reward, terminated, truncated, info
+
+
+def _lie_in_this_reply(behaviour: str) -> None:
+    """Patch the server (it runs as ``__main__`` in the same process) so that this step's
+    reply, well-formed and with the right id, carries a number the host cannot use:
+    ``reward: 10**400`` (overflows float) or ``info: {"x": 1e400}`` (parses as inf)."""
+    server = sys.modules["__main__"]
+    real_reply = server.Server.reply
+
+    def reply(self, message):
+        server.Server.reply = real_reply
+        if "reward" not in message:
+            return real_reply(self, message)
+        message["id"] = self.request_id
+        if behaviour == "huge_int_reward":
+            message["reward"] = 10**400
+        else:
+            message["info"] = {"x": "@INF@"}
+        data = json.dumps(message, separators=(",", ":"), default=server._jsonable)
+        self.out.write(data.replace('"@INF@"', "1e400").encode() + b"\n")
+
+    server.Server.reply = reply
