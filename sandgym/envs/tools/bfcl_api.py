@@ -56,7 +56,9 @@ PRECISION_BOUNDS: dict[str, dict[str, tuple[int, int]]] = {
 }
 """Integer arguments whose size is work: ``MathAPI`` sets mpmath's and decimal's precision
 from them, and a precision of 10**6 takes seconds, 10**7 and more hangs the process (BFCL's
-gold uses at most 10). Outside the bounds is a ``bad_arguments`` error."""
+gold uses at most 10). Outside the bounds is a ``bad_arguments`` error; the schema the
+model sees has them as ``minimum``/``maximum``."""
+_LONG_CONTEXT = "long_context"
 _TYPES = {"dict": "object", "float": "number", "integer": "integer", "string": "string",
           "boolean": "boolean", "array": "array", "tuple": "array", "any": None}
 
@@ -87,6 +89,9 @@ def _schema(doc: dict[str, Any]) -> dict[str, Any]:
 def _tool(doc: dict[str, Any]) -> FunctionTool:
     params = doc.get("parameters") or {}
     properties = {k: _schema(v) for k, v in (params.get("properties") or {}).items()}
+    for name, (low, high) in PRECISION_BOUNDS.get(doc["name"], {}).items():
+        if name in properties:
+            properties[name].update(minimum=low, maximum=high)
     return FunctionTool(
         name=doc["name"], description=doc.get("description", doc["name"]),
         parameters={"type": "object", "properties": properties,
@@ -141,21 +146,53 @@ def _process_state_kept() -> Any:
             mpmath.mp.dps = dps
 
 
+@functools.cache
+def _pristine_globals() -> dict[str, Any]:
+    """A copy of the mutable constants of BFCL's ``long_context`` module, taken before any
+    call ran: some methods write them (``get_outside_temperature_from_google`` sets
+    ``LONG_WEATHER_EXTENSION["outsideTemperature"]``), and `Session.run` puts them back."""
+    module = importlib.import_module(f"{_PREFIX}.{_LONG_CONTEXT}")
+    return {k: copy.deepcopy(v) for k, v in vars(module).items()
+            if k.isupper() and isinstance(v, dict | list)}
+
+
+def _restore_globals() -> None:
+    module = sys.modules.get(f"{_PREFIX}.{_LONG_CONTEXT}")
+    if module is None:
+        return
+    for name, value in _pristine_globals().items():
+        current = getattr(module, name)
+        if current != value:
+            logger.debug("restoring BFCL's %s after a call wrote it", name)
+            if isinstance(current, dict):
+                current.clear()
+                current.update(copy.deepcopy(value))
+            else:
+                current[:] = copy.deepcopy(value)
+
+
 class Session:
     """A task's API instances, loaded with its initial config, and the calls run on them.
+
+    Each instance's state is a deep copy made right after loading: BFCL's classes load
+    module-level constants by reference (``TravelAPI`` puts the dicts of
+    ``CREDIT_CARD_EXTENSION`` in its ``credit_card_list``, and ``book_flight`` then spends
+    from them), so without it one episode's calls would change the next one's start.
 
     Raises:
         KeyError: a class of the task is not one of `API_CLASSES` (the loader checks).
     """
 
     def __init__(self, task: BFCLTask) -> None:
+        _pristine_globals()  # taken before any call can write the constants
         self.instances: dict[str, Any] = {}
         for name in task.involved_classes:
             cls = getattr(api_module(name), name)
             instance = cls()
             if name not in STATELESS:
                 instance._load_scenario(copy.deepcopy(task.initial_config.get(name, {})),
-                                        long_context=task.category == "long_context")
+                                        long_context=task.category == _LONG_CONTEXT)
+            instance.__dict__.update(copy.deepcopy(vars(instance)))  # no shared state
             self.instances[name] = instance
         self.task = task
         self._owner = {t.name: owner for owner in task.involved_classes
@@ -203,6 +240,9 @@ class Session:
         except Exception as e:  # noqa: BLE001 - a refusal or a bug of the API class
             return CallError("tool_exception", f"{type(e).__name__}: {str(e)[:300]}",
                              tool=spec.name)
+        finally:
+            if self.task.category == _LONG_CONTEXT:
+                _restore_globals()
 
     def snapshot(self) -> dict[str, Any]:
         """A deep copy of the instances (the gold state of a turn, kept for comparison)."""

@@ -10,7 +10,10 @@ After each turn the env applies BFCL's checks against the gold replay of that tu
 (`bfcl_tasks`): the instances' public attributes must equal the gold's (state check),
 every gold result must be among the model's results so far (response check, as
 multisets), and a turn with gold calls needs at least one call. A turn whose gold is
-empty passes only when the agent makes no successful call (BFCL's irrelevance check).
+empty (the request cannot be done: the agent must not act) passes only when the agent
+attempts no call at all: like BFCL's ``multi_turn_irrelevance_checker``, which fails the
+turn on any call it can decode, a call that fails (an unknown or withheld function,
+missing or bad arguments, an error result) counts as much as one that succeeds.
 
 Reward: ``binary`` 1.0 when every turn passes (BFCL's accuracy); ``fraction`` the share
 of turns passed (BFCL stops at the first failing turn; each turn is judged here on the
@@ -229,7 +232,8 @@ class BFCLMultiTurnEnv(gym.Env[str, str]):
         self.turn = 0
         self.done = False
         self._steps_in_turn = 0
-        self._calls_in_turn = 0
+        self._calls_in_turn = 0  # calls that returned a result
+        self._attempts_in_turn = 0  # calls decoded from the replies, whatever came of them
         self._results: list[str] = []
         self._verdicts: list[dict[str, Any]] = []
         self._errors: Counter[str] = Counter()
@@ -248,6 +252,7 @@ class BFCLMultiTurnEnv(gym.Env[str, str]):
             return self._after_call(json.dumps(parsed.error.observation()), [parsed.error])
         if not parsed.calls:
             return self._end_turn("")
+        self._attempts_in_turn += len(parsed.calls)
         if len(parsed.calls) > self.max_calls_per_turn:
             error = CallError("too_many_calls", f"{len(parsed.calls)} calls in one reply; at "
                               f"most {self.max_calls_per_turn} are allowed; none ran")
@@ -284,7 +289,7 @@ class BFCLMultiTurnEnv(gym.Env[str, str]):
     def _end_turn(self, prefix: str) -> StepResult:
         self._verdicts.append(self._check_turn(self.turn))
         self.turn += 1
-        self._steps_in_turn = self._calls_in_turn = 0
+        self._steps_in_turn = self._calls_in_turn = self._attempts_in_turn = 0
         if self.turn >= len(self.task.turns):
             return self._grade(prefix, ended_by="all_turns")
         message = self.task.turns[self.turn]
@@ -301,10 +306,10 @@ class BFCLMultiTurnEnv(gym.Env[str, str]):
     def _check_turn(self, k: int) -> dict[str, Any]:
         """BFCL's checks of turn ``k`` against its gold replay."""
         gold = self._gold[self.task.id][k]
-        if not gold.calls:
-            passed = self._calls_in_turn == 0
-            return {"turn": k, "passed": passed, "irrelevance": True,
-                    "calls": self._calls_in_turn}
+        if not gold.calls:  # BFCL's irrelevance check: any decoded call fails the turn
+            return {"turn": k, "passed": self._attempts_in_turn == 0, "irrelevance": True,
+                    "calls": self._attempts_in_turn,
+                    "failed_calls": self._attempts_in_turn - self._calls_in_turn}
         diff = state_diff(self.session.instances, gold.state)
         missing = missing_results(self._results, list(gold.results))
         empty = self._calls_in_turn == 0

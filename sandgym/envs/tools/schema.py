@@ -137,11 +137,14 @@ def _check(value: Any, schema: dict[str, Any], where: str) -> Any:
     if kind == "boolean" and isinstance(value, bool):
         return value
     if kind == "integer" and isinstance(value, int) and not isinstance(value, bool):
-        return value
+        return _in_range(value, schema, where)
     if kind == "number" and isinstance(value, int | float) and not isinstance(value, bool):
         if isinstance(value, float) and not math.isfinite(value):
             raise ArgumentError(f"{where} must be a finite number")
-        return float(value)
+        try:
+            return _in_range(float(value), schema, where)
+        except OverflowError:
+            raise ArgumentError(f"{where} is too large for a number") from None
     if kind == "array" and isinstance(value, list):
         items = schema.get("items", {})
         return [_check(v, items, f"{where}[{i}]") for i, v in enumerate(value)]
@@ -153,6 +156,17 @@ def _check(value: Any, schema: dict[str, Any], where: str) -> Any:
     if kind is None:
         return value
     raise ArgumentError(f"{where} must be of type {kind}, got {type(value).__name__}")
+
+
+def _in_range(value: int | float, schema: dict[str, Any], where: str) -> int | float:
+    """``value`` within the schema's ``minimum``/``maximum`` (when it has them)."""
+    low, high = schema.get("minimum"), schema.get("maximum")
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = " and ".join(f"{word} {bound}" for word, bound in
+                              (("at least", low), ("at most", high)) if bound is not None)
+        shown = value if abs(value) < 10**18 else "a larger value"
+        raise ArgumentError(f"{where} must be {bounds}, got {shown}")
+    return value
 
 
 def _check_fields(value: dict[str, Any], schema: dict[str, Any], where: str) -> dict[str, Any]:

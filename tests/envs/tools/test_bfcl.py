@@ -305,3 +305,106 @@ def test_miss_func_offers_withheld_functions_only_from_their_turn():
         observations[-1] and observations[-1].endswith("What about now?")
     detail = {r.task_id: r.detail for r in env.report.rejected}["multi_turn_miss_func_49"]
     assert "tail" in detail and "withheld until turn 3" in detail
+
+
+def _replies_with(env, task_id, turn, extra):
+    """The gold replies with ``extra`` sent just before the reply that ends ``turn``."""
+    replies, size = [], env.max_calls_per_turn
+    for k, calls in enumerate(gold_calls(env.get_task(task_id))):
+        replies.extend("\n".join(format_call(c) for c in calls[i:i + size])
+                       for i in range(0, len(calls), size))
+        if k == turn:
+            replies.append(extra)
+        replies.append("Done.")
+    return replies
+
+
+def test_a_withheld_function_called_in_a_turn_to_refuse_fails_it():
+    # BFCL's irrelevance checker fails the turn on any decoded call, even one that fails:
+    # a withheld function (unknown_tool here) called where the agent must not act
+    ensure_registered()
+    env = gym.make("sandgym/BFCLMultiTurnMissFunc-v0").unwrapped
+    cases = {"multi_turn_miss_func_0": (2, ("sort", {"file_name": "final_report.pdf"})),
+             "multi_turn_miss_func_1": (1, ("mv", {"source": "log.txt",
+                                                   "destination": "archive"}))}
+    env.reward_mode = "fraction"
+    for task_id, (turn, call) in cases.items():
+        assert not env.get_task(task_id).gold[turn]  # the turn to refuse
+        reward, info = _play(env, task_id, _replies_with(env, task_id, turn, _calls(call)))
+        verdict = info["verdict"]["turns"][turn]
+        assert info["verdict"]["errors"] == {"unknown_tool": 1}, task_id
+        assert verdict["irrelevance"] and not verdict["passed"], (task_id, verdict)
+        assert verdict["calls"] == verdict["failed_calls"] == 1
+        assert reward < 1.0
+    env.reward_mode = "binary"
+    reward, _ = _play(env, "multi_turn_miss_func_0", _replies_with(
+        env, "multi_turn_miss_func_0", 2, _calls(cases["multi_turn_miss_func_0"][1])))
+    assert reward == 0.0
+
+
+def test_a_call_missing_the_parameter_fails_a_miss_param_turn():
+    ensure_registered()
+    env = gym.make("sandgym/BFCLMultiTurnMissParam-v0").unwrapped
+    task_id = "multi_turn_miss_param_0"  # turn 3: "move one of the files" (which one?)
+    assert not env.get_task(task_id).gold[3]
+    bad = _calls(("mv", {"source": "previous_report.pdf"}))  # no destination
+    reward, info = _play(env, task_id, _replies_with(env, task_id, 3, bad))
+    assert info["verdict"]["errors"] == {"bad_arguments": 1}
+    turn3 = info["verdict"]["turns"][3]
+    assert not turn3["passed"] and turn3["calls"] == 1 and reward == 0.0
+    # a reply that fails to parse is no decoded call: the turn still passes
+    env.reward_mode = "fraction"
+    try:
+        reward, info = _play(env, task_id, _replies_with(env, task_id, 3, "<tool_call>{oops"))
+    finally:
+        env.reward_mode = "binary"
+    assert info["verdict"]["turns"][3]["passed"] and reward == 1.0
+
+
+def test_long_context_sessions_share_no_state_with_bfcl_globals_or_each_other():
+    from bfcl_eval.eval_checker.multi_turn_eval.func_source_code import long_context
+
+    from sandgym.envs.tools.bfcl_api import Session
+
+    task = next(t for t in bfcl_tasks("long_context") if t.id == "multi_turn_long_context_150")
+    card = "1234567812345678"  # a card of BFCL's CREDIT_CARD_EXTENSION
+    balance = long_context.CREDIT_CARD_EXTENSION[card]["balance"]
+    first, second = Session(task), Session(task)
+    token = task.initial_config["TravelAPI"]["access_token"]
+    first.run(ToolCall("set_budget_limit", {"access_token": token, "budget_limit": 100.0}))
+    booked = first.run(ToolCall("book_flight", {
+        "access_token": token, "card_id": card, "travel_date": "2026-10-06",
+        "travel_from": "RMS", "travel_to": "SBK", "travel_class": "economy"}))
+    assert isinstance(booked, str) and '"booking_status": true' in booked, booked
+    assert first.instances["TravelAPI"].credit_card_list[card]["balance"] < balance
+    assert long_context.CREDIT_CARD_EXTENSION[card]["balance"] == balance
+    assert second.instances["TravelAPI"].credit_card_list[card]["balance"] == balance
+    assert Session(task).instances["TravelAPI"].credit_card_list[card]["balance"] == balance
+    # a call that writes a BFCL constant (the weather extension) leaves it as it was
+    car = next(t for t in bfcl_tasks("long_context")
+               if "VehicleControlAPI" in t.involved_classes)
+    weather = json.loads(json.dumps(long_context.LONG_WEATHER_EXTENSION))
+    result = Session(car).run(ToolCall("get_outside_temperature_from_google", {}))
+    assert "outsideTemperature" in json.loads(result)
+    assert long_context.LONG_WEATHER_EXTENSION == weather
+
+
+def test_precision_bounds_are_in_the_schema_and_huge_numbers_are_bad_arguments():
+    # test_bfcl_hostile covers the precision bombs and the precision restored per call
+    import mpmath
+
+    from sandgym.envs.tools.bfcl_api import Session
+
+    task = next(t for t in bfcl_tasks("base") if "MathAPI" in t.involved_classes)
+    session = Session(task)
+    dps = mpmath.mp.dps
+    for name in ("logarithm", "square_root"):
+        shown = session.tools[name].openai_schema()["function"]["parameters"]
+        assert shown["properties"]["precision"] | {"description": ""} == {
+            "type": "integer", "minimum": 1, "maximum": 1000, "description": ""}
+    error = session.run(ToolCall("logarithm", {"value": 10.0, "base": 2.0,
+                                               "precision": 100_000}))
+    assert error.kind == "bad_arguments" and "at most 1000" in error.message
+    huge = session.run(ToolCall("add", {"a": 10**400, "b": 1}))  # too large for a float
+    assert huge.kind == "bad_arguments" and "too large" in huge.message
+    assert mpmath.mp.dps == dps
