@@ -150,3 +150,16 @@ def test_pass_hat_k_is_the_chance_that_all_k_samples_pass():
     assert pass_hat_k(4, 4, 4) == 1.0 and pass_hat_k(4, 3, 4) == 0.0
     assert pass_hat_k(5, 3, 1) == pytest.approx(pass_at_k(5, 3, 1))
     assert mean_pass_hat_k([(2, 2), (2, 1), (1, 1)], 2) == pytest.approx(0.5)
+
+
+def test_schema_minimum_maximum_and_numbers_too_large_for_a_float():
+    spec = FunctionTool(name="f", description="f", func=lambda **k: k, parameters={
+        "type": "object", "required": [],
+        "properties": {"n": {"type": "integer", "minimum": 1, "maximum": 100},
+                       "x": {"type": "number", "maximum": 2.5}}})
+    assert spec.validate({"n": 100, "x": 2}) == {"n": 100, "x": 2.0}
+    for bad, words in (({"n": 101}, "at most 100"), ({"n": 0}, "at least 1"),
+                       ({"n": 10**30}, "a larger value"), ({"x": 3}, "at most 2.5"),
+                       ({"x": 10**400}, "too large")):
+        with pytest.raises(ArgumentError, match=words):
+            spec.validate(bad)
