@@ -102,6 +102,15 @@ def test_check_env_passes_with_the_multi_turn_reference():
     assert report["episode"]["steps"] == 8 and report["episode"]["reference_passed"]
 
 
+@pytest.mark.parametrize("env_id", ["sandgym/BFCLMultiTurnMissParam-v0",
+                                    "sandgym/BFCLMultiTurnLongContext-v0",
+                                    "sandgym/BFCLMultiTurnMissFunc-v0"])
+def test_check_env_passes_on_every_other_category(env_id):
+    report = check_env_id(env_id)
+    assert report["check_env"] == "ok" and report["ok"], report
+    assert report["episode"]["reference_passed"], report
+
+
 @pytest.mark.parametrize("mode", ["binary", "fraction"])
 def test_gold_replay_scores_one_on_every_accepted_task(bfcl, mode):
     bfcl.reward_mode = mode
