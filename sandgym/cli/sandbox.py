@@ -51,15 +51,24 @@ def exec_(
 def gc(
     all_: bool = typer.Option(False, "--all", help="Remove every sandgym container, "
                               "including those of live processes and other hosts."),
+    images: bool = typer.Option(False, "--images", help="Also remove the images built for "
+                                "isolated envs (`sandgym.make_isolated`) that no container "
+                                "uses; they are rebuilt on next use."),
     dry_run: bool = typer.Option(False, help="Only list what would be removed."),
 ) -> None:
     """Remove sandgym containers whose owning process is gone; print what was removed."""
     from sandgym.sandbox import docker_client
-    from sandgym.sandbox.gc import collect_garbage
+    from sandgym.sandbox.gc import collect_garbage, collect_images
 
-    removed = collect_garbage(docker_client(), everything=all_, dry_run=dry_run)
+    client = docker_client()
+    removed = collect_garbage(client, everything=all_, dry_run=dry_run)
     verb = "would remove" if dry_run else "removed"
     for container in removed:
         typer.echo(f"{verb} {container['id'][:12]} {container['name']} "
                    f"(owner {container['owner']}, {container['status']})")
     typer.echo(f"{verb} {len(removed)} container(s)")
+    if images:
+        gone = collect_images(client, dry_run=dry_run)
+        for image in gone:
+            typer.echo(f"{verb} image {image['id'][7:19]} {image['tags']}")
+        typer.echo(f"{verb} {len(gone)} isolated-env image(s)")

@@ -12,7 +12,7 @@ from typing import Any
 
 import typer
 
-from sandgym.cli.options import ENV_ARG_HELP, config_options, parse_env_args
+from sandgym.cli.options import PLAYED_ENV_ARG_HELP, config_options, parse_env_args
 from sandgym.train.grpo import GRPORunConfig
 from sandgym.train.rft import RFTRunConfig
 
@@ -29,7 +29,7 @@ def register(root: typer.Typer) -> None:
 @app.command("grpo")
 @config_options(GRPORunConfig, skip=("env_kwargs",))
 def grpo(config: GRPORunConfig,
-         env_arg: list[str] = typer.Option([], "--env-arg", help=ENV_ARG_HELP)) -> None:
+         env_arg: list[str] = typer.Option([], "--env-arg", help=PLAYED_ENV_ARG_HELP)) -> None:
     """Fine-tune with GRPO; writes metrics.jsonl, episodes.jsonl, reward_curve.png and the
     adapter/model.
 
@@ -71,7 +71,7 @@ def grpo(config: GRPORunConfig,
 @app.command("rft")
 @config_options(RFTRunConfig, skip=("env_kwargs",))
 def rft(config: RFTRunConfig,
-        env_arg: list[str] = typer.Option([], "--env-arg", help=ENV_ARG_HELP)) -> None:
+        env_arg: list[str] = typer.Option([], "--env-arg", help=PLAYED_ENV_ARG_HELP)) -> None:
     """Expert iteration: sample, keep what the sandbox verifies, fine-tune (LoRA), repeat.
 
     Writes metrics.jsonl (one row per round), samples_round*.jsonl, reward_curve.png,

@@ -3,10 +3,9 @@
 The peer is untrusted: each line is capped in size (a line that grows past the cap
 without a newline is an error, not an unbounded buffer), must decode as one JSON
 object, and a silent peer runs into a deadline instead of hanging the host. Docker's
-8-byte multiplexing headers are peeled as in `sandgym.sandbox.stream`; stderr is kept
-as a bounded tail for error messages. Numbers are checked as they are parsed: a float
-that overflows to infinity (``1e400``) and an integer larger than 2**64 in magnitude make
-the line garbage.
+multiplexing is peeled by `sandgym.sandbox.attach`, with the bytes it buffers bounded
+here too. Numbers are checked as they are parsed: a float that overflows to infinity
+(``1e400``) and an integer larger than 2**64 in magnitude make the line garbage.
 """
 
 from __future__ import annotations
@@ -14,13 +13,13 @@ from __future__ import annotations
 import json
 import math
 import socket
-import struct
 import time
-from collections import deque
+
+from sandgym.sandbox.attach import HEADER_SIZE, AttachedSocket, StreamEnded
 
 __all__ = ["LineChannel", "ChannelClosed", "ChannelTimeout", "ChannelGarbage"]
 
-_DOCKER_HEADER = struct.Struct(">BxxxI")
+_RECV_SLACK = 1 << 18  # one read's worth on top of the line cap
 
 
 class ChannelClosed(Exception):
@@ -39,22 +38,20 @@ class LineChannel:
     """One attached connection speaking one JSON object per line each way."""
 
     def __init__(self, sock: socket.socket, max_line_bytes: int) -> None:
-        self._sock = sock
+        self._conn = AttachedSocket(sock)
         self._max = max_line_bytes
-        self._raw = bytearray()
-        self._stdout = bytearray()
-        self._stderr_tail: deque[bytes] = deque(maxlen=64)
-        self.closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._conn.closed
 
     def send(self, message: dict, timeout: float) -> int:
         """Write one message as a line; returns its size in bytes."""
         data = json.dumps(message, separators=(",", ":"), allow_nan=False).encode() + b"\n"
         try:
-            self._sock.settimeout(timeout)
-            self._sock.sendall(data)
-        except OSError as e:
-            self.closed = True
-            raise ChannelClosed(f"sending failed: {e}") from e
+            self._conn.send(data, timeout)
+        except StreamEnded as e:
+            raise ChannelClosed(str(e)) from e
         return len(data)
 
     def receive(self, timeout: float) -> dict:
@@ -68,33 +65,19 @@ class LineChannel:
             if left <= 0:
                 raise ChannelTimeout(f"no reply within {timeout:.1f}s")
             try:
-                self._sock.settimeout(left)
-                chunk = self._sock.recv(1 << 18)
-            except TimeoutError:
-                continue
-            except OSError as e:
-                self.closed = True
-                raise ChannelClosed(f"reading failed: {e}") from e
-            if not chunk:
-                self.closed = True
-                raise ChannelClosed("the peer closed its stream")
-            self._raw += chunk
-            self._demux()
+                self._conn.read_some(left)
+            except StreamEnded as e:
+                raise ChannelClosed(str(e)) from e
+            if self._conn.buffered > self._max + HEADER_SIZE + _RECV_SLACK:
+                raise ChannelGarbage("a stream chunk is larger than the line limit")
 
     def stderr_tail(self) -> str:
         """The last few KB the peer wrote to stderr."""
-        return b"".join(self._stderr_tail).decode("utf-8", "replace")[-3000:]
+        return self._conn.stderr_tail(3000)
 
     def close(self) -> None:
         """Close the connection (the peer reads end of input)."""
-        if self.closed:
-            return
-        self.closed = True
-        try:
-            self._sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self._sock.close()
+        self._conn.close()
 
     def _parse(self, line: bytes) -> dict:
         try:
@@ -106,34 +89,17 @@ class LineChannel:
             raise ChannelGarbage(f"a line is not a JSON object: {line[:120]!r}")
         return message
 
-    def _demux(self) -> None:
-        raw = self._raw
-        offset = 0
-        while len(raw) - offset >= _DOCKER_HEADER.size:
-            stream_id, size = _DOCKER_HEADER.unpack_from(raw, offset)
-            end = offset + _DOCKER_HEADER.size + size
-            if len(raw) < end:
-                break
-            payload = bytes(raw[offset + _DOCKER_HEADER.size:end])
-            if stream_id == 1:
-                self._stdout += payload
-            else:
-                self._stderr_tail.append(payload[-4096:])
-            offset = end
-        del raw[:offset]
-        if len(self._raw) > self._max + _DOCKER_HEADER.size + (1 << 18):
-            raise ChannelGarbage("a stream chunk is larger than the line limit")
-
     def _take_line(self) -> bytes | None:
-        newline = self._stdout.find(b"\n")
+        stdout = self._conn.stdout
+        newline = stdout.find(b"\n")
         if newline < 0:
-            if len(self._stdout) > self._max:
+            if len(stdout) > self._max:
                 raise ChannelGarbage(f"a line is longer than {self._max} bytes")
             return None
         if newline > self._max:
             raise ChannelGarbage(f"a line is longer than {self._max} bytes")
-        line = bytes(self._stdout[:newline])
-        del self._stdout[:newline + 1]
+        line = bytes(stdout[:newline])
+        del stdout[:newline + 1]
         return line
 
 

@@ -163,6 +163,28 @@ def choose_mode(env_id: str, mode: str = "auto") -> str:
     return "reward" if traits.batch_scoring and not traits.multi_turn else "tools"
 
 
+def inject_policies(mode: str, env_kwargs: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    """Env kwargs with ``"policy:SPEC"`` values as agents, and who closes them (or None).
+
+    In ``reward`` and ``tools`` mode the envs run in this process, so the other parties
+    of an episode (a simulated user, a judge) are built here once
+    (`sandgym.rollouts.injected`); in ``ray`` mode the strings travel to the workers,
+    which build their own.
+    """
+    from sandgym.rollouts.injected import POLICY_PREFIX, InjectedPolicies
+
+    if mode == "ray" or not any(isinstance(v, str) and v.startswith(POLICY_PREFIX)
+                                for v in env_kwargs.values()):
+        return env_kwargs, None
+
+    injected = InjectedPolicies()
+    try:
+        return injected.resolve(env_kwargs), injected
+    except BaseException:
+        injected.close()
+        raise
+
+
 def _check_device(config: GRPORunConfig) -> bool:
     """Whether the run trains on a GPU; a request that cannot be met fails here, clearly."""
     import importlib.util
@@ -287,6 +309,7 @@ def _train(config: GRPORunConfig, out: Path, checkpoint: Path | None, graceful: 
     timers: list[Any] = []
     extra: dict[str, Any] = {}
     env_kwargs = training_env_kwargs(config.env_id, config.split, config.env_kwargs)
+    env_kwargs, injected = inject_policies(mode, env_kwargs)
     if mode == "reward":
         from sandgym.envs import env_traits
         from sandgym.train.rewards import execution_reward
@@ -350,7 +373,7 @@ def _train(config: GRPORunConfig, out: Path, checkpoint: Path | None, graceful: 
         max_tool_calling_iterations=config.max_turns if mode == "tools" else None,
         disable_tqdm=not config.progress, **vllm,
     )
-    closers = list(timers)
+    closers = list(timers) + ([injected] if injected is not None else [])
     metrics = MetricsCallback(out, timers=timers, closers=closers, resume_at=resume_at,
                               title=f"GRPO on {config.env_id} ({mode} mode)")
     if resume_at is not None:

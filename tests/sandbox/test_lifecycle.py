@@ -79,6 +79,50 @@ def test_gc_removes_containers_of_dead_owners():
         live.close()
 
 
+def _labelled_image(client, label: str, marker: str) -> str:
+    """A metadata-only image on top of the sandbox image (no layer to build)."""
+    import io
+
+    from sandgym.sandbox.image import DEFAULT_IMAGE
+
+    recipe = f"FROM {DEFAULT_IMAGE}\nLABEL {label} test.marker={marker}\n"
+    image, _ = client.images.build(fileobj=io.BytesIO(recipe.encode()), rm=True, pull=False)
+    return image.id
+
+
+def test_image_gc_removes_unused_labelled_images_and_keeps_used_ones():
+    from sandgym.sandbox.gc import collect_images
+
+    client = docker_client()
+    label = f"sandgym.image=gc-test-{os.getpid()}"
+    unused = _labelled_image(client, label, "unused")
+    used = _labelled_image(client, label, "used")
+    holder = client.api.create_container(used, command=["true"])  # created, never started
+    try:
+        listed = collect_images(client, label=label, dry_run=True)
+        assert [entry["id"] for entry in listed] == [unused]
+        assert client.images.get(unused)  # a dry run removes nothing
+        removed = collect_images(client, label=label)
+        assert [entry["id"] for entry in removed] == [unused]
+        ids = {image.id for image in client.images.list(filters={"label": label})}
+        assert ids == {used}
+    finally:
+        client.api.remove_container(holder["Id"], force=True)
+        for image in (unused, used):
+            try:
+                client.api.remove_image(image, force=True)
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+
+
+def test_cli_gc_lists_isolated_images_on_a_dry_run():
+    sandgym = os.path.join(os.path.dirname(sys.executable), "sandgym")
+    out = subprocess.run([sandgym, "sandbox", "gc", "--images", "--dry-run"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "isolated-env image(s)" in out.stdout
+
+
 def test_cli_exec_prints_json():
     sandgym = os.path.join(os.path.dirname(sys.executable), "sandgym")
     out = subprocess.run([sandgym, "sandbox", "exec", "--code", "print(6 * 7)", "--json"],

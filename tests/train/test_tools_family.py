@@ -81,3 +81,28 @@ def test_grpo_on_sql_through_ray_rollouts(model_path, tmp_path):
     assert len([h for h in log if "reward" in h]) == 2
     assert (result.model_dir / "adapter_model.safetensors").is_file()
     assert_removed(before)
+
+
+def test_grpo_in_process_modes_inject_policy_specs_and_ray_mode_passes_them_on(model_path):
+    from sandgym.rollouts.injected import PolicyAgent
+    from sandgym.train.grpo import inject_policies
+
+    plain = {"reward_mode": "binary"}
+    assert inject_policies("tools", plain) == (plain, None)
+    named = {"user": "policy:default", "reward_mode": "binary"}
+    assert inject_policies("ray", named) == (named, None)  # the workers build their own
+    kwargs, injected = inject_policies("tools", named)
+    try:
+        user = kwargs["user"]
+        assert isinstance(user, PolicyAgent) and kwargs["reward_mode"] == "binary"
+        env = gym.make("sandgym/Tau2Retail-v0", user=user)
+        try:
+            env.reset(seed=0)
+            observation, _, _, _, _ = env.step("Hello! How can I help you today?")
+        finally:
+            env.close()
+        # the customer's answer came from the injected model (more calls: stop reminders)
+        assert user.calls >= 1
+        assert isinstance(observation, str) and observation
+    finally:
+        injected.close()

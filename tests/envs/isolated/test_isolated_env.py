@@ -255,6 +255,9 @@ def test_wheel_package(tmp_path):
         assert_same(gymnasium.make(WALK).reset(seed=3)[0], obs)
     finally:
         env.close()
+        # A fresh wheel (new timestamps inside) hashes to a new image each run: remove it,
+        # or every test run would leave ~120 MB behind.
+        docker_client().images.remove(env.image, force=True)
 
 
 def test_container_goes_when_the_host_process_dies():
