@@ -131,7 +131,7 @@ app.add_typer(export_app, name="export")
 
 def _export(kind: str, source: str, out: str, rows: list[dict[str, Any]], columns: list[str],
             records: int) -> None:
-    from sandgym.envs.social.export import save_rows
+    from sandgym.train.export import save_rows
 
     save_rows(rows, out, kind=kind, columns=columns,
               stats={"source": source, "records": records, "rows": len(rows)})

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ExportResult", "dpo_pairs", "export_dpo", "export_sft", "is_success", "sft_rows"]
+__all__ = ["ExportResult", "dpo_pairs", "export_dpo", "export_sft", "is_success", "save_rows",
+           "sft_rows"]
 
 
 @dataclass
@@ -151,8 +152,13 @@ def _records(source: str | os.PathLike[str]) -> list[Trajectory]:
     return _decode(iter_records(source))
 
 
-def _save(rows: list[dict[str, Any]], out: str | os.PathLike[str], kind: str,
-          columns: list[str], stats: dict[str, Any]) -> Path:
+def save_rows(rows: list[dict[str, Any]], out: str | os.PathLike[str], *, kind: str,
+              columns: list[str], stats: dict[str, Any]) -> Path:
+    """Write rows as a Hugging Face dataset plus ``sandgym_export.json`` (the stats).
+
+    ``columns`` names the columns of an empty export, so that it still loads with
+    ``datasets.load_from_disk`` (the social family's exports are written here too).
+    """
     from datasets import Dataset
     from datasets.utils import logging as ds_logging
 
@@ -166,6 +172,7 @@ def _save(rows: list[dict[str, Any]], out: str | os.PathLike[str], kind: str,
         if bars:
             ds_logging.enable_progress_bar()
     (out / "sandgym_export.json").write_text(json.dumps({"kind": kind, **stats}, indent=2))
+    logger.info("%s export: %d rows -> %s", kind, len(rows), out)
     return out
 
 
@@ -180,8 +187,8 @@ def export_sft(source: str | os.PathLike[str], out: str | os.PathLike[str], *,
     usable = sum(_reward(r) is not None for r in records)
     stats = {"source": str(source), "episodes": len(records), "usable": usable,
              "rows": len(rows)}
-    path = _save(rows, out, "sft", ["messages", "task_id", "env_id", "episode_id", "reward"],
-                 stats)
+    path = save_rows(rows, out, kind="sft", stats=stats,
+                     columns=["messages", "task_id", "env_id", "episode_id", "reward"])
     logger.info("SFT export: %d of %d episodes succeeded -> %s", len(rows), len(records), path)
     return ExportResult("sft", path, len(rows), len(records), usable,
                         len({r["task_id"] for r in rows}))
@@ -200,8 +207,9 @@ def export_dpo(source: str | os.PathLike[str], out: str | os.PathLike[str], *,
     usable = sum(_reward(r) is not None for r in records)
     stats = {"source": str(source), "episodes": len(records), "usable": usable,
              "rows": len(pairs)}
-    path = _save(pairs, out, "dpo", ["prompt", "chosen", "rejected", "task_id", "env_id",
-                                     "chosen_reward", "rejected_reward"], stats)
+    path = save_rows(pairs, out, kind="dpo", stats=stats,
+                     columns=["prompt", "chosen", "rejected", "task_id", "env_id",
+                              "chosen_reward", "rejected_reward"])
     logger.info("DPO export: %d pairs from %d episodes -> %s", len(pairs), len(records), path)
     return ExportResult("dpo", path, len(pairs), len(records), usable,
                         len({p["task_id"] for p in pairs}))

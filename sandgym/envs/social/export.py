@@ -9,22 +9,19 @@
   judged ``goal`` is above a threshold, as ``messages``.
 
 Answers with no valid peer rating are left out (they were not scored), never given a
-number. `save_rows` writes a Hugging Face dataset (``datasets.load_from_disk``).
+number. `sandgym.train.export.save_rows` writes them as a Hugging Face dataset.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["answer_scores", "save_rows", "scenario_sft_rows", "society_dpo_rows",
-           "society_ranked_rows"]
+__all__ = ["answer_scores", "scenario_sft_rows", "society_dpo_rows", "society_ranked_rows"]
 
 
 def answer_scores(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -116,23 +113,3 @@ def scenario_sft_rows(records: list[dict[str, Any]], *, min_goal: float = 7.0
             messages = json.loads(messages)
         rows.append({"messages": messages, "scenario_id": r["scenario_id"], "goal": goal})
     return rows
-
-
-def save_rows(rows: list[dict[str, Any]], out: str | os.PathLike[str], *, kind: str,
-              columns: list[str], stats: dict[str, Any]) -> Path:
-    """Write rows as a Hugging Face dataset plus ``sandgym_export.json`` (the stats)."""
-    from datasets import Dataset
-    from datasets.utils import logging as ds_logging
-
-    out = Path(out)
-    dataset = Dataset.from_list(rows) if rows else Dataset.from_dict({c: [] for c in columns})
-    bars = ds_logging.is_progress_bar_enabled()
-    ds_logging.disable_progress_bar()  # a bar per small save is noise in CLI output
-    try:
-        dataset.save_to_disk(str(out))
-    finally:
-        if bars:
-            ds_logging.enable_progress_bar()
-    (out / "sandgym_export.json").write_text(json.dumps({"kind": kind, **stats}, indent=2))
-    logger.info("%s export: %d rows -> %s", kind, len(rows), out)
-    return out

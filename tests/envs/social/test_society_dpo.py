@@ -11,9 +11,10 @@ from __future__ import annotations
 import pytest
 
 from sandgym.envs.social import Society, SocietyConfig, read_records, record_schema
-from sandgym.envs.social.export import save_rows, society_dpo_rows, society_ranked_rows
+from sandgym.envs.social.export import society_dpo_rows, society_ranked_rows
 from sandgym.envs.social.scripted import LengthRater
 from sandgym.envs.social.storage import ParquetSink
+from sandgym.train.export import save_rows
 
 
 @pytest.fixture(scope="module")
