@@ -37,13 +37,14 @@ from typing import Any, ClassVar
 
 import gymnasium as gym
 
-from sandgym.envs.contract import InvalidToolCall, StepResult, Tool
+from sandgym.envs.contract import StepResult, Tool
 from sandgym.envs.errors import EnvError, EpisodeOverError, UnknownTaskError
 from sandgym.envs.spaces import AnyText
 from sandgym.envs.tools.bfcl_api import API_CLASSES, Session, missing_results, state_diff, tools_for
 from sandgym.envs.tools.bfcl_data import ADDED_FUNCTIONS_PROMPT, BFCLTask, bfcl_tasks
 from sandgym.envs.tools.bfcl_tasks import gold_calls, validate_bfcl_tasks
-from sandgym.envs.tools.calls import CallError, ToolCall, format_call, parse_reply
+from sandgym.envs.tools.calls import CallError, format_call, parse_reply
+from sandgym.envs.tools.env import contract_tool
 from sandgym.envs.tools.schema import FunctionTool
 
 logger = logging.getLogger(__name__)
@@ -78,36 +79,13 @@ def _end_turn_action() -> str:
 def _contract_tools(specs: tuple[FunctionTool, ...]) -> tuple[Tool, ...]:
     """The tools as env-contract `Tool`s (each builds the reply text that calls it), and
     `END_TURN_TOOL` (a reply without a call)."""
-    out = []
-    for spec in specs:
-        def to_action(_spec: FunctionTool = spec, **arguments: Any) -> str:
-            try:
-                return format_call(ToolCall(_spec.name, _decoded(_spec, arguments)))
-            except (TypeError, ValueError) as e:
-                raise InvalidToolCall(f"{_spec.name}: {e}") from e
-        out.append(Tool(spec.name, spec.description, params=spec.param_docs,
-                        returns="The function's result as JSON, or a typed error.",
-                        to_action=to_action))
+    out = [contract_tool(spec) for spec in specs]
     if specs:
         out.append(Tool(END_TURN_TOOL, "Finish the user's current request (the next request, "
                         "if any, comes back as the result).", params=(),
                         returns="The user's next request, or the end of the episode.",
                         to_action=_end_turn_action))
     return tuple(out)
-
-
-def _decoded(spec: FunctionTool, arguments: dict[str, Any]) -> dict[str, Any]:
-    """String arguments (TRL's tool methods) read as JSON where the schema wants a non-string."""
-    out = {}
-    for name, value in arguments.items():
-        kind = spec.parameters["properties"].get(name, {}).get("type", "string")
-        if kind != "string" and isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                pass
-        out[name] = value
-    return out
 
 
 def _all_tools() -> tuple[FunctionTool, ...]:

@@ -86,7 +86,7 @@ def _mentions(spoken: str, output: str) -> bool:
     return re.search(pattern, spoken) is not None
 
 
-def _coerce(tool: FunctionTool, arguments: dict[str, str]) -> dict[str, Any]:
+def coerce_arguments(tool: FunctionTool, arguments: dict[str, Any]) -> dict[str, Any]:
     """String arguments (TRL's tool methods) read as the schema's types when they parse."""
     out: dict[str, Any] = {}
     for name, value in arguments.items():
@@ -100,21 +100,21 @@ def _coerce(tool: FunctionTool, arguments: dict[str, str]) -> dict[str, Any]:
     return out
 
 
+def contract_tool(spec: FunctionTool) -> Tool:
+    """One function as an env-contract `Tool` whose action is the reply text calling it,
+    so the TRL adapter and OpenAI tool lists drive the same parser as a model's text."""
+    def to_action(**arguments: Any) -> str:
+        try:
+            return format_call(ToolCall(spec.name, coerce_arguments(spec, arguments)))
+        except (TypeError, ValueError) as e:
+            raise InvalidToolCall(f"{spec.name}: {e}") from e
+    return Tool(spec.name, spec.description, params=spec.param_docs,
+                returns="The tool's result as JSON, or a typed error.", to_action=to_action)
+
+
 def contract_tools(functions: tuple[FunctionTool, ...]) -> tuple[Tool, ...]:
-    """The domain's tools (and ``done``) as env-contract `Tool`s: each builds the reply
-    text that calls it, so the TRL adapter and OpenAI tool lists drive the same parser.
-    """
-    tools = []
-    for spec in (*functions, _DONE_TOOL):
-        def to_action(_spec: FunctionTool = spec, **arguments: str) -> str:
-            try:
-                return format_call(ToolCall(_spec.name, _coerce(_spec, arguments)))
-            except (TypeError, ValueError) as e:
-                raise InvalidToolCall(f"{_spec.name}: {e}") from e
-        tools.append(Tool(spec.name, spec.description, params=spec.param_docs,
-                          returns="The tool's result as JSON, or a typed error.",
-                          to_action=to_action))
-    return tuple(tools)
+    """The domain's tools and ``done`` as env-contract `Tool`s (see `contract_tool`)."""
+    return tuple(contract_tool(spec) for spec in (*functions, _DONE_TOOL))
 
 
 class ToolEnv(gym.Env[str, str]):
