@@ -113,7 +113,7 @@ def collect(env_id: str, policy: PolicySource = "default", *, out: str | os.Path
     if sampling is None:
         sampling = default_sampling(samples_per_task)
     _warn_identical_samples(label, sampling, samples_per_task)
-    task_ids = resolve_tasks(env_id, tasks, limit)
+    task_ids = resolve_tasks(env_id, tasks, limit, env_kwargs=config.env_kwargs)
     plan = plan_episodes(env_id, task_ids, samples_per_task)
     reporter = progress if isinstance(progress, NullProgress) else make_progress(progress)
     out = Path(out)
@@ -172,19 +172,25 @@ def _warn_identical_samples(policy: str, sampling: SamplingParams, k: int) -> No
                        "per task; set a temperature > 0 to sample", k, k)
 
 
-def resolve_tasks(env_id: str, tasks: Sequence[str] | None, limit: int | None) -> list[str]:
+def resolve_tasks(env_id: str, tasks: Sequence[str] | None, limit: int | None, *,
+                  env_kwargs: dict[str, Any] | None = None) -> list[str]:
     """The task ids to play: given ones (checked) or the env's own, cut to ``limit``.
 
-    The env is made without a pool, so no container starts on the driver.
+    The env is made as the workers make it (``env_kwargs``: a ``split=`` or ``tasks=``
+    changes the task set) but without a pool, so no container starts on the driver, and
+    without the injected parties (``policy:SPEC`` values), which no task list depends on.
     """
     import gymnasium
 
+    from sandgym.rollouts.injected import POLICY_PREFIX
     from sandgym.rollouts.policies import ensure_envs
 
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be >= 1, got {limit}")
     ensure_envs()
-    env = gymnasium.make(env_id)
+    listing_kwargs = {key: value for key, value in (env_kwargs or {}).items()
+                      if not (isinstance(value, str) and value.startswith(POLICY_PREFIX))}
+    env = gymnasium.make(env_id, **listing_kwargs)
     try:
         known = list(getattr(env.unwrapped, "task_ids", None) or [])
     finally:

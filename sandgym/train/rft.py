@@ -20,9 +20,11 @@ sampled reply with its reward, kept or not), ``reward_curve.png``, ``summary.jso
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -271,16 +273,37 @@ def _fine_tune(base: Path, examples: list[dict[str, Any]], adapter_dir: Path,
         dataloader_pin_memory=False, disable_tqdm=not config.progress)
     peft_config = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=0.0,
                              target_modules="all-linear", task_type="CAUSAL_LM")
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _dataset_bars(config.progress):
         warnings.filterwarnings("ignore", message=".*padding_side.*")
         trainer = SFTTrainer(model=model, args=args, train_dataset=dataset,
                              processing_class=tokenizer, peft_config=peft_config,
                              callbacks=[_LossLog()])
+        if not config.progress:
+            # Without tqdm, transformers prints every log dict instead; the loss is in
+            # sft_log.jsonl and the round's summary.
+            from transformers.trainer_callback import PrinterCallback
+
+            trainer.remove_callback(PrinterCallback)
         trainer.train()
     trainer.save_model(str(adapter_dir))
     tokenizer.padding_side = "left"
     tokenizer.save_pretrained(str(adapter_dir))
     return losses
+
+
+@contextlib.contextmanager
+def _dataset_bars(enabled: bool) -> Iterator[None]:
+    """Hide the datasets library's per-map progress bars (SFT's dataset preparation)."""
+    from datasets.utils import logging as ds_logging
+
+    was = ds_logging.is_progress_bar_enabled()
+    if not enabled:
+        ds_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was and not enabled:
+            ds_logging.enable_progress_bar()
 
 
 def _summarize(rows: list[dict[str, Any]], wall_s: float) -> dict[str, Any]:

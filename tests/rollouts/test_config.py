@@ -38,6 +38,25 @@ def test_resolve_tasks_limits_and_checks_ids():
         resolve_tasks("sandgym/HumanEval-v0", ["HumanEval/500"], None)
 
 
+def test_resolve_tasks_lists_the_split_the_workers_will_play():
+    import gymnasium
+
+    from sandgym.rollouts.policies import ensure_envs
+
+    ensure_envs()
+    basics = "sandgym/PythonBasics-v0"
+    for split in ("train", "test"):
+        env = gymnasium.make(basics, split=split)
+        expected = list(env.unwrapped.task_ids)[:4]
+        env.close()
+        assert resolve_tasks(basics, None, 4, env_kwargs={"split": split}) == expected
+    assert (resolve_tasks(basics, None, 4, env_kwargs={"split": "train"})
+            != resolve_tasks(basics, None, 4, env_kwargs={"split": "test"}))
+    # an injected party changes no task list and is not built on the driver
+    assert resolve_tasks("sandgym/Tau2Retail-v0", None, 2, env_kwargs={"user": "policy:default"}) \
+        == resolve_tasks("sandgym/Tau2Retail-v0", None, 2)
+
+
 def test_canonical_policy_answers_each_prompt_with_its_reference():
     import gymnasium
 
