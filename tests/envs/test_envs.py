@@ -11,6 +11,7 @@ from gymnasium.utils.env_checker import check_env
 
 from sandgym.envs.code import GRADED_VALUES
 from sandgym.envs.errors import EnvError, EpisodeOverError, UnknownTaskError
+from sandgym.envs.tasks import ShellTask
 from sandgym.sandbox import SandboxPool
 
 SHIPPED = ["sandgym/HumanEval-v0", "sandgym/PythonTests-v0", "sandgym/PythonRepair-v0",
@@ -181,3 +182,67 @@ def test_shell_reference_answers_pass(pool):
         _, reward, terminated, _, info = env.step(unwrapped.reference_answer(task_id))
         assert (reward, terminated) == (1.0, True), (task_id, info["verdict"])
     env.close()
+
+
+# shell/make_script is graded on what run.sh does when run, never on its text.
+MAKE_SCRIPT_CASES = {
+    "prints nothing and exits 1, with '# echo ok' in a comment":
+        ("printf '#!/bin/sh\\n# echo ok\\nexit 1\\n' > run.sh && chmod +x run.sh", 0.0),
+    "prints ok with printf": (
+        "printf '#!/bin/sh\\nprintf \"ok\\\\n\"\\n' > run.sh && chmod +x run.sh", 1.0),
+    "prints ok but exits 3": ("printf '#!/bin/sh\\necho ok\\nexit 3\\n' > run.sh && "
+                              "chmod +x run.sh", 0.0),
+    "correct text, not executable": ("printf '#!/bin/sh\\necho ok\\n' > run.sh", 0.0),
+    "prints ok only when the agent runs it": (
+        "printf '#!/bin/sh\\necho ok\\n' > run.sh && chmod +x run.sh && ./run.sh && "
+        "rm run.sh && printf '#!/bin/sh\\n# echo ok\\n' > run.sh && chmod +x run.sh", 0.0),
+}
+
+
+@pytest.mark.parametrize("name", list(MAKE_SCRIPT_CASES))
+def test_shell_make_script_is_graded_on_what_the_script_does(name, pool):
+    command, expected = MAKE_SCRIPT_CASES[name]
+    env = gym.make("sandgym/Shell-v0", pool=pool)
+    try:
+        env.reset(options={"task_id": "shell/make_script"})
+        env.step(command)
+        _, reward, terminated, _, info = env.step("submit")
+    finally:
+        env.close()
+    assert (reward, terminated) == (expected, True), info["verdict"]
+    assert not info.get("sandbox_error")
+
+
+def _check_command_task(check_command: str, checks: tuple[str, ...]) -> ShellTask:
+    return ShellTask(id="t/check", prompt="p", hidden_tests=checks,
+                     check_command=check_command)
+
+
+def test_shell_check_command_runs_as_the_agent_and_its_output_reaches_the_checks(pool):
+    task = _check_command_task("id -u; echo err >&2; exit 7",
+                               ("assert CHECK_EXIT == 7",
+                                "assert CHECK_OUTPUT == read('agent_uid.txt')",
+                                "assert OUTPUT == 'agent said this\\n'"))
+    env = gym.make("sandgym/Shell-v0", pool=pool, tasks=[task])
+    try:
+        env.reset(options={"task_id": task.id})
+        env.step("id -u > agent_uid.txt")
+        _, reward, terminated, _, info = env.step("echo 'agent said this'\nsubmit")
+    finally:
+        env.close()
+    assert (reward, terminated) == (1.0, True), info["verdict"]
+
+
+def test_shell_check_command_that_hangs_fails_its_checks_without_a_sandbox_error(pool):
+    task = _check_command_task("echo partial; sleep 600",
+                               ("assert CHECK_EXIT is None", "assert CHECK_EXIT == 0"))
+    env = gym.make("sandgym/Shell-v0", pool=pool, tasks=[task], timeout_s=1.0,
+                   reward_mode="fraction")
+    try:
+        env.reset(options={"task_id": task.id})
+        _, reward, terminated, _, info = env.step("submit")
+    finally:
+        env.close()
+    assert (reward, terminated) == (0.5, True), info["verdict"]
+    assert info["verdict"]["tests"] == ["pass", "fail"]
+    assert not info.get("sandbox_error")

@@ -327,3 +327,113 @@ def test_answers_with_any_characters_arrive_intact(pool):
     with pool.sandbox() as sandbox:
         grade = grade_answer(sandbox, TASK, answer, timeout_s=5.0)
     assert grade.status == "pass", grade
+
+
+# Answers returning builtin subclasses (a Counter, a namedtuple...) are sent as the plain
+# value they really hold: read with the base type's own methods, so whatever the subclass
+# overrides (__eq__, items, __iter__...) can neither pass a wrong answer nor fail a right one.
+COUNT_TASK = CodeTask(
+    id="integrity/count_by_length", prompt="Write count_by_length(words).",
+    entry_point="count_by_length",
+    hidden_tests=("assert candidate(['a', 'bb', 'cc', 'd']) == {1: 2, 2: 2}",
+                  "assert candidate([]) == {}", "assert candidate(['abc']) == {3: 1}",
+                  "assert candidate(['hi', 'yo', 'hey', 'a']) == {2: 2, 3: 1, 1: 1}"),
+    reference=("def count_by_length(words):\n    counts = {}\n    for w in words:\n"
+               "        counts[len(w)] = counts.get(len(w), 0) + 1\n    return counts\n"),
+)
+PAIR_TASK = CodeTask(
+    id="integrity/min_max", prompt="Write min_max(xs) returning (min, max).",
+    entry_point="min_max",
+    hidden_tests=("assert candidate([3, 1, 2]) == (1, 3)", "assert candidate([5]) == (5, 5)",
+                  "assert candidate([-1, 9]) == (-1, 9)"),
+    reference="def min_max(xs):\n    return (min(xs), max(xs))\n",
+)
+_COUNT = ("def _real(words):\n    out = {}\n    for w in words:\n"
+          "        out[len(w)] = out.get(len(w), 0) + 1\n    return out\n")
+# A dict subclass whose every reading method claims `claim` while it holds `holds`.
+_LYING_DICT = (
+    "class D(dict):\n"
+    "    def __init__(self, holds, claim):\n"
+    "        super().__init__(holds)\n        self.claim = claim\n"
+    "    def items(self):\n        return self.claim.items()\n"
+    "    def keys(self):\n        return self.claim.keys()\n"
+    "    def values(self):\n        return self.claim.values()\n"
+    "    def __iter__(self):\n        return iter(self.claim)\n"
+    "    def __len__(self):\n        return len(self.claim)\n"
+    "    def __getitem__(self, key):\n        return self.claim[key]\n"
+    "    def __eq__(self, other):\n        return self.claim == other\n"
+    "    __hash__ = None\n")
+
+SUBCLASS_ANSWERS = {
+    "defaultdict": (COUNT_TASK, "from collections import defaultdict\n"
+                    "def count_by_length(words):\n    d = defaultdict(int)\n"
+                    "    for w in words:\n        d[len(w)] += 1\n    return d\n"),
+    "Counter": (COUNT_TASK, "from collections import Counter\ndef count_by_length(words):\n"
+                "    return Counter(len(w) for w in words)\n"),
+    "OrderedDict": (COUNT_TASK, "from collections import OrderedDict\n"
+                    "def count_by_length(words):\n    d = OrderedDict()\n    for w in words:\n"
+                    "        d[len(w)] = d.get(len(w), 0) + 1\n    d.move_to_end(min(d), last=True)"
+                    " if d else None\n    return d\n"),
+    "namedtuple": (PAIR_TASK, "from collections import namedtuple\nP = namedtuple('P', 'lo hi')\n"
+                   "def min_max(xs):\n    return P(min(xs), max(xs))\n"),
+    "dict subclass whose methods lie wrong, holding the right counts": (
+        COUNT_TASK, _COUNT + _LYING_DICT + "def count_by_length(words):\n"
+        "    return D(_real(words), {'lie': -1})\n"),
+}
+
+SUBCLASS_ATTACKS = {
+    "dict subclass equal to anything": (
+        COUNT_TASK, "class D(dict):\n    def __eq__(self, other):\n        return True\n"
+        "    def __ne__(self, other):\n        return False\n    __hash__ = None\n"
+        "def count_by_length(words):\n    return D({-1: -1})\n"),
+    "list subclass equal to anything": (
+        TASK, "class L(list):\n    def __eq__(self, other):\n        return True\n"
+        "    def __ne__(self, other):\n        return False\n"
+        "def mul(a, b):\n    return L()\n"),
+    "tuple subclass equal to anything": (
+        PAIR_TASK, "class T(tuple):\n    def __eq__(self, other):\n        return True\n"
+        "    def __ne__(self, other):\n        return False\n    __hash__ = tuple.__hash__\n"
+        "def min_max(xs):\n    return T()\n"),
+    "dict subclass whose methods lie right, holding nothing": (
+        COUNT_TASK, _COUNT + _LYING_DICT + "def count_by_length(words):\n"
+        "    return D({-1: -1}, _real(words))\n"),
+    "int subclass whose __int__ and __index__ lie": (
+        TASK, "class I(int):\n    def __int__(self):\n        return self.v\n"
+        "    __index__ = __int__\n    def __eq__(self, other):\n        return True\n"
+        "    __hash__ = int.__hash__\n"
+        "def mul(a, b):\n    i = I(-12345)\n    i.v = a * b\n    return i\n"),
+}
+
+
+@pytest.mark.parametrize("name", list(SUBCLASS_ANSWERS))
+def test_a_correct_answer_returning_a_builtin_subclass_passes(name, pool):
+    task, answer = SUBCLASS_ANSWERS[name]
+    with pool.sandbox() as sandbox:
+        grade = grade_answer(sandbox, task, answer, timeout_s=5.0)
+    assert grade.status == "pass", grade
+    assert reward_of(grade.outcome, grade.passed, grade.total, "binary")[0] == 1.0
+
+
+@pytest.mark.parametrize("name", list(SUBCLASS_ATTACKS))
+def test_a_lying_builtin_subclass_earns_no_pass(name, pool):
+    task, answer = SUBCLASS_ATTACKS[name]
+    with pool.sandbox() as sandbox:
+        grade = grade_answer(sandbox, task, answer, timeout_s=3.0)
+    assert grade.status != "pass", grade
+    assert grade.passed == 0, grade
+    assert reward_of(grade.outcome, grade.passed, grade.total, "binary")[0] == 0.0, grade
+    assert grade.outcome == "failing_tests", grade  # sent as its real, wrong contents
+
+
+@pytest.mark.parametrize("answer", [SUBCLASS_ANSWERS["defaultdict"][1],
+                                    SUBCLASS_ANSWERS["Counter"][1]])
+def test_the_basics_count_by_length_subclass_answers_score_one(answer, pool):
+    import gymnasium as gym
+
+    env = gym.make("sandgym/PythonBasics-v0", pool=pool)
+    try:
+        env.reset(options={"task_id": "basics/count_by_length"})
+        _, reward, terminated, _, info = env.step(answer)
+    finally:
+        env.close()
+    assert (reward, terminated) == (1.0, True), info.get("verdict")

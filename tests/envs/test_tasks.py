@@ -104,3 +104,11 @@ def test_shell_setup_paths_stay_in_the_work_dir():
     with pytest.raises(TaskSetError, match=re.escape("setup file paths are relative")):
         task_from_dict({"kind": "shell", "id": "s", "prompt": "p", "hidden_tests": ["1"],
                         "setup_files": {"../etc/x": "y"}})
+
+
+def test_shell_check_command_is_optional_and_must_be_a_string():
+    base = {"kind": "shell", "id": "s", "prompt": "p", "hidden_tests": ["1"]}
+    assert task_from_dict(base).check_command == ""
+    assert task_from_dict({**base, "check_command": "./run.sh"}).check_command == "./run.sh"
+    with pytest.raises(TaskSetError, match=re.escape("check_command must be a string")):
+        task_from_dict({**base, "check_command": ["./run.sh"]})

@@ -58,7 +58,9 @@ class ShellEnv(SandboxEnv):
     files and the current directory persist, shell variables do not). The observation
     is the command's output. The action ``submit`` (alone, or as the last line of an
     action) ends the episode: the task's checks run on the final state of ``/work``
-    and on ``OUTPUT``, what the last command before ``submit`` printed. Reaching
+    and on ``OUTPUT``, what the last command before ``submit`` printed (and, for a
+    task with a ``check_command``, on its ``CHECK_OUTPUT`` and ``CHECK_EXIT``: it runs
+    first, as the sandbox user). Reaching
     ``max_turns`` truncates the episode and grades the state as it is.
 
     Reward (``reward_mode``): ``binary`` 1.0 when every check passes; ``fraction`` the
@@ -161,6 +163,8 @@ class ShellEnv(SandboxEnv):
         spec = {"nonce": nonce, "budget_s": self.timeout_s, "workdir": "/work",
                 "checks": list(task.hidden_tests), "output": self._last_output}
         try:
+            if task.check_command:
+                spec.update(self._run_check_command(task))
             result = self._episode_sandbox().run_judged(
                 "", judge=SHELL_JUDGE_PROGRAM, judge_input=json.dumps(spec).encode(),
                 timeout=self.timeout_s + _JUDGE_GRACE_S)
@@ -186,6 +190,22 @@ class ShellEnv(SandboxEnv):
         summary = f"{passed}/{total} checks passed."
         observation = f"{observation}\n{summary}".lstrip("\n") if observation else summary
         return observation, float(reward), not truncated, truncated, info
+
+    def _run_check_command(self, task: ShellTask) -> dict[str, Any]:
+        """Run the task's check command as the sandbox user; what its checks will see.
+
+        It runs as the agent's own uid, in its own request (every process it leaves is
+        killed when the request ends), never in the judge: the agent's script must not
+        run with the judge's rights. Its output reaches the judge through the host.
+        Raises SandboxError when the infrastructure fails.
+        """
+        result = self._episode_sandbox().run(
+            ["/bin/bash", "-c", f"cd /work || exit 125\n{task.check_command}\n"],
+            timeout=self.timeout_s)
+        if result.status == "sandbox_error":
+            raise SandboxError(f"check command failed to run: {result.stderr[-300:]}")
+        exit_code = result.exit_code if result.status in ("ok", "error") else None
+        return {"check_output": result.stdout, "check_exit": exit_code}
 
     def _sandbox_failure(self, detail: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
         self.done = True

@@ -67,6 +67,11 @@ class ShellTask:
     hidden_tests: tuple[str, ...]
     setup_files: Mapping[str, str] = field(default_factory=dict)
     setup_script: str = ""
+    check_command: str = ""
+    """Bash run in ``/work`` as the sandbox user after the episode, before the checks;
+    they see its stdout as ``CHECK_OUTPUT`` and exit code as ``CHECK_EXIT``. For tasks
+    graded on what the agent's work *does* (e.g. running a script it wrote): text
+    matched in a file is fooled by a comment and fails other correct spellings."""
     reference: str | None = None
     split: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
@@ -103,7 +108,8 @@ def task_from_dict(raw: Mapping[str, Any], where: str = "task") -> Task:
                 raise TaskSetError(f"{where}: {name} must be a list of strings (one test "
                                    f"snippet each)")
             data[name] = tuple(value)
-    for name in ("id", "prompt", "entry_point", "code_prefix", "test_setup", "setup_script"):
+    for name in ("id", "prompt", "entry_point", "code_prefix", "test_setup", "setup_script",
+                 "check_command"):
         if name in data and not isinstance(data[name], str):
             raise TaskSetError(f"{where}: {name} must be a string")
     if "split" in data and data["split"] is not None:

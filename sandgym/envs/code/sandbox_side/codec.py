@@ -1,8 +1,16 @@
 """Strict value codec shared by the worker (untrusted side) and the judge (trusted side).
 
-Only *exact* builtin types cross the boundary: ``type(x) is int`` and friends, checked
-recursively. A subclass (``class Evil(int): __eq__ = lambda *a: True``) or any other
-object is refused, so the judge only ever compares plain values it decoded itself.
+Only plain builtin values cross the boundary, checked recursively, so the judge only
+ever compares plain values it decoded itself (``sg_decode`` accepts nothing else).
+
+On the worker's side, an instance of a *subclass* of a carried builtin (a
+``defaultdict``, ``Counter``, ``OrderedDict``, ``namedtuple``, ``IntEnum``...) is sent as
+the plain value it really holds: correct answers often return one. Its contents are read
+with the base type's own C-level methods (``dict.items(v)``, ``list.__iter__(v)``,
+``int.__int__(v)``...), never with the subclass's, so an overridden ``__iter__``,
+``items``, ``__int__`` or ``__str__`` cannot change what is sent, and an
+``__eq__``-always-true subclass arrives as its underlying value and compares like it.
+Any other object (not derived from a carried builtin) is refused.
 
 JSON carries None, bool, str, list, small ints and finite floats as themselves; every
 other value is a one-key object: ``{"t": [...]}`` tuple, ``{"s": [...]}`` set,
@@ -23,7 +31,10 @@ class SgCodecError(Exception):
 
 
 def sg_encode(value, _depth=0, _type=type, _isfinite=_sg_math.isfinite):
-    """Encode a plain value; raise SgCodecError for anything else."""
+    """Encode a plain value (a builtin subclass's instance as the plain value it holds).
+
+    Raise SgCodecError for anything else, or for nesting deeper than SG_MAX_DEPTH.
+    """
     if _depth > SG_MAX_DEPTH:
         raise SgCodecError(f"value nested deeper than {SG_MAX_DEPTH} levels")
     t = _type(value)
@@ -48,9 +59,47 @@ def sg_encode(value, _depth=0, _type=type, _isfinite=_sg_math.isfinite):
         return {"b": _sg_base64.b64encode(value).decode("ascii")}
     if t is complex:
         return {"c": [sg_encode(value.real, d), sg_encode(value.imag, d)]}
-    raise SgCodecError(f"cannot send a value of type {_sg_type_name(value)} (only exact "
-                       "builtin types: int, float, str, bool, None, list, tuple, dict, set, "
-                       "frozenset, bytes, complex)")
+    return _sg_encode_subclass(value, t, _depth)
+
+
+# How to read the plain value of an instance of a subclass, with the base type's own
+# methods (looked up here, on the base, at import: before any answer code runs).
+_SG_SCALAR_READERS = (
+    (int, int.__int__),  # an exact int, even for an IntEnum or an int subclass
+    (float, float.__float__),
+    (str, str.__str__),
+    (bytes, lambda v, _get=bytes.__getitem__, _all=slice(None): _get(v, _all)),
+    (complex, lambda v, _re=complex.real.__get__, _im=complex.imag.__get__, _c=complex:
+        _c(_re(v), _im(v))),
+)
+_SG_CONTAINER_READERS = (
+    (list, list.__iter__, None),
+    (tuple, tuple.__iter__, "t"),
+    (set, set.__iter__, "s"),
+    (frozenset, frozenset.__iter__, "f"),
+)
+
+
+def _sg_encode_subclass(value, t, depth, _issubclass=issubclass, _dict_items=dict.items):
+    """Encode a builtin subclass's instance as its plain value, or refuse the object.
+
+    Why: a correct answer may return a ``Counter`` or a ``namedtuple``; what matters is
+    the data it holds. Only base-type methods read that data, so the subclass's own code
+    never runs here and cannot make the sent value differ from the real contents.
+    """
+    for base, read in _SG_SCALAR_READERS:
+        if _issubclass(t, base):
+            return sg_encode(read(value), depth)
+    d = depth + 1
+    if _issubclass(t, dict):
+        return {"d": [[sg_encode(k, d), sg_encode(v, d)] for k, v in _dict_items(value)]}
+    for base, iterate, tag in _SG_CONTAINER_READERS:
+        if _issubclass(t, base):
+            items = [sg_encode(v, d) for v in iterate(value)]
+            return items if tag is None else {tag: items}
+    raise SgCodecError(f"cannot send a value of type {_sg_type_name(value)} (only builtin "
+                       "types and their subclasses: int, float, str, bool, None, list, tuple, "
+                       "dict, set, frozenset, bytes, complex)")
 
 
 def _sg_type_name(value):

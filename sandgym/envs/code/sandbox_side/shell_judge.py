@@ -2,9 +2,12 @@
 
 Runs as the judge uid after the agent's last command (every process of the agent is
 already dead). Checks are Python snippets from ``JUDGE_INPUT`` that see the helpers
-below plus ``OUTPUT`` (what the last command printed) and pass when they raise
-nothing. The work dir belongs to the agent, so every read is bounded in size and
-time; a file the judge cannot read fails its check. Prints exactly one JSON record.
+below plus ``OUTPUT`` (what the last command printed), ``CHECK_OUTPUT`` and
+``CHECK_EXIT`` (stdout and exit code, None when it did not exit, of the task's check
+command, which the host ran as the sandbox user before this judge; "" and None when the
+task has none) and pass when they raise nothing. The work dir belongs to the agent, so
+every read is bounded in size and time; a file the judge cannot read fails its check.
+Prints exactly one JSON record.
 """
 
 import json
@@ -79,6 +82,8 @@ def main():
     signal.signal(signal.SIGALRM, _alarm)
     helpers = {"read": read, "exists": exists, "isdir": isdir, "listdir": listdir,
                "lines": lines, "WORKDIR": WORKDIR, "OUTPUT": spec.get("output", ""),
+               "CHECK_OUTPUT": spec.get("check_output", ""),
+               "CHECK_EXIT": spec.get("check_exit"),
                "__name__": "__sandgym_checks__"}
     outcomes, errors = [], []
     deadline = started + float(spec["budget_s"])
