@@ -13,10 +13,12 @@ The episode ends when the agent calls ``done`` (or a terminal tool such as
 ``submit``), the user says ``###STOP###``, the agent answers a task without a user,
 the error allowance is spent, or ``max_turns`` is reached (truncated). Then the reward:
 the agent's final state is diffed with the gold replay's (`StateDiff`), and the required
-outputs are looked for in the agent's messages. ``binary``: 1.0 only when both match
-exactly; ``fraction``: matched paths and outputs over all checked. ``info["verdict"]``
-carries the diff, the outputs, the error counts and, for a failed episode, its cause
-(``failure``: ``agent``, ``user_simulator``, ``tool_error``, ``parse_error``).
+outputs are looked for in the agent's messages, unless the agent over-claimed (said more
+than a few numbers it was never shown: `claims`), which fails the outputs check.
+``binary``: 1.0 only when both match exactly; ``fraction``: matched paths and outputs over
+all checked. ``info["verdict"]`` carries the diff, the outputs, any over-claiming, the
+error counts and, for a failed episode, its cause (``failure``: ``agent``,
+``user_simulator``, ``tool_error``, ``parse_error``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 from collections import Counter
 from typing import Any, ClassVar
 
@@ -34,6 +35,13 @@ from sandgym.envs.contract import InvalidToolCall, StepResult, Tool
 from sandgym.envs.errors import EnvError, EpisodeOverError, UnknownTaskError
 from sandgym.envs.spaces import AnyText
 from sandgym.envs.tools.calls import CallError, ToolCall, format_call, parse_reply
+from sandgym.envs.tools.claims import (
+    OVERCLAIM_BUDGET,
+    Grounding,
+    mentions,
+    normalize,
+    over_claimed,
+)
 from sandgym.envs.tools.diff import changes, compare
 from sandgym.envs.tools.domain import Domain, ToolContext
 from sandgym.envs.tools.schema import ArgumentError, FunctionTool
@@ -75,15 +83,9 @@ def _done_tool(ctx: ToolContext, message: str = "") -> str:
 _DONE_TOOL = FunctionTool.of(_done_tool, name=DONE)
 
 
-def _normalize(text: str) -> str:
-    return re.sub(r"\s+", " ", text.lower().replace(",", "")).strip()
-
-
-def _mentions(spoken: str, output: str) -> bool:
-    """Whether ``output`` occurs in what the agent said as a whole token: "4" is not in
-    "14", "v4" or "4.5", so a required number cannot be hit inside another one."""
-    pattern = r"(?<![0-9a-z_])" + re.escape(output) + r"(?![0-9a-z_]|\.[0-9])"
-    return re.search(pattern, spoken) is not None
+_normalize = normalize
+_mentions = mentions
+"""Whether a required output occurs in what the agent said (`claims.mentions`)."""
 
 
 def coerce_arguments(tool: FunctionTool, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -275,6 +277,7 @@ class ToolEnv(gym.Env[str, str]):
         self._invalid = 0
         self._wrote = False
         self._said: list[str] = []
+        self._grounding = Grounding()
         self._conversation: list[dict[str, str]] = []
         self._ctx = ToolContext(self.domain.fresh_state(), sandbox=self._episode_sandbox
                                 if self.domain.sandboxed else None, timeout_s=self.timeout_s)
@@ -286,6 +289,7 @@ class ToolEnv(gym.Env[str, str]):
                 logger.warning("setup of %s failed: %s", self.task.id, e)
                 self._setup_error = f"{type(e).__name__}: {e}"
         first = self._user.start(self.task) if self.task.has_user else self.observe(self.task)
+        self._grounding.observed(first)
         self._conversation.append({"role": "user", "content": first})
         return first, {"task_id": self.task.id, "turn": 0}
 
@@ -298,6 +302,7 @@ class ToolEnv(gym.Env[str, str]):
         if not isinstance(action, str):
             raise EnvError(f"actions are text (str), got {type(action).__name__}")
         self.turn += 1
+        self._grounding.agent(action)
         if self._setup_error:
             return self._sandbox_failure(self._setup_error)
         parsed = parse_reply(action)
@@ -344,11 +349,20 @@ class ToolEnv(gym.Env[str, str]):
                 end = "terminal_tool"
                 break
         observation = "\n".join(json.dumps(o, ensure_ascii=False) for o in outputs)
+        self._ground(outputs)
         if errors:
             return self._after_errors(errors, outputs, end=end, observation=observation)
         if end:
             return self._grade(observation, ended_by=end)
         return self._continue(observation)
+
+    def _ground(self, outputs: list[dict[str, Any]]) -> None:
+        """What the calls showed the agent, except what a computing tool returned (it shows
+        whatever the agent's arguments ask for, so it proves no look-up)."""
+        for output in outputs:
+            spec = self.domain.tool(output.get("tool", ""))
+            if spec is None or not spec.computes:
+                self._grounding.observed(json.dumps(output, ensure_ascii=False))
 
     def _after_errors(self, errors: list[CallError], outputs: list[dict[str, Any]], *,
                       end: str | None = None, observation: str | None = None) -> StepResult:
@@ -358,6 +372,7 @@ class ToolEnv(gym.Env[str, str]):
         if observation is None:
             observation = "\n".join(json.dumps(e.observation(), ensure_ascii=False)
                                     for e in errors)
+            self._grounding.observed(observation)
         if end:
             return self._grade(observation, ended_by=end)
         if self._invalid > self.max_errors:
@@ -378,6 +393,7 @@ class ToolEnv(gym.Env[str, str]):
             logger.warning("the user simulator failed: %s", e)
             self._errors["user_simulator"] += 1
             return self._grade("[the user simulator failed]", ended_by="user_error")
+        self._grounding.observed(reply)
         if STOP in reply:
             return self._grade(reply, ended_by="user_stop")
         self._conversation.append({"role": "user", "content": reply})
@@ -399,20 +415,35 @@ class ToolEnv(gym.Env[str, str]):
 
     # ------------------------------------------------------------------ reward
 
-    def grade_state(self, task: ToolTask, state: Any, said: list[str]) -> tuple[float, dict]:
-        """(reward, details) of a final state and what the agent said, for this task."""
+    def grade_state(self, task: ToolTask, state: Any, said: list[str],
+                    grounding: Grounding | None = None) -> tuple[float, dict]:
+        """(reward, details) of a final state and what the agent said, for this task.
+
+        ``grounding``: the numbers the episode showed the agent (the episode's own when
+        None). Over-claiming (`claims.over_claimed`) pays no required output, in either
+        mode: otherwise an answer listing candidates would be paid for the right one.
+        """
         volatile, unordered = state_paths(self.domain, task)
         made = changes(self.domain.pristine, state, volatile=volatile, unordered=unordered)
         diff = compare(self._gold[task.id].changes, made)
         spoken = _normalize(" ".join(said))
         outputs = {o: _mentions(spoken, _normalize(o)) for o in task.required_outputs}
+        if grounding is None:
+            grounding = getattr(self, "_grounding", None) or Grounding()
+        claims = over_claimed(spoken, grounding, task.required_outputs) if outputs else []
+        if claims:
+            logger.info("%s: over-claiming, %d ungrounded numbers said (budget %d)",
+                        task.id, len(claims), OVERCLAIM_BUDGET)
+            outputs = dict.fromkeys(outputs, False)
         hits = sum(outputs.values())
         checked = diff.checked + len(outputs)
         exact = diff.equal and hits == len(outputs)
         fraction = 1.0 if exact else (diff.matched + hits) / checked if checked else 0.0
         reward = (1.0 if exact else 0.0) if self.reward_mode == "binary" else fraction
+        over = {"count": len(claims), "budget": OVERCLAIM_BUDGET,
+                "ungrounded": claims[:20]} if claims else None
         return reward, {"diff": diff.as_dict(), "outputs": outputs, "exact": exact,
-                        "fraction": fraction}
+                        "fraction": fraction, "over_claiming": over}
 
     def _failure(self, ended_by: str) -> str:
         if getattr(self._user, "premature_stop", False) or ended_by == "user_error":
@@ -434,11 +465,12 @@ class ToolEnv(gym.Env[str, str]):
         self._release_sandbox()
         verdict = {"status": "pass" if details["exact"] else "fail", "ended_by": ended_by,
                    "diff": details["diff"], "outputs": details["outputs"],
-                   "errors": dict(self._errors),
+                   "over_claiming": details["over_claiming"], "errors": dict(self._errors),
                    "failure": None if details["exact"] else self._failure(ended_by)}
         components = {"mode": self.reward_mode, "state_equal": details["diff"]["equal"],
                       "outputs_found": sum(details["outputs"].values()),
                       "outputs_required": len(details["outputs"]),
+                      "over_claiming": details["over_claiming"] is not None,
                       "fraction": details["fraction"], "value": reward}
         info = self._info(verdict, reward, components)
         return observation, float(reward), not truncated, truncated, info

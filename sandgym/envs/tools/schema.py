@@ -26,8 +26,8 @@ class ArgumentError(ValueError):
     """Arguments that do not fit a tool's schema (the message says which and why)."""
 
 
-def tool(*, writes: bool = False, terminal: bool = False,
-         sandboxed: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def tool(*, writes: bool = False, terminal: bool = False, sandboxed: bool = False,
+         computes: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Mark a function as a domain tool.
 
     Args:
@@ -35,10 +35,14 @@ def tool(*, writes: bool = False, terminal: bool = False,
             the do-nothing checks read this).
         terminal: calling it ends the episode (e.g. ``submit``).
         sandboxed: it runs model-written code or queries in the episode's sandbox.
+        computes: its result is computed from the agent's own arguments (arithmetic,
+            code, queries that can select literals), so it can show any number the agent
+            wants: what it returns is not evidence that the agent looked anything up
+            (the grader's over-claiming check and the loader's weak-check ignore it).
     """
     def mark(func: Callable[..., Any]) -> Callable[..., Any]:
         func.__sandgym_tool__ = {"writes": writes, "terminal": terminal,  # type: ignore[attr-defined]
-                                 "sandboxed": sandboxed}
+                                 "sandboxed": sandboxed, "computes": computes}
         return func
     return mark
 
@@ -207,6 +211,7 @@ class FunctionTool:
     writes: bool = False
     terminal: bool = False
     sandboxed: bool = False
+    computes: bool = False
     param_docs: tuple[tuple[str, str], ...] = ()
 
     @classmethod

@@ -95,7 +95,7 @@ def _query(ctx: ToolContext, query: str) -> dict[str, Any]:
     return out
 
 
-@tool(sandboxed=True)
+@tool(sandboxed=True, computes=True)
 def execute_sql(ctx: ToolContext, query: str) -> dict[str, Any]:
     """Run one read-only SQLite query and see its first rows.
 

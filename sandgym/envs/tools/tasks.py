@@ -11,9 +11,12 @@ domain's initial state and keeps the changes they make (`GoldRecord`); a task is
   or the tool refuses: the task is unsolvable as written);
 * ``checks_nothing``: the gold run changes nothing and the task requires no output,
   so a do-nothing agent would be paid;
-* ``weak_check``: the gold run changes nothing and every required output is at most
-  `GUESSABLE_OUTPUT_CHARS` characters (airline/3 pays for saying "4"): an agent that
-  lists a few numbers would be paid without looking anything up;
+* ``weak_check``: the gold run changes nothing, so the required outputs are the only
+  check, and one of them need not be looked up (`unlooked_outputs`): it is at most
+  `GUESSABLE_OUTPUT_CHARS` characters (airline/3 pays for saying "4"), or no gold call's
+  result shows it (retail/24 pays for "cotton" and "polyester" and has no gold call),
+  or the user's own words already hold it; an agent that says a few likely values
+  would be paid without looking anything up;
 * ``invalid``: the record breaks the schema.
 
 Rejected tasks are never played or scored.
@@ -29,6 +32,7 @@ from typing import Any
 
 from sandgym.envs.errors import TaskSetError
 from sandgym.envs.tools.calls import CallError, ToolCall
+from sandgym.envs.tools.claims import mentions, normalize
 from sandgym.envs.tools.diff import Path, changes
 from sandgym.envs.tools.domain import Domain, ToolContext
 
@@ -38,7 +42,7 @@ GUESSABLE_OUTPUT_CHARS = 2
 """A required output this short ("4", "12") is a guess away; alone it checks nothing."""
 
 __all__ = ["GoldRecord", "Rejection", "TaskReport", "ToolTask", "task_from_dict",
-           "validate_tasks"]
+           "unlooked_outputs", "validate_tasks"]
 
 _FIELDS = {"id", "instruction", "gold_calls", "user_scenario", "user_script",
            "required_outputs", "volatile", "unordered", "split", "metadata", "kind"}
@@ -175,6 +179,32 @@ def replay(domain: Domain, task: ToolTask, calls: Iterable[ToolCall], *,
     return changes(domain.pristine, ctx.state, volatile=volatile, unordered=unordered), results
 
 
+def unlooked_outputs(domain: Domain, task: ToolTask, results: Iterable[Any]) -> list[str]:
+    """The required outputs an agent could say without looking them up, each with why.
+
+    An output is looked up when it is longer than `GUESSABLE_OUTPUT_CHARS`, a gold call's
+    result shows it (a tool that ``computes`` does not count: it returns what its
+    arguments ask for) and the user's words (instruction, scenario, script) do not: only
+    then does saying it show that the agent read the state. Matching is the grader's
+    (`claims.mentions`).
+    """
+    shown = normalize(" ".join(
+        json.dumps(result, ensure_ascii=False, default=str)
+        for call, result in zip(task.gold_calls, results, strict=True)
+        if not getattr(domain.tool(call.name), "computes", False)))
+    user = normalize(" ".join((task.instruction, task.user_scenario or "", *task.user_script)))
+    out = []
+    for output in task.required_outputs:
+        value = normalize(output)
+        if len(value) <= GUESSABLE_OUTPUT_CHARS:
+            out.append(f"{output!r} (a short guess)")
+        elif not mentions(shown, value):
+            out.append(f"{output!r} (no gold result shows it)")
+        elif mentions(user, value):
+            out.append(f"{output!r} (the user says it)")
+    return out
+
+
 def validate_tasks(domain: Domain, tasks: Iterable[ToolTask], *,
                    sandbox: Callable[[], Any] | None = None, timeout_s: float = 10.0
                    ) -> tuple[list[ToolTask], dict[str, GoldRecord], TaskReport]:
@@ -213,12 +243,12 @@ def validate_tasks(domain: Domain, tasks: Iterable[ToolTask], *,
                 task.id, "checks_nothing", "the gold calls change nothing and no output is "
                 "required: doing nothing would score 1.0"))
             continue
-        if not diff and all(len(o.strip()) <= GUESSABLE_OUTPUT_CHARS
-                            for o in task.required_outputs):
+        unlooked = [] if diff else unlooked_outputs(domain, task, results)
+        if unlooked:
             report.rejected.append(Rejection(
                 task.id, "weak_check", "the gold calls change nothing and the only check is "
-                f"a short output {list(task.required_outputs)}: listing numbers would score "
-                "1.0"))
+                f"the outputs {list(task.required_outputs)}, not all looked up: "
+                f"{', '.join(unlooked)}; saying likely values would score 1.0"))
             continue
         accepted.append(task)
         records[task.id] = GoldRecord(changes=diff, results=tuple(results))

@@ -10,6 +10,7 @@ import ast
 import operator
 
 from sandgym.envs.tools.domain import ToolContext, ToolError
+from sandgym.envs.tools.schema import tool
 
 __all__ = ["calculate", "transfer_to_human_agents"]
 
@@ -28,6 +29,7 @@ def _evaluate(node: ast.AST) -> float:
     raise ToolError("Invalid expression")
 
 
+@tool(computes=True)
 def calculate(ctx: ToolContext, expression: str) -> str:
     """Calculate the result of a mathematical expression.
 

@@ -26,7 +26,7 @@ WORD_PROBLEM_POLICY = (
     "prints), then call `submit_answer` with the final number only.")
 
 
-@tool(sandboxed=True)
+@tool(sandboxed=True, computes=True)
 def run_python(ctx: ToolContext, code: str) -> str:
     """Run Python 3 code in a sandbox and see what it prints.
 

@@ -156,9 +156,22 @@ def retail():
 
 def test_tau2_retail_loads_with_its_rejections_reported(retail):
     counts = retail.report.counts()
-    assert counts == {"gold_call_failed": 18, "checks_nothing": 5}
-    assert len(retail.task_ids) == 91 and len(retail.report.rejected) == 23
+    assert counts == {"gold_call_failed": 18, "checks_nothing": 5, "weak_check": 1}
+    assert len(retail.task_ids) == 90 and len(retail.report.rejected) == 24
     assert all(r.task_id.startswith("retail/") for r in retail.report.rejected)
+
+
+def test_a_read_only_task_whose_outputs_need_no_look_up_is_a_weak_check(retail):
+    # retail/24 has no gold call and pays for naming two fabrics: "Your two t-shirts are
+    # made of cotton and polyester." scored 1.0 without a single tool call
+    [weak] = [r for r in retail.report.rejected if r.reason == "weak_check"]
+    assert weak.task_id == "retail/24"
+    assert "'polyester' (no gold result shows it)" in weak.detail
+    with pytest.raises(UnknownTaskError, match="rejected on load.*weak_check"):
+        retail.reset(options={"task_id": "retail/24"})
+    # retail/62 also only reads, but its outputs are a price and a battery life that only
+    # the product's details show: kept
+    assert "retail/62" in retail.task_ids
 
 
 @pytest.fixture(scope="module", params=[RETAIL, AIRLINE])
