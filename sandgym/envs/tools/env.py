@@ -83,11 +83,6 @@ def _done_tool(ctx: ToolContext, message: str = "") -> str:
 _DONE_TOOL = FunctionTool.of(_done_tool, name=DONE)
 
 
-_normalize = normalize
-_mentions = mentions
-"""Whether a required output occurs in what the agent said (`claims.mentions`)."""
-
-
 def coerce_arguments(tool: FunctionTool, arguments: dict[str, Any]) -> dict[str, Any]:
     """String arguments (TRL's tool methods) read as the schema's types when they parse."""
     out: dict[str, Any] = {}
@@ -426,8 +421,8 @@ class ToolEnv(gym.Env[str, str]):
         volatile, unordered = state_paths(self.domain, task)
         made = changes(self.domain.pristine, state, volatile=volatile, unordered=unordered)
         diff = compare(self._gold[task.id].changes, made)
-        spoken = _normalize(" ".join(said))
-        outputs = {o: _mentions(spoken, _normalize(o)) for o in task.required_outputs}
+        spoken = normalize(" ".join(said))
+        outputs = {o: mentions(spoken, normalize(o)) for o in task.required_outputs}
         if grounding is None:
             grounding = getattr(self, "_grounding", None) or Grounding()
         claims = over_claimed(spoken, grounding, task.required_outputs) if outputs else []

@@ -56,7 +56,7 @@ def test_every_kept_task_needs_a_write_or_outputs_that_must_be_looked_up(airline
 
 
 def test_a_required_number_counts_only_as_a_whole_token():
-    from sandgym.envs.tools.env import _mentions
+    from sandgym.envs.tools.claims import mentions as _mentions
 
     assert _mentions("you have 4 bags.", "4") and _mentions("total: $327", "327")
     assert not _mentions("you have 14 bags", "4") and not _mentions("version v4", "4")
