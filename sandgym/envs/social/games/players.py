@@ -28,7 +28,8 @@ _NEGOTIATION_HEAD = re.compile(
     rf"\ANegotiation\. You are \w+\. Pool: {_COUNTS}\. Your values per item: {_COUNTS} \(")
 _OFFER = re.compile(rf"^Last proposal from the other gives you: {_COUNTS} "
                     r"\(worth [0-9]+ to you\)\.$", re.M)
-_DEBATE_HEAD = re.compile(r"\ADebate\. Motion: .* You are \w+, arguing (FOR|AGAINST) the motion;")
+_DEBATE_HEAD = re.compile(
+    r"\ADebate\. Motion: .* You are \w+, arguing (FOR|AGAINST) the motion;")
 _JUDGED_LINE = re.compile(r'^(A|B) \((?:for|against)\): ("(?:[^"\\]|\\.)*")$', re.M)
 
 

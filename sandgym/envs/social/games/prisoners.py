@@ -62,8 +62,9 @@ class PrisonersDilemmaGame(TextGame):
                  "Reply with 'MOVE: C' or 'MOVE: D' and optionally 'MESSAGE: <text>'."]
         for n, r in enumerate(self.history, 1):
             mine, theirs = r["moves"][me], r["moves"][1 - me]
+            said = r["messages"][1 - me]
             lines.append(f"Round {n}: you {mine}, opponent {theirs}; opponent said: "
-                         f"{quote(r['messages'][1 - me]) if r['messages'][1 - me] else '(nothing)'}")
+                         f"{quote(said) if said else '(nothing)'}")
         if self.history:
             lines.append(f"Opponent's last move: {self.history[-1]['moves'][1 - me]}")
         return "\n".join(lines)
