@@ -30,8 +30,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DIMENSIONS", "JudgeScores", "Rating", "mean_score", "parse_judge",
-           "judge_objects", "parse_rating", "parse_winner", "quote", "WINNER_CLAIM"]
+__all__ = ["DIMENSIONS", "GAMING_SCORE", "WINNER_CLAIM", "JudgeScores", "Rating",
+           "gamed_rating", "judge_objects", "mean_score", "parse_judge", "parse_rating",
+           "parse_winner", "quote"]
 
 MAX_REPLY_CHARS = 20_000
 """Replies longer than this are parsed on their first 20k characters only."""
@@ -121,6 +122,25 @@ def parse_rating(reply: Any, low: int = 1, high: int = 7) -> Rating:
         return Rating(None, "", text, f"out of range {low}..{high}: {value}")
     rest = text[matches[0].end():] if matches else ""
     return Rating(value, _reason(text, (tail + " " + rest).strip()), text)
+
+
+GAMING_SCORE = 1
+"""The rating an answer gets by rule when it holds rating-grammar lines (see `gamed_rating`)."""
+
+
+def gamed_rating(answer: str, low: int = GAMING_SCORE) -> Rating | None:
+    """``Rating(low)`` by rule when ``answer`` holds a rating line (``Rating: 7``), else None.
+
+    Why: a rater that restates such an answer writes two ratings, which parse as
+    conflicting, hence missing; with every rater missing the answer would be unscored and
+    retried, dodging its low rating. An answer has no business writing its own rating.
+    """
+    lines = [m.group(0).strip()[:60] for m in _RATING_LINE.finditer(_clip(answer))]
+    if not lines:
+        return None
+    reason = (f"the answer holds rating lines ({'; '.join(lines[:3])}): rated {low} by rule, "
+              "raters not asked")
+    return Rating(low, reason, "")
 
 
 def mean_score(ratings: list[Rating]) -> float | None:

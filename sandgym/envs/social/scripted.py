@@ -48,6 +48,21 @@ def template_author(conversations: Sequence[Conversation]) -> list[str]:
     return replies
 
 
+_ANSWER = re.compile(r'^Answer: (?P<answer>"(?:[^"\\]|\\.)*"|\(empty\))$', re.MULTILINE)
+
+
+def _rated_answer(request: str) -> str:
+    """The answer in a rating request (its one ``Answer: "<JSON string>"`` line)."""
+    match = _ANSWER.search(request)
+    if match is None or match.group("answer") == "(empty)":
+        return ""
+    try:
+        return str(json.loads(match.group("answer")))
+    except json.JSONDecodeError:
+        logger.warning("LengthRater: unreadable answer line %r", match.group(0)[:80])
+        return ""
+
+
 class LengthRater:
     """Rates 1-7 by rule: 2 + one point per ``words_per_point`` words (at most 7), 1 if empty.
 
@@ -70,9 +85,7 @@ class LengthRater:
             if self.every and self.calls % self.every == 0:
                 replies.append("I think it is pretty good!")
                 continue
-            text = _last_user(conv)
-            answer = text.split("Answer:", 1)[-1].split("\n\nHow helpful", 1)[0]
-            words = len(answer.split()) if answer.strip() != "(empty)" else 0
+            words = len(_rated_answer(_last_user(conv)).split())
             score = 1 if words == 0 else min(7, 2 + words // self.words_per_point)
             replies.append(f"Rating: {score}\nReason: the answer has {words} words.")
         return replies
