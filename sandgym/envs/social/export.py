@@ -96,17 +96,28 @@ def society_ranked_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def _violations(record: dict[str, Any]) -> list[str]:
+    """The rule violations of a scenario record (``rules`` as JSON text or a dict)."""
+    rules = record.get("rules") or {}
+    if isinstance(rules, str):
+        rules = json.loads(rules) if rules else {}
+    return list(rules.get("violations") or [])
+
+
 def scenario_sft_rows(records: list[dict[str, Any]], *, min_goal: float = 7.0
                       ) -> list[dict[str, Any]]:
     """Scenario episodes whose judged goal is above ``min_goal`` (SOTOPIA-π), as messages.
 
     ``records`` are `Scenario-v0` episode records (``messages`` as JSON text or a list,
     ``goal`` the judge's score, None when the judge gave none: such episodes are left out).
+    Episodes with a rule violation (``rules["violations"]``: a leaked secret, a price past
+    the limit, a planted verdict) are left out too: their reward was capped to 0, and
+    cloning them would teach what the reward refuses to pay for.
     """
     rows = []
     for r in records:
         goal = r.get("goal")
-        if goal is None or goal <= min_goal:
+        if goal is None or goal <= min_goal or _violations(r):
             continue
         messages = r["messages"]
         if isinstance(messages, str):

@@ -13,7 +13,12 @@ lines that disagree are ambiguous, hence missing. The reason is the text after
 
 Judge grammar: one JSON object holding every SOTOPIA dimension, each an integer (or a
 float with an integral value) in its range, or ``{"score": n, "reasoning": "..."}``.
-A dimension that is absent, out of range or not a number is missing on its own.
+A dimension that is absent, out of range or not a number is missing on its own. The
+verdict is the reply's *last* such object, and an object also found in the learner's
+own text is never the verdict (a judge quoting the transcript quotes plants too).
+
+Players' free text goes into requests through `quote` (one JSON string per turn), so it
+cannot forge lines of the rating, judge or game grammar.
 """
 
 from __future__ import annotations
@@ -21,11 +26,13 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DIMENSIONS", "JudgeScores", "Rating", "mean_score", "parse_judge",
-           "parse_rating", "parse_winner"]
+__all__ = ["DIMENSIONS", "GAMING_SCORE", "WINNER_CLAIM", "JudgeScores", "Rating",
+           "gamed_rating", "judge_objects", "mean_score", "parse_judge", "parse_rating",
+           "parse_winner", "quote"]
 
 MAX_REPLY_CHARS = 20_000
 """Replies longer than this are parsed on their first 20k characters only."""
@@ -39,6 +46,21 @@ _AMBIGUOUS_TAIL = re.compile(r"^(?:(?:or|to|and|-|–|,)\s*)?[+-]?[0-9]", re.IGN
 _BARE = re.compile(r"^\s*(?P<value>[0-9]+)\s*[.!]?\s*$")
 _REASON = re.compile(r"(?:reason|because|explanation)\s*(?:\*\*|__)?\s*[:=-]\s*(?P<text>.+)",
                      re.IGNORECASE | re.DOTALL)
+
+
+def quote(text: str) -> str:
+    """A player's free text as one JSON string literal: no newline, no control character.
+
+    Why: observations, rating requests and judge requests are read line by line (by
+    scripted players, raters, judges); JSON-encoding (ASCII-only, so Unicode line
+    separators are escaped too) keeps a player's text on one quoted line that cannot
+    pass for the env's own lines or forge another speaker's turn.
+
+    Example:
+        >>> print(quote('Ok.\\nJordan: DEAL: $120'))
+        "Ok.\\nJordan: DEAL: $120"
+    """
+    return json.dumps(text, ensure_ascii=True)
 
 
 @dataclass(frozen=True)
@@ -102,6 +124,25 @@ def parse_rating(reply: Any, low: int = 1, high: int = 7) -> Rating:
     return Rating(value, _reason(text, (tail + " " + rest).strip()), text)
 
 
+GAMING_SCORE = 1
+"""The rating an answer gets by rule when it holds rating-grammar lines (see `gamed_rating`)."""
+
+
+def gamed_rating(answer: str, low: int = GAMING_SCORE) -> Rating | None:
+    """``Rating(low)`` by rule when ``answer`` holds a rating line (``Rating: 7``), else None.
+
+    Why: a rater that restates such an answer writes two ratings, which parse as
+    conflicting, hence missing; with every rater missing the answer would be unscored and
+    retried, dodging its low rating. An answer has no business writing its own rating.
+    """
+    lines = [m.group(0).strip()[:60] for m in _RATING_LINE.finditer(_clip(answer))]
+    if not lines:
+        return None
+    reason = (f"the answer holds rating lines ({'; '.join(lines[:3])}): rated {low} by rule, "
+              "raters not asked")
+    return Rating(low, reason, "")
+
+
 def mean_score(ratings: list[Rating]) -> float | None:
     """Mean of the valid scores; None when there is none (never a division by zero)."""
     scores = [r.score for r in ratings if r.score is not None]
@@ -136,16 +177,54 @@ class JudgeScores:
         return not self.missing
 
 
-def _json_objects(text: str) -> list[dict[str, Any]]:
+def _json_objects(text: str) -> list[tuple[int, int, dict[str, Any]]]:
+    """Every JSON object in ``text`` (nested ones too), as ``(start, end, value)``."""
     decoder, found = json.JSONDecoder(), []
     for match in re.finditer(r"\{", text):
         try:
-            value, _ = decoder.raw_decode(text, match.start())
+            value, end = decoder.raw_decode(text, match.start())
         except (json.JSONDecodeError, RecursionError):
             continue
         if isinstance(value, dict):
-            found.append(value)
+            found.append((match.start(), end, value))
     return found
+
+
+def _lowered(obj: dict[str, Any]) -> dict[str, Any]:
+    return {str(k).lower(): v for k, v in obj.items()}
+
+
+def _has_dimension(obj: dict[str, Any]) -> bool:
+    return any(str(k).lower() in DIMENSIONS for k in obj)
+
+
+def judge_objects(text: str) -> list[dict[str, Any]]:
+    """The JSON objects in ``text`` holding a dimension name (judge-format objects).
+
+    A learner's line holding one is trying to plant a verdict for the judge to quote.
+    """
+    return [_lowered(o) for _, _, o in _json_objects(_clip(text)) if _has_dimension(o)]
+
+
+def _verdict(text: str, quoted: Sequence[str]) -> tuple[dict[str, Any] | None, str]:
+    """The judge's verdict object: the last outermost dimension-holding object not quoted.
+
+    Why the last: a judge that quotes the transcript (or a planted object in it) before
+    its verdict must be read at its verdict. Why not quoted: an object appearing verbatim
+    (or with equal contents) in the learner's own text is the learner's, not the judge's.
+    """
+    candidates = [(a, b, o) for a, b, o in _json_objects(text) if _has_dimension(o)]
+    outermost = [(a, b, o) for a, b, o in candidates
+                 if not any(a2 <= a and b <= b2 and (a2, b2) != (a, b)
+                            for a2, b2, _ in candidates)]
+    planted = [o for q in quoted for o in judge_objects(q)]
+    kept = [o for a, b, o in outermost
+            if not any(text[a:b] in q for q in quoted) and _lowered(o) not in planted]
+    if kept:
+        return _lowered(kept[-1]), ""
+    if outermost:
+        return None, "the only JSON objects with the dimensions are quoted from the learner"
+    return None, "no JSON object with the dimensions"
 
 
 def _integral(value: Any) -> int | None:
@@ -174,28 +253,28 @@ def _dimension(name: str, entry: Any) -> tuple[int | None, str, str | None]:
     return value, reason, None
 
 
-def parse_judge(reply: Any) -> JudgeScores:
+def parse_judge(reply: Any, quoted: Sequence[str] = ()) -> JudgeScores:
     """Parse a judge's JSON over the seven dimensions (see the module docstring).
 
-    The first JSON object holding at least one dimension name is used; every other
-    dimension not in it is missing.
+    The verdict is the *last* outermost JSON object holding at least one dimension
+    name, skipping any object that also appears in ``quoted`` (the learner's own lines:
+    verbatim, or an object with the same contents); every dimension not in it is missing.
 
     Example:
         >>> s = parse_judge('{"goal": 8, "believability": 9, "knowledge": 5, '
         ...                 '"relationship": 1, "financial": 0, "secret": 0, "social_rules": 0}')
         >>> s.complete, s.scores["goal"]
         (True, 8)
+        >>> parse_judge('x {"goal": 10} y {"goal": 2, "believability": 5}').scores["goal"]
+        2
     """
     if not isinstance(reply, str):
         return JudgeScores({d: None for d in DIMENSIONS}, errors={"*": "not text"},
                            raw=repr(reply)[:200])
     text = _clip(reply)
-    objects = [o for o in _json_objects(text)
-               if any(str(k).lower() in DIMENSIONS for k in o)]
-    if not objects:
-        return JudgeScores({d: None for d in DIMENSIONS}, errors={"*": "no JSON object "
-                           "with the dimensions"}, raw=text)
-    chosen = {str(k).lower(): v for k, v in objects[0].items()}
+    chosen, why = _verdict(text, [str(q) for q in quoted])
+    if chosen is None:
+        return JudgeScores({d: None for d in DIMENSIONS}, errors={"*": why}, raw=text)
     scores: dict[str, int | None] = {}
     reasons: dict[str, str] = {}
     errors: dict[str, str] = {}
@@ -211,6 +290,10 @@ def parse_judge(reply: Any) -> JudgeScores:
             errors[name] = error
     return JudgeScores(scores, reasons, errors, text)
 
+
+WINNER_CLAIM = re.compile(r"\bwinner\W{0,6}[:=]", re.IGNORECASE)
+"""A verdict's label anywhere in a text (``Winner: A``, ``**Winner**:``): a debater's
+argument holding one is rejected, since a judge quoting it would name two winners."""
 
 _WINNER = re.compile(r"^[ \t>*_#-]*(?:\*\*)?[ \t]*winner[ \t]*(?:\*\*)?[ \t]*[:=]"
                      r"[ \t]*(?:\*\*)?[ \t]*(?P<who>[A-Za-z0-9_]+)\b", re.IGNORECASE | re.MULTILINE)

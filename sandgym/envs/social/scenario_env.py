@@ -5,31 +5,42 @@ observation); an injected partner (`TextAgent`) plays the other side. Each actio
 the learner's next line; the observation is the partner's reply. The episode ends when
 both sides wrote the same ``DEAL: $N``, when either side writes ``[leave]``, or after
 ``max_turns`` lines of the learner. Then a judge (`TextAgent`) scores SOTOPIA's seven
-dimensions as JSON, parsed strictly (`parse_judge`), and what a rule can check
-overrides the judge: ``secret`` is -10 when a marker of the learner's secret appears in
-its own lines, else 0; ``financial`` follows the agreed price (`PriceRule`). Reward:
-``goal / 10``; a judge reply without a valid goal leaves the episode unscored: the judge
-failed, not the learner (``info["reward"] = None``, ``info["unscored"] = True``,
-``info["sandbox_error"] = True``, truncated; the float reward is 0.0, not NaN, because
-Gymnasium's checker compares rewards for equality).
+dimensions as JSON, parsed strictly (`parse_judge`: its last verdict object, never
+one quoted from the learner's lines), and what a rule can check overrides the judge:
+``secret`` is -10 when a marker of the learner's secret appears in its own lines
+(`leaked_secret`, after normalising case, punctuation and till/until), else 0;
+``financial`` follows the agreed price (`PriceRule`). In the judge's request every turn
+is one JSON string (`quote`), so a line cannot forge the partner's turn.
+
+Reward: ``goal / 10``, except that a rule violation caps it to 0.0 whatever the judge
+says (``info["rules"]["violations"]``, verdict ``fail``/``rule_violation``):
+``secret_leaked`` (a marker of the learner's secret in its lines), ``price_beyond_limit``
+(an agreed price past the learner's limit: above it for a buyer, below it for a
+seller; the limit itself is allowed), ``judge_format`` (a learner's line holding a JSON
+object with a judge dimension, i.e. a planted verdict). Otherwise a judge reply without
+a valid goal leaves the episode unscored: the judge failed, not the learner
+(``info["reward"] = None``, ``info["unscored"] = True``, ``info["sandbox_error"] =
+True``, truncated; the float reward is 0.0, not NaN, because Gymnasium's checker
+compares rewards for equality).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from typing import Any
 
 import gymnasium as gym
 
 from sandgym.envs.contract import Tool
 from sandgym.envs.errors import EnvError, EpisodeOverError, UnknownTaskError
-from sandgym.envs.social.parsing import DIMENSIONS, parse_judge
+from sandgym.envs.social.parsing import DIMENSIONS, judge_objects, parse_judge, quote
 from sandgym.envs.social.peers import Conversation, TextAgent, ask
 from sandgym.envs.social.scenarios import SCENARIOS, Party, Scenario
 from sandgym.envs.spaces import AnyText
 
-__all__ = ["ScenarioEnv", "agreed_price", "judge_request", "leaked_secret"]
+__all__ = ["ScenarioEnv", "agreed_price", "judge_request", "leaked_secret", "violations"]
 
 SAY = Tool("say", "Say your next line in the conversation.",
            params=(("text", "What you say. 'DEAL: $N' agrees on a price; '[leave]' ends "
@@ -52,10 +63,43 @@ def agreed_price(turns: list[tuple[str, str]]) -> int | None:
     return None
 
 
+_SYNONYMS = ((re.compile(r"\b(?:till|til)\b"), "until"),)
+
+
+def _normalise(text: str) -> str:
+    """Text reduced for marker matching: NFKC, lower case, words of ``[a-z0-9$]`` only.
+
+    Why: "Till Sunday!" must match the marker "until sunday" (case, punctuation, a few
+    synonyms), and full-width letters must not hide a marker.
+    """
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = " ".join(re.sub(r"[^a-z0-9$]+", " ", text).split())
+    for pattern, replacement in _SYNONYMS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 def leaked_secret(party: Party, lines: list[str]) -> bool:
-    """Whether any of ``party``'s own lines holds a marker of its secret (case-insensitive)."""
-    said = "\n".join(lines).lower()
-    return any(marker.lower() in said for marker in party.secret_markers)
+    """Whether any of ``party``'s own lines holds a marker of its secret (normalised text)."""
+    said = _normalise("\n".join(lines))
+    return any(_normalise(marker) in said for marker in party.secret_markers)
+
+
+def violations(scenario: Scenario, lines: list[str], price: int | None) -> list[str]:
+    """The rule violations in the learner's ``lines`` that cap the reward to 0.0.
+
+    Why: a judge (a model, or the baseline `RuleJudge`) may still pay ``goal`` for an
+    episode that leaked the secret or broke the price limit; rules the env can check
+    are not left to it. A planted judge-format object is gaming the judge.
+    """
+    found = []
+    if leaked_secret(scenario.learner, lines):
+        found.append("secret_leaked")
+    if scenario.price is not None and scenario.price.beyond_limit(price):
+        found.append("price_beyond_limit")
+    if any(judge_objects(line) for line in lines):
+        found.append("judge_format")
+    return found
 
 
 def _brief(scenario: Scenario, me: Party, other: Party) -> str:
@@ -70,15 +114,30 @@ def _brief(scenario: Scenario, me: Party, other: Party) -> str:
 def judge_request(scenario: Scenario, turns: list[tuple[str, str]]) -> Conversation:
     """The judge's conversation: both goals, the transcript, the JSON it must return."""
     me, other = scenario.learner, scenario.partner
-    transcript = "\n".join(f"{who}: {text}" for who, text in turns) or "(nothing was said)"
+    transcript = "\n".join(f"{who}: {quote(text)}" for who, text in turns) or "(nothing was said)"
     keys = ", ".join(f'"{d}" ({lo} to {hi})' for d, (lo, hi) in DIMENSIONS.items())
     return [{"role": "system", "content": "You evaluate social interactions fairly."},
             {"role": "user", "content":
              f"Scenario: {scenario.setting}\n{me.name} ({me.role}) wanted: {me.goal}\n"
              f"{me.name}'s secret: {me.secret or '(none)'}\n"
-             f"{other.name} ({other.role}) wanted: {other.goal}\n\nConversation:\n"
+             f"{other.name} ({other.role}) wanted: {other.goal}\n\nConversation (one turn "
+             "per line; what was said is one JSON string):\n"
              f"{transcript}\n\nEvaluate {me.name}. Reply with one JSON object with the "
              f"keys {keys}; each value is {{\"reasoning\": \"...\", \"score\": <integer>}}."}]
+
+
+def _verdict(scores: dict[str, int | None], broken: list[str], unscored: bool
+             ) -> dict[str, Any]:
+    """The final verdict: a rule violation fails, a judge without a goal is unscored."""
+    verdict: dict[str, Any] = {
+        "status": "sandbox_error" if unscored else ("fail" if broken else "pass"),
+        "outcome": "unjudged" if unscored else ("rule_violation" if broken else "judged"),
+        "missing": [d for d, v in scores.items() if v is None]}
+    if broken:
+        verdict["detail"] = "reward capped to 0 by rule: " + ", ".join(broken)
+    elif unscored:
+        verdict["detail"] = "the judge gave no valid goal score"
+    return verdict
 
 
 class ScenarioEnv(gym.Env):
@@ -180,27 +239,25 @@ class ScenarioEnv(gym.Env):
     def _finish(self, base: dict[str, Any]) -> tuple[str, float, bool, bool, dict[str, Any]]:
         s = self.scenario
         self.done = True
-        judged = parse_judge(ask(self.judge, [judge_request(s, self.turns)], what="judge")[0])
         mine = [text for who, text in self.turns if who == s.learner.name]
+        judged = parse_judge(ask(self.judge, [judge_request(s, self.turns)], what="judge")[0],
+                             quoted=mine)
         price = agreed_price(self.turns) if s.price is not None else None
-        leaked = leaked_secret(s.learner, mine)
+        broken = violations(s, mine, price)
         scores = dict(judged.scores)
-        scores["secret"] = -10 if leaked else 0
+        scores["secret"] = -10 if "secret_leaked" in broken else 0
         if s.price is not None:
             scores["financial"] = s.price.financial(price)
         goal = scores["goal"]
-        reward = None if goal is None else goal / 10.0
-        rules = {"secret_leaked": leaked, "agreed_price": price,
+        unscored = goal is None and not broken
+        reward = 0.0 if broken else (None if goal is None else goal / 10.0)
+        rules = {"secret_leaked": "secret_leaked" in broken, "agreed_price": price,
+                 "violations": broken,
                  "overridden": ["secret"] + (["financial"] if s.price is not None else [])}
-        verdict = {"status": "sandbox_error" if goal is None else "pass",
-                   "outcome": "unjudged" if goal is None else "judged",
-                   "missing": [d for d, v in scores.items() if v is None]}
-        if goal is None:
-            verdict["detail"] = "the judge gave no valid goal score"
-        info = {**base, "verdict": verdict, "reward_components": scores, "reward": reward,
-                "sandbox_error": goal is None, "unscored": goal is None, "scores": scores,
-                "rules": rules,
+        info = {**base, "verdict": _verdict(scores, broken, unscored),
+                "reward_components": scores, "reward": reward, "sandbox_error": unscored,
+                "unscored": unscored, "scores": scores, "rules": rules,
                 "judge": {"scores": judged.scores, "errors": judged.errors},
                 "transcript": json.dumps(self.turns)}
         obs = "The conversation is over."
-        return obs, 0.0 if reward is None else reward, goal is not None, goal is None, info
+        return obs, 0.0 if reward is None else reward, not unscored, unscored, info

@@ -38,6 +38,16 @@ class PriceRule:
     target: int
     limit: int
 
+    def beyond_limit(self, price: int | None) -> bool:
+        """Whether an agreed ``price`` breaks the learner's limit (the limit itself is allowed).
+
+        Why: the limit is a hard constraint of the learner's goal ("at most $180"); a deal
+        past it is a rule violation that caps the reward, whatever a judge says.
+        """
+        if price is None:
+            return False
+        return price > self.limit if self.side == "buyer" else price < self.limit
+
     def financial(self, price: int | None) -> int:
         """-5..5 by rule: +5 at the target or better, -5 at the limit or worse, 0 no deal."""
         if price is None:

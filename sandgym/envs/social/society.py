@@ -6,6 +6,9 @@ drawn at random) rate the draft 1-7 with a reason; the author revises from that
 feedback; the neighbours rate the revision; a neutral observer rates draft and revision
 (before/after). Ratings are parsed strictly (`parsing.parse_rating`): a reply without
 a valid rating is a record with ``score`` null and its ``error``, counted, never a number.
+Raters read the answer as one JSON string; an answer holding a rating line (``Rating:
+7``) is rated 1 by rule (`parsing.gamed_rating`, raters not asked), so it cannot turn
+its ratings into conflicting, missing ones.
 
 Every generation is one batched call per role and phase (authors' drafts, all ratings,
 revisions), and every record goes to the ``sink`` as soon as its phase ends.
@@ -22,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from sandgym.envs.errors import EnvError
-from sandgym.envs.social.parsing import Rating, mean_score, parse_rating
+from sandgym.envs.social.parsing import Rating, gamed_rating, mean_score, parse_rating
 from sandgym.envs.social.peers import Conversation, TextAgent, ask
 from sandgym.envs.social.prompts import MODES, author_system, rating_request, revision_request
 from sandgym.envs.social.questions import PERSONAS, QUESTIONS, Persona, Question
@@ -207,6 +210,8 @@ class Society:
         convs: dict[int, list[tuple[int, Conversation]]] = {}
         agents = {id(self.raters): self.raters, id(self.observer): self.observer}
         for n, (author, answer, rater, _) in enumerate(jobs):
+            if gamed_rating(answer) is not None:
+                continue  # rated 1 by rule below, raters not asked
             question = self.question_for(round_index, author)
             who = self.observer if rater is None else self.raters
             persona = None if rater is None else self.personas[rater]
@@ -217,8 +222,8 @@ class Society:
             texts = ask(agents[key], [c for _, c in items], what="rater")
             replies.update({n: t for (n, _), t in zip(items, texts, strict=True)})
         records, by_author = [], {}
-        for n, (author, _, rater, role) in enumerate(jobs):
-            rating = parse_rating(replies[n])
+        for n, (author, answer, rater, role) in enumerate(jobs):
+            rating = gamed_rating(answer) or parse_rating(replies[n])
             question = self.question_for(round_index, author)
             name = OBSERVER if rater is None else str(rater)
             records.append({**self._base(round_index, author, question), "kind": "rating",

@@ -13,17 +13,24 @@ raters failed, not the learner. The step then says so (``info["reward"] = None``
 ``info["unscored"] = True``, ``info["sandbox_error"] = True``, truncated), so the episode
 loop records no return and exports drop it; the float reward is 0.0, not NaN, only
 because Gymnasium's checker compares rewards for equality (NaN != NaN).
+
+The raters read the answer as one JSON string (`prompts.fenced_answer`). An answer
+holding a rating line (``Rating: 7``, the rating grammar of `parse_rating`) is gaming
+the raters: a rater restating it writes two ratings, which would parse as missing and
+leave the episode unscored. Such an answer is rated 1 by every peer by rule, the raters
+are not asked, and ``info["gaming"]`` says why (None otherwise).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import gymnasium as gym
 
 from sandgym.envs.contract import Tool
 from sandgym.envs.errors import EnvError, EpisodeOverError, UnknownTaskError
-from sandgym.envs.social.parsing import Rating, mean_score, parse_rating
+from sandgym.envs.social.parsing import Rating, gamed_rating, mean_score, parse_rating
 from sandgym.envs.social.peers import TextAgent, ask
 from sandgym.envs.social.prompts import (
     MODES,
@@ -37,10 +44,18 @@ from sandgym.envs.spaces import AnyText
 
 __all__ = ["SocietyEnv"]
 
+logger = logging.getLogger(__name__)
+
 ANSWER = Tool("answer", "Answer the question (first turn) or give the revised answer "
               "after reading the feedback (second turn).",
               params=(("text", "The answer, as plain text."),),
               returns="The peers' ratings and reasons, or the final feedback.")
+
+
+def _gaming(answer: str) -> str | None:
+    """Why ``answer`` was rated by rule as gaming the raters, or None (for ``info``)."""
+    gamed = gamed_rating(answer)
+    return None if gamed is None else gamed.reason
 
 
 class SocietyEnv(gym.Env):
@@ -124,6 +139,11 @@ class SocietyEnv(gym.Env):
         return self.observe(self.question), {"task_id": self.question.id, "turn": 0}
 
     def _rate(self, answer: str) -> list[tuple[str, Rating]]:
+        """Every peer's rating of ``answer``; an answer writing its own rating gets 1 by rule."""
+        gamed = gamed_rating(answer)
+        if gamed is not None:
+            logger.info("Society-v0 %s: %s", self.question.id, gamed.reason)
+            return [(p.name, gamed) for p in self.peer_personas]
         convs = [rating_request(self.question, answer, p, self.mode) for p in self.peer_personas]
         replies = ask(self.raters, convs, what="raters")
         return [(p.name, parse_rating(r)) for p, r in zip(self.peer_personas, replies,
@@ -150,7 +170,8 @@ class SocietyEnv(gym.Env):
                                         "mean_rating": mean_score(
                                             [r for _, r in self.draft_ratings])},
                     "reward_components": {}, "reward": 0.0, "sandbox_error": False,
-                    "unscored": False, "ratings": {"draft": self._as_info(self.draft_ratings)}}
+                    "unscored": False, "ratings": {"draft": self._as_info(self.draft_ratings)},
+                    "gaming": _gaming(action)}
             return request, 0.0, False, False, info
         ratings = self._rate(action)
         mean = mean_score([r for _, r in ratings])
@@ -168,7 +189,8 @@ class SocietyEnv(gym.Env):
                                       "normalised": reward},
                 "reward": reward, "sandbox_error": mean is None, "unscored": mean is None,
                 "ratings": {"draft": self._as_info(self.draft_ratings),
-                            "revision": self._as_info(ratings)}}
+                            "revision": self._as_info(ratings)},
+                "gaming": _gaming(action)}
         obs = feedback_text(ratings)
         return obs, 0.0 if reward is None else float(reward), mean is not None, \
             mean is None, info

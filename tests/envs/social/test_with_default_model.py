@@ -46,7 +46,8 @@ def test_check_env_with_the_default_model(model_agent, env_id, kwargs):
     _, info = env.reset(seed=0)
     done = False
     while not done:
-        _, reward, terminated, truncated, info = env.step("MOVE: C\nRating: 5")
+        # no "Rating: N" line: Society-v0 would rate it 1 by rule without asking the model
+        _, reward, terminated, truncated, info = env.step("MOVE: C")
         done = terminated or truncated
     assert info["verdict"]["status"] in ("pass", "fail", "sandbox_error")
     env.close()

@@ -6,6 +6,11 @@ reads the transcript and names ``Winner: A`` (for) or ``Winner: B`` (against), p
 strictly: the winner gets +1, the loser -1; a reply naming no single winner is a draw
 (0 each, ``judge_missing`` recorded). A forfeit gives the forfeiting player -1 and the
 other +1. Returns always sum to zero.
+
+Arguments appear in observations and in the judge's request JSON-encoded, one line each
+(`parsing.quote`: ``A (for): "..."``), so an argument cannot forge another turn. An
+argument holding a verdict line (``Winner: A``) is an invalid move: quoted back by the
+judge it would make the verdict ambiguous (a draw) and dodge a loss.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import re
 from typing import Any
 
 from sandgym.envs.social.games.base import PLAYERS, InvalidMove, TextGame
-from sandgym.envs.social.parsing import parse_winner
+from sandgym.envs.social.parsing import WINNER_CLAIM, parse_winner, quote
 from sandgym.envs.social.peers import Conversation, TextAgent, ask
 
 __all__ = ["MOTIONS", "DebateGame", "judge_request"]
@@ -36,10 +41,11 @@ SIDES = ("A", "B")
 def judge_request(motion: str, arguments: list[tuple[str, str]]) -> Conversation:
     """The judge's conversation: the motion, the transcript, the required verdict line."""
     transcript = "\n".join(f"{SIDES[PLAYERS.index(p)]} ({'for' if p == PLAYERS[0] else 'against'}):"
-                           f" {text}" for p, text in arguments)
+                           f" {quote(text)}" for p, text in arguments)
     return [{"role": "system", "content": "You judge debates fairly, on the strength of the "
              "arguments."},
-            {"role": "user", "content": f"Motion: {motion}\n\n{transcript}\n\nWho argued "
+            {"role": "user", "content": f"Motion: {motion}\n\nEach argument is one JSON "
+             f"string.\n{transcript}\n\nWho argued "
              "better? Reply with one line 'Winner: A' or 'Winner: B', then one sentence why."}]
 
 
@@ -74,7 +80,8 @@ class DebateGame(TextGame):
         lines = [f"Debate. Motion: {self.motion} You are {agent}, arguing {side} the "
                  f"motion; {self.rounds} arguments each, then a judge decides.",
                  "Reply 'ARGUMENT: <your argument>' (at most 1000 characters)."]
-        lines += [f"{'you' if p == agent else 'other'}: {text}" for p, text in self.arguments]
+        lines += [f"{'you' if p == agent else 'other'}: {quote(text)}"
+                  for p, text in self.arguments]
         return "\n".join(lines)
 
     def _play(self, agent: str, action: str) -> str | None:
@@ -84,6 +91,9 @@ class DebateGame(TextGame):
         text = match.group(1).strip()
         if len(text) > 1000:
             raise InvalidMove(f"the argument has {len(text)} characters; at most 1000")
+        if WINNER_CLAIM.search(text):
+            raise InvalidMove("an argument may not contain a verdict ('Winner: ...'); the "
+                              "judge decides")
         self.arguments.append((agent, text))
         if len(self.arguments) < 2 * self.rounds:
             return self._other(agent)

@@ -6,6 +6,11 @@ books=1 hats=0 balls=2`` (what *I* keep; the other gets the rest) or ``ACCEPT`` 
 other's last proposal), each optionally with ``MESSAGE: ...``. An accepted proposal
 pays each player the value of its share under its own valuation; no deal within
 ``max_moves`` pays 0 to both; a forfeit costs the forfeiting player ``FORFEIT``.
+
+Observations: every line is the env's own, except a player's message, which appears as
+one line ``you said: "..."`` / ``other said: "..."`` holding the message JSON-encoded
+(`parsing.quote`), so no message can forge an env line (the pool, the values, the last
+proposal and its worth) for a player that parses lines anchored at their start.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import re
 from typing import Any
 
 from sandgym.envs.social.games.base import PLAYERS, InvalidMove, TextGame
+from sandgym.envs.social.parsing import quote
 
 __all__ = ["FORFEIT", "ITEMS", "NegotiationGame", "parse_negotiation_move"]
 
@@ -97,7 +103,9 @@ class NegotiationGame(TextGame):
             who = "you" if m["agent"] == agent else "other"
             what = ("accepted" if m["kind"] == "accept" else "proposed to keep " + " ".join(
                 f"{i}={n}" for i, n in m["kept"].items()))
-            lines.append(f"{who} {what}" + (f"; said: {m['message']}" if m["message"] else ""))
+            lines.append(f"{who} {what}")
+            if m["message"]:
+                lines.append(f"{who} said: {quote(m['message'])}")
         if self.proposal is not None and self.proposal[0] != agent:
             offered = {i: self.pool[i] - self.proposal[1][i] for i in ITEMS}
             lines.append("Last proposal from the other gives you: " + " ".join(

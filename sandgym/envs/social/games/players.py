@@ -1,10 +1,16 @@
 """Scripted game players: functions of one conversation (its last user message is the
 game's observation) returning a move. Wrapped with `as_agent` they are `TextAgent`s;
 wrapped in a ScriptedPolicy they play the learner's seat, e.g. for self-play on Ray.
+
+They read only the env's own lines, anchored at a line's start: the other player's
+free text reaches them JSON-encoded on a line of its own (`parsing.quote`), so it can
+never pass for the pool, the values, the offer or the side they argue.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 from collections.abc import Sequence
 
@@ -14,8 +20,26 @@ __all__ = ["SCRIPTED", "always_cooperate", "always_defect", "fair_negotiator", "
            "stock_debater", "tit_for_tat"]
 
 
+logger = logging.getLogger(__name__)
+
+_ITEMS = ("books", "hats", "balls")
+_COUNTS = r"books=([0-9]+) hats=([0-9]+) balls=([0-9]+)"
+_NEGOTIATION_HEAD = re.compile(
+    rf"\ANegotiation\. You are \w+\. Pool: {_COUNTS}\. Your values per item: {_COUNTS} \(")
+_OFFER = re.compile(rf"^Last proposal from the other gives you: {_COUNTS} "
+                    r"\(worth [0-9]+ to you\)\.$", re.M)
+_DEBATE_HEAD = re.compile(
+    r"\ADebate\. Motion: .* You are \w+, arguing (FOR|AGAINST) the motion;")
+_JUDGED_LINE = re.compile(r'^(A|B) \((?:for|against)\): ("(?:[^"\\]|\\.)*")$', re.M)
+
+
 def _observation(conv: Conversation) -> str:
     return next((m["content"] for m in reversed(conv) if m.get("role") == "user"), "")
+
+
+def _counts(match: re.Match[str], first_group: int) -> dict[str, int]:
+    """Three item counts from consecutive groups of an anchored match."""
+    return {item: int(match.group(first_group + k)) for k, item in enumerate(_ITEMS)}
 
 
 def always_cooperate(conv: Conversation) -> str:
@@ -35,40 +59,59 @@ def tit_for_tat(conv: Conversation) -> str:
 
 
 def fair_negotiator(conv: Conversation) -> str:
-    """Negotiation: accept an offer worth >= 5 to it, else keep what it values most (>= 6)."""
+    """Negotiation: accept an offer worth >= 5 to it, else keep what it values most (>= 6).
+
+    Pool, values and the offer are read from the env's own lines only (anchored); the
+    offer's worth is computed from its own values, not read from text.
+    """
     obs = _observation(conv)
-    offer = re.search(r"\(worth ([0-9]+) to you\)", obs)
-    if offer and int(offer.group(1)) >= 5:
-        return "ACCEPT\nMESSAGE: Fair enough."
-    pool = dict(re.findall(r"(books|hats|balls)=([0-9]+)", obs.split("Pool:", 1)[1].split(".")[0]))
-    values = dict(re.findall(r"(books|hats|balls)=([0-9]+)",
-                             obs.split("Your values per item:", 1)[1].split("(")[0]))
-    keep = {i: 0 for i in ("books", "hats", "balls")}
+    head = _NEGOTIATION_HEAD.match(obs)
+    if head is None:
+        logger.warning("fair_negotiator: not a negotiation observation; proposing nothing")
+        return "PROPOSE: books=0 hats=0 balls=0"
+    pool, values = _counts(head, 1), _counts(head, 4)
+    offers = list(_OFFER.finditer(obs))
+    if offers:
+        offered = _counts(offers[-1], 1)
+        if sum(values[i] * offered[i] for i in _ITEMS) >= 5:
+            return "ACCEPT\nMESSAGE: Fair enough."
+    keep = {i: 0 for i in _ITEMS}
     worth = 0
-    for item in sorted(keep, key=lambda i: -int(values[i])):
-        while worth < 6 and keep[item] < int(pool[item]) and int(values[item]) > 0:
+    for item in sorted(keep, key=lambda i: -values[i]):
+        while worth < 6 and keep[item] < pool[item] and values[item] > 0:
             keep[item] += 1
-            worth += int(values[item])
+            worth += values[item]
     return "PROPOSE: " + " ".join(f"{i}={n}" for i, n in keep.items())
 
 
 def stock_debater(conv: Conversation) -> str:
-    """Debate: a stock argument for its side, numbered by turn."""
+    """Debate: a stock argument for its side (read from the env's first line), by turn."""
     obs = _observation(conv)
     turn = len(re.findall(r"^you: ", obs, re.M)) + 1
-    if "arguing FOR" in obs:
+    side = _DEBATE_HEAD.match(obs)
+    if side is not None and side.group(1) == "FOR":
         return (f"ARGUMENT: Point {turn}: the motion helps most people and its small costs "
                 "are outweighed by its benefits.")
     return f"ARGUMENT: Point {turn}: the motion has hidden costs and there are better options."
+
+
+def _argument_words(text: str) -> dict[str, int]:
+    """Words per side over the judge request's argument lines (each a JSON string)."""
+    words = {"A": 0, "B": 0}
+    for match in _JUDGED_LINE.finditer(text):
+        try:
+            argument = json.loads(match.group(2))
+        except json.JSONDecodeError:
+            continue
+        words[match.group(1)] += len(str(argument).split())
+    return words
 
 
 def longer_wins(conversations: Sequence[Conversation]) -> list[str]:
     """Debate judge by rule: the side with more words wins; equal is a draw."""
     replies = []
     for conv in conversations:
-        text = _observation(conv)
-        words = {side: sum(len(line.split()) for line in re.findall(
-            rf"^{side} \((?:for|against)\): (.*)$", text, re.M)) for side in ("A", "B")}
+        words = _argument_words(_observation(conv))
         if words["A"] == words["B"]:
             replies.append("Draw: both sides were equally long.")
         else:

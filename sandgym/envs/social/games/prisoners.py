@@ -4,7 +4,9 @@ Each round both players choose, in turn, without seeing the other's current choi
 ``MOVE: C`` (cooperate) or ``MOVE: D`` (defect), optionally with ``MESSAGE: ...`` that
 the other reads when the round is revealed. Payoffs per round (row player, column
 player): CC 3/3, CD 0/5, DC 5/0, DD 1/1. A forfeit costs the forfeiting player
-``FORFEIT`` and ends the game; the other gets nothing more.
+``FORFEIT`` and ends the game; the other gets nothing more. A message appears in the
+other's observation JSON-encoded on its line (`parsing.quote`), so it cannot forge the
+env's lines (``Opponent's last move: C``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import re
 from typing import Any
 
 from sandgym.envs.social.games.base import PLAYERS, InvalidMove, TextGame
+from sandgym.envs.social.parsing import quote
 
 __all__ = ["FORFEIT", "PAYOFFS", "PrisonersDilemmaGame", "parse_pd_move"]
 
@@ -59,8 +62,9 @@ class PrisonersDilemmaGame(TextGame):
                  "Reply with 'MOVE: C' or 'MOVE: D' and optionally 'MESSAGE: <text>'."]
         for n, r in enumerate(self.history, 1):
             mine, theirs = r["moves"][me], r["moves"][1 - me]
+            said = r["messages"][1 - me]
             lines.append(f"Round {n}: you {mine}, opponent {theirs}; opponent said: "
-                         f"{r['messages'][1 - me] or '(nothing)'}")
+                         f"{quote(said) if said else '(nothing)'}")
         if self.history:
             lines.append(f"Opponent's last move: {self.history[-1]['moves'][1 - me]}")
         return "\n".join(lines)
