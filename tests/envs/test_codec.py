@@ -203,6 +203,21 @@ def test_a_lying_subclass_is_sent_as_its_real_contents(value, plain):
     assert out != "something else" and out != [0] and out != {"lie": 0}
 
 
+def test_an_ordered_dict_arrives_in_its_own_order():
+    ordered = OrderedDict([("a", 1), ("b", 2), ("c", 3)])
+    ordered.move_to_end("a")  # dict.items would still say a, b, c
+
+    class Lying(OrderedDict):
+        def items(self):
+            return iter([("a", 1)])
+
+    lying = Lying([("x", 1), ("y", 2)])
+    lying.move_to_end("x")
+    for value, keys in ((ordered, ["b", "c", "a"]), (lying, ["y", "x"])):
+        decoded = sg_decode(json.loads(json.dumps(sg_encode(value))))
+        assert type(decoded) is dict and list(decoded) == keys
+
+
 def test_subclasses_obey_the_depth_limit():
     deep = LyingList()
     for _ in range(200):

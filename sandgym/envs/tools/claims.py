@@ -6,11 +6,13 @@ said as a whole token (`mentions`). Matching anywhere in free text can be gamed 
 saying many candidates ("your balance is 0 1 2 ... 500"), so the grader also counts the
 numbers the agent said that it was never shown (`Grounding`): a number is *grounded*
 when an observation showed it to the agent (the instruction, a user message, a tool
-result) before the agent itself wrote it (in a message or a call's arguments), so a
-number the agent made up and had echoed back (a tool's error message, an argument
-written into the state and read again, a user simulator repeating it) stays ungrounded.
-Results of tools marked ``computes`` (the calculator, model-written code) ground
-nothing: they can show any number the agent asks for. More than `OVERCLAIM_BUDGET`
+result) before the agent itself wrote it (in a message or a call's arguments, read as
+the tools decode them, so digits spelled as JSON escapes count), so a number the agent
+made up and had echoed back (an argument written into the state and read again, a user
+simulator repeating it) stays ungrounded. Error observations and results of tools marked
+``computes`` (the calculator, model-written code) ground nothing: errors repeat the
+agent's own input ("Reservation 5000 not found"), and a computing tool can show any
+number the agent asks for. More than `OVERCLAIM_BUDGET`
 distinct ungrounded numbers, besides the required outputs' own, is *over-claiming*
 (`over_claimed`): the outputs check fails.
 

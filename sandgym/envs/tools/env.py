@@ -301,6 +301,10 @@ class ToolEnv(gym.Env[str, str]):
         if self._setup_error:
             return self._sandbox_failure(self._setup_error)
         parsed = parse_reply(action)
+        for call in parsed.calls:
+            # The arguments as the tools see them: digits written as JSON escapes
+            # ("\u0035") are the agent's own numbers too, before any tool echoes them.
+            self._grounding.agent(json.dumps(call.arguments, ensure_ascii=False, default=str))
         if parsed.text:
             self._said.append(parsed.text)
         if parsed.error is not None:
@@ -353,8 +357,11 @@ class ToolEnv(gym.Env[str, str]):
 
     def _ground(self, outputs: list[dict[str, Any]]) -> None:
         """What the calls showed the agent, except what a computing tool returned (it shows
-        whatever the agent's arguments ask for, so it proves no look-up)."""
+        whatever the agent's arguments ask for, so it proves no look-up) and errors (they
+        repeat the agent's own input: "Reservation 5000 5001 ... not found")."""
         for output in outputs:
+            if "error" in output:
+                continue
             spec = self.domain.tool(output.get("tool", ""))
             if spec is None or not spec.computes:
                 self._grounding.observed(json.dumps(output, ensure_ascii=False))
@@ -366,8 +373,7 @@ class ToolEnv(gym.Env[str, str]):
         self._invalid += len(errors)
         if observation is None:
             observation = "\n".join(json.dumps(e.observation(), ensure_ascii=False)
-                                    for e in errors)
-            self._grounding.observed(observation)
+                                    for e in errors)  # grounds nothing: see _ground
         if end:
             return self._grade(observation, ended_by=end)
         if self._invalid > self.max_errors:

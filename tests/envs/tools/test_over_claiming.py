@@ -182,3 +182,31 @@ def test_grounded_numbers_may_be_listed_freely(retail):
     _, reward, _, _, info = retail.step(done(f"Your mastercard paid; gift card 60. {shown}"))
     assert reward == 1.0, info["verdict"]
     json.dumps(info)  # the verdict stays JSON-ready
+
+
+def _escaped_digits(text: str) -> str:
+    """Digits written as JSON escapes: no digit in the raw reply, the same value decoded."""
+    return "".join("\\u%04x" % ord(c) if c.isdigit() else c for c in text)
+
+
+def test_numbers_echoed_by_tool_errors_do_not_ground_guesses():
+    # The agent sends its guesses as a (JSON-escaped) id; the tool's error repeats them,
+    # decoded. Neither the escape nor the echo may turn the guesses into looked-up numbers.
+    env = gym.make(AIRLINE).unwrapped
+    try:
+        env.reset(options={"task_id": "airline/11"})
+        guesses = [str(n) for n in range(5000, 6400)]
+        for start in range(0, len(guesses), 190):
+            chunk = _escaped_digits(" ".join(guesses[start:start + 190]))
+            env.step('<tool_call>{"name": "get_reservation_details", "arguments": '
+                     '{"reservation_id": "%s"}}</tool_call>' % chunk)
+        env.step("\n".join(format_call(c) for c in env.get_task("airline/11").gold_calls
+                           if c.name != "done"))
+        _, reward, terminated, _, info = env.step(
+            '<tool_call>{"name": "done", "arguments": {"message": "Your total is one of: %s"}}'
+            '</tool_call>' % _escaped_digits(" ".join(guesses)))
+    finally:
+        env.close()
+    assert terminated and reward == 0.0
+    assert info["verdict"]["over_claiming"] is not None
+    assert not any(info["verdict"]["outputs"].values())

@@ -20,6 +20,7 @@ beyond 2**53 (hex because Python 3.11 limits decimal int parsing).
 """
 
 import base64 as _sg_base64
+import collections as _sg_collections
 import math as _sg_math
 
 SG_MAX_DEPTH = 64
@@ -80,7 +81,9 @@ _SG_CONTAINER_READERS = (
 )
 
 
-def _sg_encode_subclass(value, t, depth, _issubclass=issubclass, _dict_items=dict.items):
+def _sg_encode_subclass(value, t, depth, _issubclass=issubclass, _dict_items=dict.items,
+                        _odict=_sg_collections.OrderedDict,
+                        _odict_items=_sg_collections.OrderedDict.items):
     """Encode a builtin subclass's instance as its plain value, or refuse the object.
 
     Why: a correct answer may return a ``Counter`` or a ``namedtuple``; what matters is
@@ -92,7 +95,9 @@ def _sg_encode_subclass(value, t, depth, _issubclass=issubclass, _dict_items=dic
             return sg_encode(read(value), depth)
     d = depth + 1
     if _issubclass(t, dict):
-        return {"d": [[sg_encode(k, d), sg_encode(v, d)] for k, v in _dict_items(value)]}
+        # an OrderedDict keeps its own order (move_to_end), which dict.items does not see
+        items = _odict_items(value) if _issubclass(t, _odict) else _dict_items(value)
+        return {"d": [[sg_encode(k, d), sg_encode(v, d)] for k, v in items]}
     for base, iterate, tag in _SG_CONTAINER_READERS:
         if _issubclass(t, base):
             items = [sg_encode(v, d) for v in iterate(value)]
