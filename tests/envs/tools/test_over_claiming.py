@@ -186,7 +186,7 @@ def test_grounded_numbers_may_be_listed_freely(retail):
 
 def _escaped_digits(text: str) -> str:
     """Digits written as JSON escapes: no digit in the raw reply, the same value decoded."""
-    return "".join("\\u%04x" % ord(c) if c.isdigit() else c for c in text)
+    return "".join(f"\\u{ord(c):04x}" if c.isdigit() else c for c in text)
 
 
 def test_numbers_echoed_by_tool_errors_do_not_ground_guesses():
@@ -199,12 +199,12 @@ def test_numbers_echoed_by_tool_errors_do_not_ground_guesses():
         for start in range(0, len(guesses), 190):
             chunk = _escaped_digits(" ".join(guesses[start:start + 190]))
             env.step('<tool_call>{"name": "get_reservation_details", "arguments": '
-                     '{"reservation_id": "%s"}}</tool_call>' % chunk)
+                     '{"reservation_id": "' + chunk + '"}}</tool_call>')
         env.step("\n".join(format_call(c) for c in env.get_task("airline/11").gold_calls
                            if c.name != "done"))
         _, reward, terminated, _, info = env.step(
-            '<tool_call>{"name": "done", "arguments": {"message": "Your total is one of: %s"}}'
-            '</tool_call>' % _escaped_digits(" ".join(guesses)))
+            '<tool_call>{"name": "done", "arguments": {"message": "Your total is one of: '
+            + _escaped_digits(" ".join(guesses)) + '"}}</tool_call>')
     finally:
         env.close()
     assert terminated and reward == 0.0
