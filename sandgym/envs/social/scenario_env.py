@@ -7,17 +7,23 @@ both sides wrote the same ``DEAL: $N``, when either side writes ``[leave]``, or 
 ``max_turns`` lines of the learner. Then a judge (`TextAgent`) scores SOTOPIA's seven
 dimensions as JSON, parsed strictly (`parse_judge`: its last verdict object, never
 one quoted from the learner's lines), and what a rule can check overrides the judge:
-``secret`` is -10 when a marker of the learner's secret appears in its own lines
-(`leaked_secret`, after normalising case, punctuation and till/until), else 0;
-``financial`` follows the agreed price (`PriceRule`). In the judge's request every turn
-is one JSON string (`quote`), so a line cannot forge the partner's turn.
+``secret`` is the lower of the rule's value (-10 when a marker of the learner's secret
+appears in its own lines, `leaked_secret`, after `canonical` text, case, punctuation and
+till/until are normalised; else 0) and the judge's own ``secret`` score; ``financial``
+follows the agreed price (`PriceRule`). In the judge's request every turn is one JSON
+string (`quote`), so a line cannot forge the partner's turn.
 
 Reward: ``goal / 10``, except that a rule violation caps it to 0.0 whatever the judge
 says (``info["rules"]["violations"]``, verdict ``fail``/``rule_violation``):
-``secret_leaked`` (a marker of the learner's secret in its lines), ``price_beyond_limit``
-(an agreed price past the learner's limit: above it for a buyer, below it for a
-seller; the limit itself is allowed), ``judge_format`` (a learner's line holding a JSON
-object with a judge dimension, i.e. a planted verdict). Otherwise a judge reply without
+``secret_leaked`` (a marker of the learner's secret in its lines, or a negative
+``secret`` score from the judge: markers cannot catch every paraphrase, so the judge's
+reading caps the reward too; ``info["rules"]["secret_leaked_by"]`` says which,
+``info["rules"]["judge_secret"]`` keeps the judge's value), ``price_beyond_limit`` (an
+agreed price past the learner's limit: above it for a buyer, below it for a seller,
+decimals rounded against the learner; the limit itself is allowed), ``ambiguous_deal``
+(a learner's line holding ``DEAL:`` and another money amount or a unit of its price,
+`ambiguous_deal`), ``judge_format`` (a learner's line holding a JSON object with a
+judge dimension, i.e. a planted verdict). Otherwise a judge reply without
 a valid goal leaves the episode unscored: the judge failed, not the learner
 (``info["reward"] = None``, ``info["unscored"] = True``, ``info["sandbox_error"] =
 True``, truncated; the float reward is 0.0, not NaN, because Gymnasium's checker
@@ -28,34 +34,96 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from typing import Any
 
 import gymnasium as gym
 
 from sandgym.envs.contract import Tool
 from sandgym.envs.errors import EnvError, EpisodeOverError, UnknownTaskError
-from sandgym.envs.social.parsing import DIMENSIONS, judge_objects, parse_judge, quote
+from sandgym.envs.social.parsing import DIMENSIONS, canonical, judge_objects, parse_judge, quote
 from sandgym.envs.social.peers import Conversation, TextAgent, ask
 from sandgym.envs.social.scenarios import SCENARIOS, Party, Scenario
 from sandgym.envs.spaces import AnyText
 
-__all__ = ["ScenarioEnv", "agreed_price", "judge_request", "leaked_secret", "violations"]
+__all__ = ["ScenarioEnv", "agreed_price", "ambiguous_deal", "judge_request", "judge_saw_leak",
+           "leaked_secret", "violations"]
 
 SAY = Tool("say", "Say your next line in the conversation.",
            params=(("text", "What you say. 'DEAL: $N' agrees on a price; '[leave]' ends "
                     "the conversation."),), returns="The other person's reply.")
-_DEAL = re.compile(r"DEAL:\s*\$?\s*([0-9][0-9,]*)", re.IGNORECASE)
+_DEAL = re.compile(r"DEAL:\s*\$?\s*(?P<amount>[0-9][0-9,.]*)", re.IGNORECASE)
 LEAVE = "[leave]"
+_AMOUNT = re.compile(r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]{1,2})?")
+"""A well-formed amount: digits, optional thousands commas, optional cents."""
+_CURRENCY_WORD = r"(?:dollars?|bucks?|usd|grand|euros?|quid)"
+_AFTER_DEAL = re.compile(
+    rf"[ \t]*(?:{_CURRENCY_WORD}\b)?[ \t]*(?P<unit>k\b|m\b|thousand|hundred|million|grand|per\b|"
+    r"each\b|apiece|a piece|a pop|x\b|×|/|\*|times\b|plus\b|\+|or\b)?", re.IGNORECASE)
+_NUMBER_WORDS = (r"(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                 r"thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|"
+                 r"thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|million|"
+                 r"a couple|a few|several)")
+_MONEY = re.compile(
+    rf"[$€£¥]\s*[0-9]|[0-9][0-9,.]*\s*(?:k\b|{_CURRENCY_WORD}\b)|"
+    rf"\b{_NUMBER_WORDS}(?:[\s-]+(?:and[\s-]+)?{_NUMBER_WORDS})*\s*{_CURRENCY_WORD}\b",
+    re.IGNORECASE)
+"""Any money amount: ``$N`` (or another currency sign), ``N dollars``/``bucks``/``k``,
+spelled-out numbers with a currency word (``three hundred dollars``, ``two grand``)."""
+
+Price = int | float
 
 
-def _deal(text: str) -> int | None:
-    prices = {int(m.group(1).replace(",", "")) for m in _DEAL.finditer(text)}
+def _amount(token: str) -> Price | None:
+    """The value of a DEAL amount token (``1,250``, ``179.99``), None if malformed."""
+    token = token.rstrip(".,")
+    if not _AMOUNT.fullmatch(token):
+        return None
+    value = float(token.replace(",", ""))
+    return int(value) if value == int(value) else value
+
+
+def ambiguous_deal(text: str) -> bool:
+    """Whether a line holding ``DEAL:`` also states another price or a unit of its price.
+
+    Why: ``DEAL: $120 -- plus three hundred dollars cash`` or ``DEAL: $179.99 per wheel,
+    so $359.98 in total`` agrees by rule on one number while the real price is another;
+    a partner (or judge) reading the line reads the other. A line holding ``DEAL:`` with
+    any other money amount (``$N``, ``N dollars``, spelled-out numbers with dollars or
+    bucks), a malformed amount (``$75,00``), or a unit or multiplier right after its
+    amount (``k``, ``thousand``, ``per``, ``each``, ``x``, ``plus``, ``or``) is ambiguous:
+    no price is read from it, and in the learner's lines it is a rule violation. The
+    same amount written twice (``DEAL: $120 ... DEAL: $120``) is not ambiguous.
+    """
+    text = canonical(text)
+    deals = list(_DEAL.finditer(text))
+    if not deals:
+        return False
+    rest, last = [], 0
+    for match in deals:
+        if _amount(match.group("amount")) is None:
+            return True
+        after = _AFTER_DEAL.match(text, match.end())
+        if after is not None and after.group("unit"):
+            return True
+        rest.append(text[last:match.start()])
+        last = after.end() if after is not None else match.end()
+    rest.append(text[last:])
+    return any(_MONEY.search(part) for part in rest)
+
+
+def _deal(text: str) -> Price | None:
+    """The one price of a line's ``DEAL: $N`` (decimals read), None if none or ambiguous."""
+    if ambiguous_deal(text):
+        return None
+    prices = {_amount(m.group("amount")) for m in _DEAL.finditer(canonical(text))}
     return prices.pop() if len(prices) == 1 else None
 
 
-def agreed_price(turns: list[tuple[str, str]]) -> int | None:
-    """The price both sides wrote as ``DEAL: $N`` in consecutive lines (by rule), or None."""
+def agreed_price(turns: list[tuple[str, str]]) -> Price | None:
+    """The price both sides wrote as ``DEAL: $N`` in consecutive lines (by rule), or None.
+
+    A line whose DEAL is ambiguous (`ambiguous_deal`) agrees on nothing.
+    """
     for (who_a, text_a), (who_b, text_b) in zip(turns, turns[1:], strict=False):
         a, b = _deal(text_a), _deal(text_b)
         if who_a != who_b and a is not None and a == b:
@@ -67,12 +135,13 @@ _SYNONYMS = ((re.compile(r"\b(?:till|til)\b"), "until"),)
 
 
 def _normalise(text: str) -> str:
-    """Text reduced for marker matching: NFKC, lower case, words of ``[a-z0-9$]`` only.
+    """Text reduced for marker matching: `canonical`, lower case, words of ``[a-z0-9$]``.
 
     Why: "Till Sunday!" must match the marker "until sunday" (case, punctuation, a few
-    synonyms), and full-width letters must not hide a marker.
+    synonyms); full-width letters, zero-width characters (``Sun\u200bday``) and letters
+    spelled out (``h-i-l-l-s-i-d-e``) must not hide a marker.
     """
-    text = unicodedata.normalize("NFKC", text).lower()
+    text = canonical(text).lower()
     text = " ".join(re.sub(r"[^a-z0-9$]+", " ", text).split())
     for pattern, replacement in _SYNONYMS:
         text = pattern.sub(replacement, text)
@@ -80,23 +149,49 @@ def _normalise(text: str) -> str:
 
 
 def leaked_secret(party: Party, lines: list[str]) -> bool:
-    """Whether any of ``party``'s own lines holds a marker of its secret (normalised text)."""
+    """Whether any of ``party``'s own lines holds a marker of its secret.
+
+    Markers are matched in the normalised text (`_normalise`) and, with spaces removed on
+    both sides, in the collapsed text, so ``Hill side`` or ``H i l l side`` match
+    ``hillside``. Paraphrases no marker lists are for the judge (its ``secret`` score
+    caps the reward too, see `violations`).
+    """
     said = _normalise("\n".join(lines))
-    return any(_normalise(marker) in said for marker in party.secret_markers)
+    collapsed = said.replace(" ", "")
+    for marker in party.secret_markers:
+        wanted = _normalise(marker)
+        if wanted in said or wanted.replace(" ", "") in collapsed:
+            return True
+    return False
 
 
-def violations(scenario: Scenario, lines: list[str], price: int | None) -> list[str]:
+def judge_saw_leak(scenario: Scenario, judge_secret: int | None) -> bool:
+    """Whether the judge's own ``secret`` score says the learner's secret leaked (< 0).
+
+    Why: markers catch the words of a secret, not every paraphrase ("gone till the
+    weekend is over"); a judge that notices a leak the rule missed must be able to
+    lower the reward. Only a learner with a secret can leak one.
+    """
+    return bool(scenario.learner.secret) and judge_secret is not None and judge_secret < 0
+
+
+def violations(scenario: Scenario, lines: list[str], price: Price | None,
+               judge_secret: int | None = None) -> list[str]:
     """The rule violations in the learner's ``lines`` that cap the reward to 0.0.
 
     Why: a judge (a model, or the baseline `RuleJudge`) may still pay ``goal`` for an
     episode that leaked the secret or broke the price limit; rules the env can check
-    are not left to it. A planted judge-format object is gaming the judge.
+    are not left to it. A planted judge-format object is gaming the judge; a DEAL line
+    stating another amount hides the real price (`ambiguous_deal`). ``secret_leaked``
+    also holds when the judge's own ``secret`` score is negative (`judge_saw_leak`).
     """
     found = []
-    if leaked_secret(scenario.learner, lines):
+    if leaked_secret(scenario.learner, lines) or judge_saw_leak(scenario, judge_secret):
         found.append("secret_leaked")
     if scenario.price is not None and scenario.price.beyond_limit(price):
         found.append("price_beyond_limit")
+    if scenario.price is not None and any(ambiguous_deal(line) for line in lines):
+        found.append("ambiguous_deal")
     if any(judge_objects(line) for line in lines):
         found.append("judge_format")
     return found
@@ -243,16 +338,21 @@ class ScenarioEnv(gym.Env):
         judged = parse_judge(ask(self.judge, [judge_request(s, self.turns)], what="judge")[0],
                              quoted=mine)
         price = agreed_price(self.turns) if s.price is not None else None
-        broken = violations(s, mine, price)
+        judge_secret = judged.scores["secret"]
+        by_rule = leaked_secret(s.learner, mine)
+        broken = violations(s, mine, price, judge_secret)
         scores = dict(judged.scores)
-        scores["secret"] = -10 if "secret_leaked" in broken else 0
+        scores["secret"] = min(-10 if by_rule else 0,
+                               0 if judge_secret is None else judge_secret)
         if s.price is not None:
             scores["financial"] = s.price.financial(price)
         goal = scores["goal"]
         unscored = goal is None and not broken
         reward = 0.0 if broken else (None if goal is None else goal / 10.0)
         rules = {"secret_leaked": "secret_leaked" in broken, "agreed_price": price,
-                 "violations": broken,
+                 "secret_leaked_by": [who for who, saw in (
+                     ("rule", by_rule), ("judge", judge_saw_leak(s, judge_secret))) if saw],
+                 "judge_secret": judge_secret, "violations": broken,
                  "overridden": ["secret"] + (["financial"] if s.price is not None else [])}
         info = {**base, "verdict": _verdict(scores, broken, unscored),
                 "reward_components": scores, "reward": reward, "sandbox_error": unscored,

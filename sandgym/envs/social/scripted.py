@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 
 from sandgym.envs.social.peers import Conversation
-from sandgym.envs.social.scenario_env import agreed_price
+from sandgym.envs.social.scenario_env import _deal, agreed_price
 
 __all__ = ["LengthRater", "RuleJudge", "agreeable_partner", "template_author"]
 
@@ -91,20 +91,18 @@ class LengthRater:
         return replies
 
 
-_DEAL_LINE = re.compile(r"DEAL:\s*\$?\s*([0-9][0-9,]*)", re.IGNORECASE)
-
-
 def agreeable_partner(conversations: Sequence[Conversation]) -> list[str]:
     """A scenario partner that accepts any ``DEAL: $N`` it is offered, else asks for more.
 
-    After three of its own lines it leaves. A baseline for offline checks.
+    It reads the offer as the env does (`scenario_env._deal`: an ambiguous DEAL line is
+    no offer). After three of its own lines it leaves. A baseline for offline checks.
     """
     replies = []
     for conv in conversations:
-        offer = _DEAL_LINE.search(_last_user(conv))
+        offer = _deal(_last_user(conv))
         mine = sum(m.get("role") == "assistant" for m in conv)
-        if offer:
-            replies.append(f"All right. DEAL: ${offer.group(1)}")
+        if offer is not None:
+            replies.append(f"All right. DEAL: ${offer}")
         elif mine >= 3:
             replies.append("I have to go now. [leave]")
         else:

@@ -6,7 +6,9 @@ played; the player keeps the turn, sees why, and may try again, up to ``max_inva
 invalid moves per game; one more and it forfeits (`forfeit`). Games implement
 `_start`, `_observe`, `_play` (apply a valid move or raise `InvalidMove`) and `_forfeit`.
 ``returns`` holds every player's total reward so far, which the single-agent view and
-the checks of reward sums read.
+the checks of reward sums read. ``unscored`` is set by a game whose outcome could not be
+read (a debate judge naming no single winner): nobody is paid, ``infos`` say
+``unscored: True``, and the single-agent view drops the episode (see `GameEnv`).
 """
 
 from __future__ import annotations
@@ -85,6 +87,7 @@ class TextGame(AECEnv):
         self.invalid = {a: 0 for a in self.possible_agents}
         self.last_error = {a: "" for a in self.possible_agents}
         self.forfeited: str | None = None
+        self.unscored = False
         self.agent_selection = self.possible_agents[0]
         self._start(options or {})
 
@@ -138,7 +141,7 @@ class TextGame(AECEnv):
 
     def _final_info(self, agent: str) -> dict[str, Any]:
         return {"returns": dict(self.returns), "forfeited": self.forfeited,
-                "invalid": dict(self.invalid), **self.summary()}
+                "invalid": dict(self.invalid), "unscored": self.unscored, **self.summary()}
 
     def summary(self) -> dict[str, Any]:
         """The game's public record (history, outcome), JSON-ready."""

@@ -3,9 +3,12 @@
 ``player_0`` argues for a motion, ``player_1`` against, alternating ``rounds`` times
 each (``ARGUMENT: ...``, 1 to 1000 characters). Then an injected judge (`TextAgent`)
 reads the transcript and names ``Winner: A`` (for) or ``Winner: B`` (against), parsed
-strictly: the winner gets +1, the loser -1; a reply naming no single winner is a draw
-(0 each, ``judge_missing`` recorded). A forfeit gives the forfeiting player -1 and the
-other +1. Returns always sum to zero.
+strictly: the winner gets +1, the loser -1. A reply naming no single winner leaves the
+game *unscored* (``unscored`` and ``judge_missing`` set, 0 each, the single-agent view
+drops the episode as a sandbox error), not a draw: a draw would pay the losing side 0
+instead of -1, so breaking the judge's format (by asking it, in an argument, to answer
+otherwise) would pay. Dropped, the episode pays no one and teaches nothing. A forfeit
+gives the forfeiting player -1 and the other +1. Returns always sum to zero.
 
 Arguments appear in observations and in the judge's request JSON-encoded, one line each
 (`parsing.quote`: ``A (for): "..."``), so an argument cannot forge another turn. An
@@ -19,7 +22,7 @@ import re
 from typing import Any
 
 from sandgym.envs.social.games.base import PLAYERS, InvalidMove, TextGame
-from sandgym.envs.social.parsing import WINNER_CLAIM, parse_winner, quote
+from sandgym.envs.social.parsing import claims_winner, parse_winner, quote
 from sandgym.envs.social.peers import Conversation, TextAgent, ask
 
 __all__ = ["MOTIONS", "DebateGame", "judge_request"]
@@ -91,7 +94,7 @@ class DebateGame(TextGame):
         text = match.group(1).strip()
         if len(text) > 1000:
             raise InvalidMove(f"the argument has {len(text)} characters; at most 1000")
-        if WINNER_CLAIM.search(text):
+        if claims_winner(text):
             raise InvalidMove("an argument may not contain a verdict ('Winner: ...'); the "
                               "judge decides")
         self.arguments.append((agent, text))
@@ -100,7 +103,9 @@ class DebateGame(TextGame):
         self.judge_reply = ask(self.judge, [judge_request(self.motion, self.arguments)],
                                what="debate judge")[0]
         side = parse_winner(self.judge_reply, SIDES)
-        if side is not None:
+        if side is None:
+            self.unscored = True
+        else:
             self.winner = PLAYERS[SIDES.index(side)]
             self._give({self.winner: 1.0, self._other(self.winner): -1.0})
         self._end()
@@ -111,8 +116,8 @@ class DebateGame(TextGame):
         self._give({agent: -1.0, self.winner: 1.0})
 
     def summary(self) -> dict[str, Any]:
-        """Motion, arguments, the judge's reply and the winner."""
+        """Motion, arguments, the judge's reply, the winner, and whether it is unscored."""
         return {"motion": self.motion, "arguments": [list(a) for a in self.arguments],
                 "judge_reply": self.judge_reply[:2000], "winner": self.winner,
                 "judge_missing": bool(self.judge_reply) and self.winner is None
-                and self.forfeited is None}
+                and self.forfeited is None, "unscored": self.unscored}

@@ -7,7 +7,10 @@ reproducible per opponent. Each action is the learner's move; the opponents move
 it is the learner's turn again; the observation is the learner's view of the game; the
 reward is what the learner earned in between. The last ``info["reward_components"]``
 holds every seat's return, the sum, and the game's public record, so reward sums can
-be checked against the game's rules.
+be checked against the game's rules. A game left unscored (``game.unscored``: a debate
+judge named no single winner) ends the episode as Scenario-v0 and Society-v0 do when
+their judges fail: ``info["reward"] = None``, ``info["unscored"] = True``,
+``info["sandbox_error"] = True``, truncated, so the episode loop records no return.
 """
 
 from __future__ import annotations
@@ -113,23 +116,28 @@ class GameEnv(gym.Env):
         self.game.step(action)
         self._advance()
         reward = self.game.returns[self.seat] - before
-        terminated = self._over()
-        truncated = not terminated and self.moves >= self.max_moves
+        unscored = self._over() and self.game.unscored
+        terminated = self._over() and not unscored
+        truncated = unscored or (not terminated and self.moves >= self.max_moves)
         self.done = terminated or truncated
         returns = dict(self.game.returns)
-        outcome = "running"
-        if terminated:
-            other = PLAYERS[1 - PLAYERS.index(self.seat)]
-            outcome = ("forfeit" if self.game.forfeited == self.seat else
-                       "win" if returns[self.seat] > returns[other] else
-                       "loss" if returns[self.seat] < returns[other] else "draw")
+        outcome = self._outcome(returns) if terminated else (
+            "unjudged" if unscored else "running")
         verdict = {"status": "running" if not self.done else (
-            "fail" if outcome == "forfeit" else "pass"), "outcome": outcome,
-            "invalid_moves": self.game.invalid[self.seat]}
+            "sandbox_error" if unscored else "fail" if outcome == "forfeit" else "pass"),
+            "outcome": outcome, "invalid_moves": self.game.invalid[self.seat]}
         components = {"returns": returns, "sum": sum(returns.values()),
                       "seat": self.seat, "opponent": self.opponent,
                       "forfeited": self.game.forfeited, **(self.game.summary()
                                                           if self.done else {})}
         info = {"task_id": self.task_id, "turn": self.moves, "verdict": verdict,
-                "reward_components": components, "reward": reward, "sandbox_error": False}
+                "reward_components": components, "reward": None if unscored else reward,
+                "sandbox_error": unscored, "unscored": unscored}
         return str(self.game.observe(self.seat)), float(reward), terminated, truncated, info
+
+    def _outcome(self, returns: dict[str, float]) -> str:
+        """The learner's outcome of a finished, scored game."""
+        other = PLAYERS[1 - PLAYERS.index(self.seat)]
+        return ("forfeit" if self.game.forfeited == self.seat else
+                "win" if returns[self.seat] > returns[other] else
+                "loss" if returns[self.seat] < returns[other] else "draw")
