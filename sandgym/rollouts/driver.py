@@ -190,7 +190,10 @@ def resolve_tasks(env_id: str, tasks: Sequence[str] | None, limit: int | None, *
     ensure_envs()
     listing_kwargs = {key: value for key, value in (env_kwargs or {}).items()
                       if not (isinstance(value, str) and value.startswith(POLICY_PREFIX))}
-    env = gymnasium.make(env_id, **listing_kwargs)
+    try:
+        env = gymnasium.make(env_id, **listing_kwargs)
+    except (TypeError, ValueError) as e:  # a bad env kwarg: say so before any worker starts
+        raise RolloutError(f"cannot make {env_id} with env_kwargs {listing_kwargs}: {e}") from e
     try:
         known = list(getattr(env.unwrapped, "task_ids", None) or [])
     finally:

@@ -26,7 +26,11 @@ class FlakyEnv(gym.Env[str, str]):
     metadata: dict[str, Any] = {"render_modes": []}
 
     def __init__(self, *, pool: Any = None, state_dir: str = "", fail_times: int = 0,
-                 num_tasks: int = 6, render_mode: str | None = None) -> None:
+                 num_tasks: int = 6, only_in_pid: int | None = None,
+                 render_mode: str | None = None) -> None:
+        if only_in_pid is not None and os.getpid() != only_in_pid:
+            # the driver (which lists the tasks) can make it; a rollout worker cannot
+            raise RuntimeError(f"FlakyEnv may only be made in process {only_in_pid}")
         self.observation_space = AnyText()
         self.action_space = AnyText()
         self.state_dir = Path(state_dir) if state_dir else None

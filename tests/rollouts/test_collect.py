@@ -100,7 +100,7 @@ def test_persistent_sandbox_errors_are_recorded_as_such(ray_start, tmp_path):
 
 
 def test_workers_that_cannot_start_abort_with_the_cause(ray_start, tmp_path):
-    config = RolloutConfig(worker_start_failures=2, env_kwargs={"no_such_option": 1})
+    config = RolloutConfig(worker_start_failures=2, env_kwargs={"only_in_pid": os.getpid()})
     with pytest.raises(WorkerStartError, match=re.escape("2 rollout workers in a row died")):
         collect(FLAKY_ID, REPLY_OK, out=tmp_path / "x.parquet", num_workers=1,
                 config=config, progress=False)

@@ -57,6 +57,12 @@ def test_resolve_tasks_lists_the_split_the_workers_will_play():
         == resolve_tasks("sandgym/Tau2Retail-v0", None, 2)
 
 
+def test_a_bad_env_kwarg_is_reported_before_any_worker_starts():
+    with pytest.raises(RolloutError, match=re.escape("cannot make sandgym/HumanEval-v0 with "
+                                                     "env_kwargs {'no_such_option': 1}")):
+        resolve_tasks("sandgym/HumanEval-v0", None, 2, env_kwargs={"no_such_option": 1})
+
+
 def test_canonical_policy_answers_each_prompt_with_its_reference():
     import gymnasium
 
