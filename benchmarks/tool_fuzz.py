@@ -534,6 +534,19 @@ def _count(stats: dict[str, Any], observation: str, must_error: bool, reply: str
     return results
 
 
+@contextlib.contextmanager
+def _counting_host_exceptions(env: Any, stats: dict[str, Any]) -> Iterator[None]:
+    """Close ``env`` at the end; an exception that escapes the episode loop (the fuzz
+    reached the host) is counted in ``host_exceptions`` and raised."""
+    try:
+        yield
+    except BaseException:  # pragma: no cover - reported as a host exception
+        stats["host_exceptions"] += 1
+        raise
+    finally:
+        env.close()
+
+
 def fuzz_env(env_id: str, replies: list[str | tuple[str, bool]], *, expect_errors: bool,
              per_episode: int, **kwargs: Any) -> dict[str, Any]:
     """Play every reply, ``per_episode`` to an episode (a new one when one ends early). A
@@ -546,7 +559,7 @@ def fuzz_env(env_id: str, replies: list[str | tuple[str, bool]], *, expect_error
     tools = {t.name: (lambda **kw: None) for t in inner.domain.tools}
     naive = 0
     pending = [r if isinstance(r, tuple) else (r, expect_errors) for r in replies]
-    try:
+    with _counting_host_exceptions(env, stats):
         while pending:
             stats["episodes"] += 1
             wrote = False
@@ -572,11 +585,6 @@ def fuzz_env(env_id: str, replies: list[str | tuple[str, bool]], *, expect_error
                 stats["state_changed_without_a_write"] += bool(made) and not wrote
             except Exception:  # noqa: BLE001 - counting crashes is the point
                 stats["crashed_episodes"] += 1
-    except BaseException:  # pragma: no cover - reported as a host exception
-        stats["host_exceptions"] += 1
-        raise
-    finally:
-        env.close()
     stats["naive_dispatcher_crashes"] = naive
     stats["hostile_accepted"] = dict(accepted.most_common())
     return stats
@@ -598,7 +606,7 @@ def fuzz_bfcl(n: int, rng: random.Random, canary: Path, *, per_episode: int = 50
     accepted: Counter[str] = Counter()
     examples: list[str] = []
     naive = 0
-    try:
+    with _counting_host_exceptions(env, stats):
         while stats["calls"] < n:
             stats["episodes"] += 1
             try:
@@ -624,11 +632,6 @@ def fuzz_bfcl(n: int, rng: random.Random, canary: Path, *, per_episode: int = 50
             except Exception:  # noqa: BLE001 - counting crashes is the point
                 stats["crashed_episodes"] += 1
                 stats["calls"] += 1  # the call that raised
-    except BaseException:  # pragma: no cover - reported as a host exception
-        stats["host_exceptions"] += 1
-        raise
-    finally:
-        env.close()
     stats["naive_dispatcher_crashes"] = naive
     stats["hostile_accepted"] = dict(accepted.most_common(12))
     if examples:
