@@ -347,24 +347,25 @@ class ToolEnv(gym.Env[str, str]):
             if spec is not None and spec.terminal:
                 end = "terminal_tool"
                 break
-        observation = "\n".join(json.dumps(o, ensure_ascii=False) for o in outputs)
-        self._ground(outputs)
+        lines = [json.dumps(o, ensure_ascii=False) for o in outputs]
+        observation = "\n".join(lines)
+        self._ground(outputs, lines)
         if errors:
             return self._after_errors(errors, outputs, end=end, observation=observation)
         if end:
             return self._grade(observation, ended_by=end)
         return self._continue(observation)
 
-    def _ground(self, outputs: list[dict[str, Any]]) -> None:
+    def _ground(self, outputs: list[dict[str, Any]], lines: list[str]) -> None:
         """What the calls showed the agent, except what a computing tool returned (it shows
         whatever the agent's arguments ask for, so it proves no look-up) and errors (they
         repeat the agent's own input: "Reservation 5000 5001 ... not found")."""
-        for output in outputs:
+        for output, line in zip(outputs, lines, strict=True):
             if "error" in output:
                 continue
             spec = self.domain.tool(output.get("tool", ""))
             if spec is None or not spec.computes:
-                self._grounding.observed(json.dumps(output, ensure_ascii=False))
+                self._grounding.observed(line)
 
     def _after_errors(self, errors: list[CallError], outputs: list[dict[str, Any]], *,
                       end: str | None = None, observation: str | None = None) -> StepResult:
