@@ -35,7 +35,12 @@ GRPO_STEPS = 2
 """GRPO steps of the fine-tune stage (2 prompts x 4 completions each)."""
 LEARN_ENV_ID = ENV_ID
 LEARN_TRAIN_TASKS = 24
-"""Expert iteration samples 2 replies to each of the first 24 training tasks."""
+"""Expert iteration trains on the first 24 training tasks..."""
+LEARN_ROUNDS = 2
+"""...in 2 rounds of 12 fresh tasks each..."""
+LEARN_SAMPLES = 3
+"""...sampling 3 replies per task (the trainer's defaults are sized for a 30-minute run;
+the demo's stage fits in about 5)."""
 LEARN_EVAL_TASKS = 12
 """Base and trained model are scored (greedy) on the first 12 held-out test tasks."""
 
@@ -137,7 +142,8 @@ def stage_grpo() -> None:
 def stage_learning() -> None:
     """Expert iteration on training tasks; base vs trained on held-out tasks.
 
-    The same job as ``sandgym train rft --limit 24`` then ``sandgym eval --env
+    The same job as ``sandgym train rft --limit 24 --rounds 2 --samples-per-task 3
+    --keep-per-task 2 --epochs 2`` then ``sandgym eval --env
     sandgym/PythonBasics-v0 --env-arg split=test --limit 12 --policy runs/demo/rft``
     for both models. A small slice, to fit the demo's time: the full-size comparison is
     ``sandgym bench learning``.
@@ -148,11 +154,15 @@ def stage_learning() -> None:
 
     _quiet_training()
     run = train_rft(RFTRunConfig(env_id=LEARN_ENV_ID, limit=LEARN_TRAIN_TASKS,
+                                 rounds=LEARN_ROUNDS, samples_per_task=LEARN_SAMPLES,
+                                 keep_per_task=2, epochs=2,
                                  out=str(out_dir() / "rft"), progress=False))
     s = run.summary
-    print(f"  sampled 2 replies to each of {LEARN_TRAIN_TASKS} training tasks: pass rate "
-          f"{_pct(s['reward_first'])}; kept {s['examples_per_round'][0]} verified replies "
-          f"and fine-tuned a LoRA adapter on them ({s['sft_s_total']:.0f} s)")
+    rates = ", ".join(_pct(r) for r in s["reward_per_round"])
+    print(f"  {s['rounds']} rounds, each on its own share of {LEARN_TRAIN_TASKS} training "
+          f"tasks ({LEARN_SAMPLES} replies each): pass rate per round {rates}; kept "
+          f"{sum(s['examples_per_round'])} verified replies and fine-tuned a LoRA adapter "
+          f"on them ({s['sft_s_total']:.0f} s)")
     reports = {name: evaluate(LEARN_ENV_ID, policy, env_kwargs={"split": "test"},
                               limit=LEARN_EVAL_TASKS, max_new_tokens=192, batch_size=32)
                for name, policy in (("base", "default"), ("trained", str(run.out_dir)))}

@@ -8,6 +8,11 @@ as if every row were the longest. This loop drops finished rows from the KV cach
 cost, and it prefills each distinct prompt once: k samples of one prompt share its
 prefill (the cache rows are copied, not recomputed).
 
+The cache grows in place (``GrowingLayer``): ``DynamicCache`` concatenates every layer's
+keys and values with each new token, which copies the whole cache every step (a fifth of
+a CPU decoding step at a batch of 32). Here each layer writes the new token into spare
+room of a buffer and hands attention a view of the filled part.
+
 Decoding is the plain kind ``generate`` does with ``do_sample``: temperature, then
 nucleus (top-p) filtering, then one multinomial draw; greedy is the argmax. The
 log-probability recorded for each chosen token is the model's raw one (log-softmax
@@ -16,6 +21,7 @@ of the unscaled logits), as `TransformersPolicy` documents.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +31,9 @@ if TYPE_CHECKING:
     import torch
 
 __all__ = ["DecodedRow", "decode_batch"]
+
+_GROW_BY = 64
+"""Tokens of room a layer's buffer gains when it is full (and keeps after a copy)."""
 
 
 @dataclass
@@ -74,6 +83,7 @@ def decode_batch(model: Any, prompts: Sequence[Sequence[int]], *, max_new_tokens
                              device=device)
     positions = (attention.cumsum(-1) - 1).clamp(min=0)
     cache = DynamicCache(config=model.config)
+    cache.layers = [_growing(layer) for layer in cache.layers]
     # transformers renamed ``past_key_values`` to ``cache`` (5.x); pass what forward takes.
     cache_arg = ("cache" if "cache" in inspect.signature(model.forward).parameters
                  else "past_key_values")
@@ -137,3 +147,84 @@ def _choose(logits: torch.Tensor, temperature: float,
             scaled = torch.full_like(scaled, float("-inf")).scatter(1, order, ordered)
         chosen = torch.multinomial(torch.softmax(scaled, dim=-1), 1).squeeze(1)
     return chosen, raw.gather(1, chosen[:, None]).squeeze(1)
+
+
+def _growing(layer: Any) -> Any:
+    """``layer`` as a ``GrowingLayer`` when it is a plain full-attention ``DynamicLayer``
+    (a sliding-window or quantized layer keeps its own kind)."""
+    from transformers.cache_utils import DynamicLayer
+
+    if type(layer) is not DynamicLayer:
+        return layer
+    grown = _growing_layer_class()()
+    grown.__dict__.update(layer.__dict__)
+    return grown
+
+
+@functools.cache
+def _growing_layer_class() -> type:
+    """The `GrowingLayer` class (built on first use: importing this module needs no torch)."""
+    from transformers.cache_utils import DynamicLayer
+
+    class GrowingLayer(DynamicLayer):
+        """A ``DynamicLayer`` whose keys and values are views of buffers with spare room.
+
+        ``update`` writes the new states into the room (no copy of what is cached) and
+        grows a buffer by `_GROW_BY` tokens only when it is full. Everything else reads
+        ``keys``/``values`` as a ``DynamicLayer``'s: their shape is the filled part.
+        """
+
+        _key_buffer: Any = None
+        _value_buffer: Any = None
+
+        def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args: Any,
+                   **kwargs: Any) -> tuple[torch.Tensor, torch.Tensor]:
+            if not self.is_initialized:
+                self.lazy_initialization(key_states, value_states)
+            filled = self.get_seq_length()
+            needed = filled + key_states.shape[-2]
+            if self._key_buffer is None or needed > self._key_buffer.shape[-2]:
+                self._key_buffer = _with_room(self.keys, key_states, needed)
+                self._value_buffer = _with_room(self.values, value_states, needed)
+            self._key_buffer[..., filled:needed, :] = key_states
+            self._value_buffer[..., filled:needed, :] = value_states
+            self.keys = self._key_buffer[..., :needed, :]
+            self.values = self._value_buffer[..., :needed, :]
+            return self.keys, self.values
+
+        def batch_select_indices(self, indices: torch.Tensor) -> None:
+            if self._key_buffer is None:
+                super().batch_select_indices(indices)
+            elif self.get_seq_length() > 0:
+                filled = self.get_seq_length()
+                self._key_buffer = self._key_buffer[indices, ...]
+                self._value_buffer = self._value_buffer[indices, ...]
+                self.keys = self._key_buffer[..., :filled, :]
+                self.values = self._value_buffer[..., :filled, :]
+
+        def crop(self, tokens_to_remove: int) -> None:
+            super().crop(tokens_to_remove)
+            self._key_buffer = self._value_buffer = None  # the next update copies
+
+        def batch_repeat_interleave(self, repeats: int) -> None:
+            super().batch_repeat_interleave(repeats)
+            self._key_buffer = self._value_buffer = None
+
+        def reset(self) -> None:
+            super().reset()
+            self._key_buffer = self._value_buffer = None
+
+    return GrowingLayer
+
+
+def _with_room(cached: torch.Tensor, new: torch.Tensor, needed: int) -> torch.Tensor:
+    """A buffer of ``needed + _GROW_BY`` tokens holding ``cached`` at its start."""
+    import torch
+
+    shape = list(new.shape)
+    shape[-2] = needed + _GROW_BY
+    buffer = torch.empty(shape, dtype=new.dtype, device=new.device)
+    if cached.numel():
+        buffer[..., :cached.shape[-2], :] = cached
+    return buffer
+

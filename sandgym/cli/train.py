@@ -74,6 +74,10 @@ def rft(config: RFTRunConfig,
         env_arg: list[str] = typer.Option([], "--env-arg", help=PLAYED_ENV_ARG_HELP)) -> None:
     """Expert iteration: sample, keep what the sandbox verifies, fine-tune (LoRA), repeat.
 
+    By default each round samples a fresh share of the training tasks with the model
+    trained so far (its pass rate is measured on tasks not yet trained on);
+    --no-fresh-tasks samples every task each round and retrains from the base (ReST-EM).
+
     Writes metrics.jsonl (one row per round), samples_round*.jsonl, reward_curve.png,
     summary.json and adapter/ (evaluate it with `sandgym eval --policy RUN_DIR`).
     """
@@ -84,7 +88,8 @@ def rft(config: RFTRunConfig,
     result = train_rft(config)
     s: dict[str, Any] = result.summary
     typer.echo(json.dumps(json_safe({
-        "trainer": "rft", "rounds": s["rounds"], "reward_per_round": s["reward_per_round"],
+        "trainer": "rft", "rounds": s["rounds"], "tasks_per_round": s["tasks_per_round"],
+        "reward_per_round": s["reward_per_round"],
         "examples_per_round": s["examples_per_round"], "grading_share": s["grading_share"],
         "wall_s": round(result.wall_s, 1), "model": str(result.model_dir),
         "metrics": str(result.metrics_path),

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sandgym.agents.trajectory import Trajectory
-from sandgym.train.rft import RFTRunConfig, select_examples
+from sandgym.train.rft import RFTRunConfig, select_examples, task_shares
 
 
 def _traj(task: str, reply: str, reward: float | None, status: str,
@@ -53,6 +53,17 @@ def test_multi_turn_successes_train_only_the_passing_turn():
     assert [e["completion"][0]["content"] for e in examples] == ["fixed"]
 
 
+def test_fresh_task_rounds_deal_every_task_to_exactly_one_round_in_order():
+    ids = [f"t{i}" for i in range(10)]
+    shares = task_shares(ids, 3, fresh_tasks=True)
+    assert shares == [["t0", "t3", "t6", "t9"], ["t1", "t4", "t7"], ["t2", "t5", "t8"]]
+    assert sorted(t for share in shares for t in share) == sorted(ids)
+    # Fewer tasks than rounds: no round samples nothing.
+    assert task_shares(["a", "b"], 3, fresh_tasks=True) == [["a"], ["b"]]
+    # ReST-EM: every round samples every task.
+    assert task_shares(ids[:2], 2, fresh_tasks=False) == [["t0", "t1"], ["t0", "t1"]]
+
+
 @pytest.mark.parametrize(("split", "env_kwargs"), [
     ("test", {}), ("all", {}), (None, {}), ("train", {"split": "test"}),
     ("train", {"split": "all"})])
@@ -86,26 +97,35 @@ def test_train_rft_end_to_end_then_eval_loads_the_adapter(model_path, tmp_path):
     out = tmp_path / "rft"
     runner = CliRunner()
     result = runner.invoke(app, [
-        "train", "rft", "--limit", "3", "--samples-per-task", "2", "--epochs", "1",
-        "--batch-size", "2", "--max-new-tokens", "96", "--out", str(out), "--no-progress"])
+        "train", "rft", "--limit", "4", "--rounds", "2", "--samples-per-task", "2",
+        "--epochs", "1", "--batch-size", "2", "--max-new-tokens", "96", "--out", str(out),
+        "--no-progress"])
     assert result.exit_code == 0, result.output
     headline = _last_json(result.output)
-    assert headline["trainer"] == "rft" and headline["rounds"] == 1
+    assert headline["trainer"] == "rft" and headline["rounds"] == 2
+    assert headline["tasks_per_round"] == [2, 2]
     assert (out / "adapter" / "adapter_model.safetensors").is_file()
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert len(rows) == 1 and rows[0]["episodes"] == 6
-    samples = [json.loads(line) for line in (out / "samples_round1.jsonl").read_text()
-               .splitlines()]
-    assert len(samples) == 6
-    assert sum(s["passed"] for s in samples) >= rows[0]["examples"] >= 1
+    assert [row["episodes"] for row in rows] == [4, 4]
+    samples = [[json.loads(line) for line in (out / f"samples_round{r}.jsonl").read_text()
+                .splitlines()] for r in (1, 2)]
+    # Fresh tasks: each round samples its own share (tasks 1 and 3, then 2 and 4).
+    tasks = [{s["task_id"] for s in round_samples} for round_samples in samples]
+    assert len(tasks[0]) == len(tasks[1]) == 2 and not tasks[0] & tasks[1]
+    for row, round_samples in zip(rows, samples, strict=True):
+        assert len(round_samples) == 4
+        assert sum(s["passed"] for s in round_samples) >= row["examples"]
+    assert sum(row["examples"] for row in rows) >= 1
     # Every kept example is a reply the sandbox passed, cut after its code block.
-    passed_replies = {s["reply"] for s in samples if s["passed"]}
+    passed_replies = {s["reply"] for round_samples in samples for s in round_samples
+                      if s["passed"]}
     assert all(r.rstrip().endswith("```") for r in passed_replies)
     sft = [json.loads(line) for line in (out / "sft_log.jsonl").read_text().splitlines()]
     assert sft and all(row["loss"] > 0 for row in sft)
+    assert {row["round"] for row in sft} == {r["step"] for r in rows if r["examples"]}
     assert (out / "reward_curve.png").stat().st_size > 0
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["reward_per_round"] == [rows[0]["reward/mean"]]
+    assert summary["reward_per_round"] == [row["reward/mean"] for row in rows]
 
     # The run directory is a policy: the adapter is merged into the base for eval.
     evaluated = runner.invoke(app, ["eval", "--env", "sandgym/PythonBasics-v0",
