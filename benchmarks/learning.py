@@ -77,7 +77,7 @@ def _evaluate(env_id: str, policy: str, args: argparse.Namespace) -> tuple[Any, 
     started = time.perf_counter()
     report = evaluate(env_id, policy, env_kwargs={"split": args.eval_split},
                       limit=args.eval_limit, samples=1, temperature=0.0,
-                      max_new_tokens=args.max_new_tokens, batch_size=32)
+                      max_new_tokens=args.max_new_tokens, batch_size=128)
     return report, time.perf_counter() - started
 
 

@@ -172,47 +172,60 @@ def _growing_layer_class() -> type:
         ``update`` writes the new states into the room (no copy of what is cached) and
         grows a buffer by `_GROW_BY` tokens only when it is full. Everything else reads
         ``keys``/``values`` as a ``DynamicLayer``'s: their shape is the filled part.
+        Whatever replaces ``keys``/``values`` (``crop``, ``reorder_cache``, ``offload``)
+        makes the next update copy them into a new buffer. Writing in place would
+        corrupt tensors autograd saved, so with gradients on it concatenates as its
+        parent does.
         """
 
         _key_buffer: Any = None
         _value_buffer: Any = None
+        _keys_view: Any = None  # the keys this layer last handed out (a buffer view)
 
         def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args: Any,
                    **kwargs: Any) -> tuple[torch.Tensor, torch.Tensor]:
+            import torch
+
+            if torch.is_grad_enabled():
+                self._drop_buffers()
+                return super().update(key_states, value_states, *args, **kwargs)
             if not self.is_initialized:
                 self.lazy_initialization(key_states, value_states)
             filled = self.get_seq_length()
             needed = filled + key_states.shape[-2]
-            if self._key_buffer is None or needed > self._key_buffer.shape[-2]:
+            if (self._key_buffer is None or self.keys is not self._keys_view
+                    or needed > self._key_buffer.shape[-2]):
                 self._key_buffer = _with_room(self.keys, key_states, needed)
                 self._value_buffer = _with_room(self.values, value_states, needed)
             self._key_buffer[..., filled:needed, :] = key_states
             self._value_buffer[..., filled:needed, :] = value_states
-            self.keys = self._key_buffer[..., :needed, :]
-            self.values = self._value_buffer[..., :needed, :]
+            self._set_views(needed)
             return self.keys, self.values
 
         def batch_select_indices(self, indices: torch.Tensor) -> None:
-            if self._key_buffer is None:
+            if self._key_buffer is None or self.keys is not self._keys_view:
+                self._drop_buffers()
                 super().batch_select_indices(indices)
             elif self.get_seq_length() > 0:
                 filled = self.get_seq_length()
                 self._key_buffer = self._key_buffer[indices, ...]
                 self._value_buffer = self._value_buffer[indices, ...]
-                self.keys = self._key_buffer[..., :filled, :]
-                self.values = self._value_buffer[..., :filled, :]
+                self._set_views(filled)
 
-        def crop(self, tokens_to_remove: int) -> None:
-            super().crop(tokens_to_remove)
-            self._key_buffer = self._value_buffer = None  # the next update copies
-
-        def batch_repeat_interleave(self, repeats: int) -> None:
-            super().batch_repeat_interleave(repeats)
-            self._key_buffer = self._value_buffer = None
+        def offload(self) -> None:
+            self._drop_buffers()  # else the device buffers outlive the offloaded copy
+            super().offload()
 
         def reset(self) -> None:
             super().reset()
-            self._key_buffer = self._value_buffer = None
+            self._drop_buffers()
+
+        def _set_views(self, filled: int) -> None:
+            self.keys = self._keys_view = self._key_buffer[..., :filled, :]
+            self.values = self._value_buffer[..., :filled, :]
+
+        def _drop_buffers(self) -> None:
+            self._key_buffer = self._value_buffer = self._keys_view = None
 
     return GrowingLayer
 

@@ -116,8 +116,15 @@ def test_not_a_model_directory_says_what_to_give(tmp_path) -> None:
         TransformersPolicy(tmp_path, batch_size=0)
 
 
-def test_greedy_equals_transformers_generate(default_policy: TransformersPolicy) -> None:
-    """The row-dropping decoder picks exactly the tokens ``model.generate`` picks."""
+@pytest.mark.parametrize("grow_by", [64, 3])
+def test_greedy_equals_transformers_generate(default_policy: TransformersPolicy,
+                                             monkeypatch: pytest.MonkeyPatch,
+                                             grow_by: int) -> None:
+    """The row-dropping decoder picks exactly the tokens ``model.generate`` picks; with
+    room for 3 tokens its KV-cache buffers grow several times on the way."""
+    from sandgym.agents import decoding
+
+    monkeypatch.setattr(decoding, "_GROW_BY", grow_by)
     gens = default_policy.generate(CONVERSATIONS, SamplingParams(max_new_tokens=20))
     for conversation, gen in zip(CONVERSATIONS, gens, strict=True):
         ids = torch.tensor([default_policy.encode_prompt(conversation)])

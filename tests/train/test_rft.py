@@ -64,6 +64,118 @@ def test_fresh_task_rounds_deal_every_task_to_exactly_one_round_in_order():
     assert task_shares(ids[:2], 2, fresh_tasks=False) == [["t0", "t1"], ["t0", "t1"]]
 
 
+class _Fakes:
+    """Stand-ins for the model, the env batches and the SFT step, so the round logic of
+    `train_rft` runs in milliseconds: ``passes[round]`` says which tasks pass."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, tmp_path, passes: dict[int, set]):
+        import types
+
+        import sandgym.agents
+        import sandgym.envs
+        import sandgym.rollouts.evaluation
+        import sandgym.train.datasets
+        import sandgym.train.metrics
+        import sandgym.train.rft as rft
+
+        self.sampled_with: list[str] = []   # the model each round sampled with
+        self.sampled_tasks: list[list[str]] = []
+        self.fine_tunes: list[tuple[int, object, int]] = []  # (round, resume, examples)
+        fakes = self
+
+        class Policy:
+            def __init__(self, path, name=""):
+                fakes.sampled_with.append(str(path))
+
+            def close(self):
+                pass
+
+        class Batches:
+            task_ids = [f"t{i}" for i in range(6)]
+
+            def __init__(self, *args, **kwargs):
+                pass
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                return None
+
+            def play(self, policy, task_ids, *, samples, sampling, max_turns):
+                round_ = len(fakes.sampled_tasks) + 1
+                fakes.sampled_tasks.append(list(task_ids))
+                ok = passes.get(round_, set())
+                return [_traj(t, f"reply {t} {i}", 1.0 if t in ok else 0.0,
+                              "pass" if t in ok else "fail")
+                        for t in task_ids for i in range(samples)]
+
+        def fine_tune(base, examples, adapter_dir, config, round_, out, *, resume=None):
+            fakes.fine_tunes.append((round_, resume, len(examples)))
+            adapter_dir.mkdir(exist_ok=True)
+            return [0.5]
+
+        monkeypatch.setattr(sandgym.agents, "TransformersPolicy", Policy)
+        monkeypatch.setattr(sandgym.agents, "default_model_path", lambda: tmp_path / "base")
+        monkeypatch.setattr(sandgym.rollouts.evaluation, "EpisodeBatches", Batches)
+        monkeypatch.setattr(sandgym.train.datasets, "training_env_kwargs",
+                            lambda *a, **k: {})
+        monkeypatch.setattr(sandgym.envs, "env_traits", lambda env_id: types.SimpleNamespace(
+            stop_after_code_block=True, multi_turn=False))
+        monkeypatch.setattr(sandgym.train.metrics, "plot_reward_curve", lambda *a, **k: None)
+        monkeypatch.setattr(rft, "_fine_tune", fine_tune)
+
+
+def _run(tmp_path, **config):
+    from sandgym.train.rft import train_rft
+
+    return train_rft(RFTRunConfig(out=str(tmp_path / "run"), progress=False,
+                                  samples_per_task=2, **config))
+
+
+def test_fresh_task_rounds_continue_the_adapter_and_sample_with_it(monkeypatch, tmp_path):
+    fakes = _Fakes(monkeypatch, tmp_path, passes={1: {"t0"}, 2: {"t1", "t4", "t5"}})
+    result = _run(tmp_path, rounds=2)
+    adapter = tmp_path / "run" / "adapter"
+    assert fakes.sampled_tasks == [["t0", "t2", "t4"], ["t1", "t3", "t5"]]
+    assert fakes.sampled_with == [str(tmp_path / "base"), str(adapter)]
+    # Round 1 starts an adapter, round 2 trains that one further on its own replies.
+    assert fakes.fine_tunes == [(1, None, 2), (2, adapter, 4)]  # 2 distinct replies a task
+    assert result.summary["reward_per_round"] == [pytest.approx(1 / 3), pytest.approx(2 / 3)]
+    assert result.summary["tasks_per_round"] == [3, 3]
+
+
+def test_a_fresh_round_that_keeps_nothing_leaves_the_model_as_it_was(monkeypatch, tmp_path):
+    fakes = _Fakes(monkeypatch, tmp_path, passes={2: {"t1"}, 3: {"t2"}})
+    _run(tmp_path, rounds=3)
+    adapter = tmp_path / "run" / "adapter"
+    # Nothing passed in round 1: round 2 still samples the base and starts the adapter.
+    assert fakes.sampled_with == [str(tmp_path / "base")] * 2 + [str(adapter)]
+    assert fakes.fine_tunes == [(2, None, 2), (3, adapter, 2)]
+
+
+def test_every_task_rounds_retrain_from_the_base_and_stop_when_nothing_passes(
+        monkeypatch, tmp_path):
+    fakes = _Fakes(monkeypatch, tmp_path, passes={1: {"t0"}, 2: {"t0", "t1"}})
+    result = _run(tmp_path, rounds=4, fresh_tasks=False)
+    adapter = tmp_path / "run" / "adapter"
+    assert fakes.sampled_tasks == [[f"t{i}" for i in range(6)]] * 3  # round 3 kept none
+    assert fakes.sampled_with == [str(tmp_path / "base"), str(adapter), str(adapter)]
+    assert fakes.fine_tunes == [(1, None, 2), (2, None, 4)]
+    assert result.summary["rounds"] == 3
+
+
+def test_a_run_that_trains_nothing_fails_and_leaves_no_earlier_adapter(monkeypatch,
+                                                                       tmp_path):
+    _Fakes(monkeypatch, tmp_path, passes={})
+    stale = tmp_path / "run" / "adapter"
+    stale.mkdir(parents=True)
+    (tmp_path / "run" / "samples_round7.jsonl").write_text("{}\n")
+    with pytest.raises(RuntimeError, match="nothing to fine-tune"):
+        _run(tmp_path, rounds=2)
+    assert not stale.exists() and not (tmp_path / "run" / "samples_round7.jsonl").exists()
+
+
 @pytest.mark.parametrize(("split", "env_kwargs"), [
     ("test", {}), ("all", {}), (None, {}), ("train", {"split": "test"}),
     ("train", {"split": "all"})])
@@ -89,6 +201,8 @@ def test_config_refuses_the_held_out_split_and_useless_settings():
         RFTRunConfig(temperature=0.0, samples_per_task=4)
     with pytest.raises(ValueError, match="rounds"):
         RFTRunConfig(rounds=0)
+    with pytest.raises(ValueError, match="limit"):
+        RFTRunConfig(limit=0)
 
 
 def test_train_rft_end_to_end_then_eval_loads_the_adapter(model_path, tmp_path):
