@@ -17,8 +17,10 @@ Two ways to spend rounds (``fresh_tasks``):
   samples only share r, with the model trained on the shares before it, and the adapter
   keeps training on share r's verified replies. The cost is that of one round over every
   task, and each round's sampled pass rate (the curve) is measured on tasks the model has
-  not trained on yet: a rising curve means the training generalizes, not that the model
-  memorised its own answers.
+  not trained on yet, so memorised answers do not inflate it. It still rises when the
+  fine-tune only makes sampling sharper (closer to the model's greedy answers): on the
+  held-out benchmark it rose from 0.18 to 0.34 while greedy pass@1 on the test split
+  went from 0.403 to 0.373. Judge a run by ``sandgym bench learning``.
 * **every task each round** (``--no-fresh-tasks``, ReST-EM): every round samples every
   task and trains a new adapter from the *base* model on the latest round's replies, so
   rounds do not compound their own fitting errors. A round costs as much as a whole
