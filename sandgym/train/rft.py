@@ -208,16 +208,16 @@ def train_rft(config: RFTRunConfig) -> RFTRunResult:
     metrics_path.write_text("")
     (out / "sft_log.jsonl").write_text("")
     rows: list[dict[str, Any]] = []
-    current = base  # the model that samples: the base, then base + the last adapter
     adapter_dir = out / "adapter"
-    trained = False  # whether adapter_dir holds this run's adapter
+    trained = False  # whether adapter_dir holds this run's adapter (it then samples)
     with EpisodeBatches(config.env_id, env_kwargs=env_kwargs,
                         batch_size=config.generation_batch) as batches:
         shares = task_shares(batches.task_ids[:config.limit], config.rounds,
                              config.fresh_tasks)
         for round_, task_ids in enumerate(shares, start=1):
             t0 = time.perf_counter()
-            policy = TransformersPolicy(current, name=f"rft-round{round_}")
+            policy = TransformersPolicy(adapter_dir if trained else base,
+                                        name=f"rft-round{round_}")
             sampling = SamplingParams(temperature=config.temperature,
                                       max_new_tokens=config.max_new_tokens,
                                       seed=config.seed + round_, stop_after_code_block=stop)
@@ -244,7 +244,6 @@ def train_rft(config: RFTRunConfig) -> RFTRunResult:
                 losses = _fine_tune(base, examples, adapter_dir, config, round_, out,
                                     resume=resume)
                 trained = True
-                current = adapter_dir
             else:
                 logger.warning("round %d: none of %d sampled replies passed; nothing to "
                                "fine-tune on this round", round_, len(trajectories))
