@@ -107,12 +107,15 @@ def _split(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[d
 
 
 def dpo_pairs(records: Iterable[Any], *, max_pairs_per_task: int = 4,
-              min_margin: float = 0.0) -> list[dict[str, Any]]:
+              min_margin: float = 0.0, passed_over_failed: bool = False
+              ) -> list[dict[str, Any]]:
     """Chosen/rejected pairs per task, ranked by episode return.
 
     Each task's episodes are sorted by reward; the best ones are paired with worse ones
     (reward margin above ``min_margin``, a different reply, the same prompt), at most
-    ``max_pairs_per_task`` pairs per task, best-vs-worst first.
+    ``max_pairs_per_task`` pairs per task, best-vs-worst first. ``passed_over_failed``:
+    only pairs whose chosen episode succeeded (`is_success`) and whose rejected one did
+    not, so partial credit never makes a failed reply the one to imitate.
     """
     by_task: dict[tuple[Any, Any], list[Trajectory]] = defaultdict(list)
     for traj in _decode(records):
@@ -122,7 +125,8 @@ def dpo_pairs(records: Iterable[Any], *, max_pairs_per_task: int = 4,
     for (env_id, task_id), group in sorted(by_task.items(), key=lambda kv: str(kv[0])):
         ranked = sorted(group, key=lambda r: _reward(r), reverse=True)
         candidates = [(hi, lo) for hi in ranked for lo in reversed(ranked)
-                      if _reward(hi) - _reward(lo) > min_margin]
+                      if _reward(hi) - _reward(lo) > min_margin
+                      and (not passed_over_failed or (is_success(hi) and not is_success(lo)))]
         candidates.sort(key=lambda p: _reward(p[0]) - _reward(p[1]), reverse=True)
         used: set[tuple[str, str]] = set()
         for hi, lo in candidates:

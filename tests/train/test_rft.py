@@ -65,10 +65,12 @@ def test_fresh_task_rounds_deal_every_task_to_exactly_one_round_in_order():
 
 
 class _Fakes:
-    """Stand-ins for the model, the env batches and the SFT step, so the round logic of
-    `train_rft` runs in milliseconds: ``passes[round]`` says which tasks pass."""
+    """Stand-ins for the model, the env batches and the training steps, so the round
+    logic of `train_rft` runs in milliseconds: ``passes[round]`` says which tasks pass
+    (with ``first_sample_fails``, all but their first sample)."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, tmp_path, passes: dict[int, set]):
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, tmp_path, passes: dict[int, set],
+                 first_sample_fails: bool = False):
         import types
 
         import sandgym.agents
@@ -81,6 +83,7 @@ class _Fakes:
         self.sampled_with: list[str] = []   # the model each round sampled with
         self.sampled_tasks: list[list[str]] = []
         self.fine_tunes: list[tuple[int, object, int]] = []  # (round, resume, examples)
+        self.prefers: list[tuple[int, object, list]] = []  # (round, resume, pairs)
         fakes = self
 
         class Policy:
@@ -106,14 +109,23 @@ class _Fakes:
                 round_ = len(fakes.sampled_tasks) + 1
                 fakes.sampled_tasks.append(list(task_ids))
                 ok = passes.get(round_, set())
-                return [_traj(t, f"reply {t} {i}", 1.0 if t in ok else 0.0,
-                              "pass" if t in ok else "fail")
+
+                def passed(t: str, i: int) -> bool:
+                    return t in ok and not (first_sample_fails and i == 0)
+
+                return [_traj(t, f"reply {t} {i}", 1.0 if passed(t, i) else 0.0,
+                              "pass" if passed(t, i) else "fail")
                         for t in task_ids for i in range(samples)]
 
         def fine_tune(base, examples, adapter_dir, config, round_, out, *, resume=None):
             fakes.fine_tunes.append((round_, resume, len(examples)))
             adapter_dir.mkdir(exist_ok=True)
             return [0.5]
+
+        def prefer(base, pairs, adapter_dir, config, round_, out, *, resume=None):
+            fakes.prefers.append((round_, resume, pairs))
+            adapter_dir.mkdir(exist_ok=True)
+            return [0.7]
 
         monkeypatch.setattr(sandgym.agents, "TransformersPolicy", Policy)
         monkeypatch.setattr(sandgym.agents, "default_model_path", lambda: tmp_path / "base")
@@ -124,13 +136,14 @@ class _Fakes:
             stop_after_code_block=True, multi_turn=False))
         monkeypatch.setattr(sandgym.train.metrics, "plot_reward_curve", lambda *a, **k: None)
         monkeypatch.setattr(rft, "_fine_tune", fine_tune)
+        monkeypatch.setattr(rft, "_prefer", prefer)
 
 
 def _run(tmp_path, **config):
     from sandgym.train.rft import train_rft
 
-    return train_rft(RFTRunConfig(out=str(tmp_path / "run"), progress=False,
-                                  samples_per_task=2, **config))
+    return train_rft(RFTRunConfig(**{"out": str(tmp_path / "run"), "progress": False,
+                                     "samples_per_task": 2, **config}))
 
 
 def test_fresh_task_rounds_continue_the_adapter_and_sample_with_it(monkeypatch, tmp_path):
@@ -154,6 +167,41 @@ def test_a_fresh_round_that_keeps_nothing_leaves_the_model_as_it_was(monkeypatch
     assert fakes.fine_tunes == [(2, None, 2), (3, adapter, 2)]
 
 
+def test_rpo_rounds_train_on_passed_failed_pairs_of_the_same_task(monkeypatch, tmp_path):
+    fakes = _Fakes(monkeypatch, tmp_path, passes={1: {"t0", "t2"}, 2: {"t3"}},
+                   first_sample_fails=True)
+    result = _run(tmp_path, rounds=2, objective="rpo", samples_per_task=3)
+    adapter = tmp_path / "run" / "adapter"
+    assert fakes.fine_tunes == []  # no SFT step under rpo
+    assert [(r, resume) for r, resume, _ in fakes.prefers] == [(1, None), (2, adapter)]
+    round1 = fakes.prefers[0][2]
+    # t4 failed every sample: no pair. t0 and t2: each passed reply over the failed one.
+    assert sorted(p["task_id"] for p in round1) == ["t0", "t0", "t2", "t2"]
+    for pair in round1:
+        task = pair["task_id"]
+        assert pair["prompt"] == [{"role": "user", "content": f"solve {task}"}]
+        assert pair["rejected"] == [{"role": "assistant", "content": f"reply {task} 0"}]
+    assert sorted(p["chosen"][0]["content"] for p in round1 if p["task_id"] == "t0") == [
+        "reply t0 1", "reply t0 2"]
+    written = [json.loads(line) for line in
+               (tmp_path / "run" / "pairs_round1.jsonl").read_text().splitlines()]
+    assert [(p["task_id"], p["rejected"]) for p in written] == [
+        (p["task_id"], p["rejected"][0]["content"]) for p in round1]
+    assert result.summary["examples_per_round"] == [4, 2]
+
+
+def test_rpo_refuses_multi_turn_envs(monkeypatch, tmp_path):
+    import types
+
+    import sandgym.envs
+
+    _Fakes(monkeypatch, tmp_path, passes={1: {"t0"}})
+    monkeypatch.setattr(sandgym.envs, "env_traits", lambda env_id: types.SimpleNamespace(
+        stop_after_code_block=False, multi_turn=True))
+    with pytest.raises(ValueError, match="multi-turn"):
+        _run(tmp_path, objective="rpo")
+
+
 def test_every_task_rounds_retrain_from_the_base_and_stop_when_nothing_passes(
         monkeypatch, tmp_path):
     fakes = _Fakes(monkeypatch, tmp_path, passes={1: {"t0"}, 2: {"t0", "t1"}})
@@ -171,9 +219,11 @@ def test_a_run_that_trains_nothing_fails_and_leaves_no_earlier_adapter(monkeypat
     stale = tmp_path / "run" / "adapter"
     stale.mkdir(parents=True)
     (tmp_path / "run" / "samples_round7.jsonl").write_text("{}\n")
-    with pytest.raises(RuntimeError, match="nothing to fine-tune"):
+    (tmp_path / "run" / "pairs_round7.jsonl").write_text("{}\n")
+    with pytest.raises(RuntimeError, match="nothing to train on"):
         _run(tmp_path, rounds=2)
     assert not stale.exists() and not (tmp_path / "run" / "samples_round7.jsonl").exists()
+    assert not (tmp_path / "run" / "pairs_round7.jsonl").exists()
 
 
 @pytest.mark.parametrize(("split", "env_kwargs"), [
@@ -203,6 +253,15 @@ def test_config_refuses_the_held_out_split_and_useless_settings():
         RFTRunConfig(rounds=0)
     with pytest.raises(ValueError, match="limit"):
         RFTRunConfig(limit=0)
+    with pytest.raises(ValueError, match="objective must be one of sft, rpo"):
+        RFTRunConfig(objective="dpo")
+    with pytest.raises(ValueError, match="beta"):
+        RFTRunConfig(objective="rpo", beta=0.0)
+    # Each objective has its own default learning rate; a given one wins.
+    assert (RFTRunConfig().lr, RFTRunConfig(objective="rpo").lr) == (5e-4, 5e-5)
+    assert RFTRunConfig(objective="rpo", learning_rate=1e-4).lr == 1e-4
+    assert (RFTRunConfig().train_epochs, RFTRunConfig(objective="rpo").train_epochs) == (3, 2)
+    assert RFTRunConfig(objective="rpo", epochs=1).train_epochs == 1
 
 
 def test_train_rft_end_to_end_then_eval_loads_the_adapter(model_path, tmp_path):
