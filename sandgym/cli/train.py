@@ -77,9 +77,12 @@ def rft(config: RFTRunConfig,
     By default each round samples a fresh share of the training tasks with the model
     trained so far (its pass rate is measured on tasks not yet trained on);
     --no-fresh-tasks samples every task each round and retrains from the base (ReST-EM).
+    --objective rpo trains on (passed, failed) reply pairs of the same task (DPO plus an
+    NLL term) instead of SFT on the passed replies.
 
-    Writes metrics.jsonl (one row per round), samples_round*.jsonl, reward_curve.png,
-    summary.json and adapter/ (evaluate it with `sandgym eval --policy RUN_DIR`).
+    Writes metrics.jsonl (one row per round), samples_round*.jsonl, pairs_round*.jsonl
+    (rpo), reward_curve.png, summary.json and adapter/ (evaluate it with
+    `sandgym eval --policy RUN_DIR`).
     """
     from sandgym.train.metrics import json_safe
     from sandgym.train.rft import train_rft

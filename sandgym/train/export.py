@@ -113,9 +113,11 @@ def dpo_pairs(records: Iterable[Any], *, max_pairs_per_task: int = 4,
 
     Each task's episodes are sorted by reward; the best ones are paired with worse ones
     (reward margin above ``min_margin``, a different reply, the same prompt), at most
-    ``max_pairs_per_task`` pairs per task, best-vs-worst first. ``passed_over_failed``:
-    only pairs whose chosen episode succeeded (`is_success`) and whose rejected one did
-    not, so partial credit never makes a failed reply the one to imitate.
+    ``max_pairs_per_task`` pairs per task, best-vs-worst first; replies that differ only
+    in surrounding whitespace are not a pair. ``passed_over_failed``: only pairs whose
+    chosen episode succeeded (`is_success`) and whose rejected one did not, so in an env
+    with verdicts partial credit never makes a failed reply the one to imitate (without
+    a verdict status, success is a return above 0).
     """
     by_task: dict[tuple[Any, Any], list[Trajectory]] = defaultdict(list)
     for traj in _decode(records):
@@ -134,7 +136,8 @@ def dpo_pairs(records: Iterable[Any], *, max_pairs_per_task: int = 4,
                 break
             prompt, chosen = _split(_messages(hi))
             rejected_prompt, rejected = _split(_messages(lo))
-            if not chosen or not rejected or prompt != rejected_prompt or chosen == rejected:
+            if (not chosen or not rejected or prompt != rejected_prompt
+                    or _stripped(chosen) == _stripped(rejected)):
                 continue
             key = (json.dumps(chosen), json.dumps(rejected))
             if key in used:
@@ -144,6 +147,10 @@ def dpo_pairs(records: Iterable[Any], *, max_pairs_per_task: int = 4,
                           "task_id": task_id, "env_id": env_id,
                           "chosen_reward": _reward(hi), "rejected_reward": _reward(lo)})
     return pairs
+
+
+def _stripped(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(m["role"], m["content"].strip()) for m in messages]
 
 
 def _records(source: str | os.PathLike[str]) -> list[Trajectory]:

@@ -7,7 +7,7 @@ import pytest
 
 from sandgym.agents.trajectory import Trajectory
 from sandgym.train.export import dpo_pairs
-from sandgym.train.preference import PreferenceSettings, train_preference
+from sandgym.train.preference import PreferenceSettings, _batches, train_preference
 
 PROMPT = [{"role": "system", "content": "Answer with one python code block."},
           {"role": "user", "content": "Write add(a, b) returning a + b."}]
@@ -36,6 +36,54 @@ def test_rpo_pairs_put_a_passed_reply_over_a_failed_one_never_partial_credit():
     assert ("b", "half") in {(p["task_id"], p["chosen"][0]["content"]) for p in plain}
 
 
+@pytest.mark.parametrize(("n", "batch_size", "epochs", "steps"), [
+    (5, 8, 2, 2), (20, 8, 1, 3), (9, 8, 1, 2), (5, 2, 1.5, 5), (1, 8, 0.1, 1)])
+def test_batches_cover_every_pair_once_an_epoch_and_never_twice_in_a_batch(
+        n, batch_size, epochs, steps):
+    batches = _batches(n, batch_size, epochs, seed=1)
+    assert len(batches) == steps
+    assert all(len(set(b)) == len(b) <= batch_size for b in batches)
+    per_epoch = -(-n // batch_size)
+    for start in range(0, len(batches) - per_epoch + 1, per_epoch):
+        assert sorted(i for b in batches[start:start + per_epoch] for i in b) == list(range(n))
+
+
+def _add_pairs(wrong_body: str = "return a - b") -> list[dict]:
+    return [{"task_id": "add", "prompt": PROMPT,
+             "chosen": [{"role": "assistant",
+                         "content": "```python\ndef add(a, b):\n    return a + b\n```"}],
+             "rejected": [{"role": "assistant",
+                           "content": f"```python\ndef add(a, b):\n    {wrong_body}\n```"}]}]
+
+
+def test_reply_log_probs_match_a_plain_forward_pass(model_path):
+    """The reply-only head (`_batch_logps`, right-padded batch) against the model's own
+    forward pass on each sequence alone."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from sandgym.agents import load_model
+    from sandgym.train.preference import _batch_logps, _encode
+
+    model, tokenizer = load_model(model_path)
+    model = get_peft_model(model, LoraConfig(r=4, target_modules="all-linear",
+                                             task_type="CAUSAL_LM"))
+    model.eval()
+    pairs = _add_pairs() + _add_pairs("total = a\n    for _ in range(b):\n        "
+                                      "total += 1\n    return total")
+    seqs = [s for pair in pairs for s in _encode(tokenizer, pair)]
+    assert len({len(ids) for ids, _ in seqs}) > 1  # the batch really is padded
+    with torch.no_grad():
+        got, lengths = _batch_logps(model, seqs, tokenizer.pad_token_id, torch.device("cpu"))
+        for row, (ids, prompt_len) in enumerate(seqs):
+            logits = model(input_ids=torch.tensor([ids])).logits[0].float()
+            logps = torch.log_softmax(logits[:-1], dim=-1).gather(
+                1, torch.tensor(ids[1:])[:, None]).squeeze(1)
+            assert got[row].item() == pytest.approx(logps[prompt_len - 1:].sum().item(),
+                                                    rel=1e-4)
+            assert lengths[row].item() == len(ids) - prompt_len
+
+
 def test_no_pairs_is_refused_before_loading_a_model(tmp_path):
     with pytest.raises(ValueError, match="no preference pairs"):
         train_preference(tmp_path / "nowhere", [], tmp_path / "adapter", PreferenceSettings())
@@ -46,11 +94,7 @@ def test_rpo_steps_raise_the_passed_reply_over_the_failed_one(model_path, tmp_pa
     DPO margin then grows, and the saved adapter loads as a policy."""
     from sandgym.agents import TransformersPolicy
 
-    pairs = [{"task_id": "add", "prompt": PROMPT,
-              "chosen": [{"role": "assistant",
-                          "content": "```python\ndef add(a, b):\n    return a + b\n```"}],
-              "rejected": [{"role": "assistant",
-                            "content": "```python\ndef add(a, b):\n    return a - b\n```"}]}]
+    pairs = _add_pairs()
     rows: list[dict] = []
     losses = train_preference(model_path, pairs, tmp_path / "adapter",
                               PreferenceSettings(learning_rate=1e-3, epochs=4, batch_size=1),
@@ -62,3 +106,11 @@ def test_rpo_steps_raise_the_passed_reply_over_the_failed_one(model_path, tmp_pa
     assert (tmp_path / "adapter" / "adapter_config.json").exists()
     policy = TransformersPolicy(tmp_path / "adapter", name="rpo")
     policy.close()
+
+    # Resumed, the adapter starts where it stopped, measured against the base model: the
+    # first margin is already positive (with the adapter as its own reference it is 0).
+    resumed: list[dict] = []
+    train_preference(model_path, pairs, tmp_path / "again",
+                     PreferenceSettings(learning_rate=1e-3, epochs=1, batch_size=1),
+                     resume=tmp_path / "adapter", log=resumed.append)
+    assert resumed[0]["margin"] > 1.0

@@ -67,10 +67,11 @@ def test_fresh_task_rounds_deal_every_task_to_exactly_one_round_in_order():
 class _Fakes:
     """Stand-ins for the model, the env batches and the training steps, so the round
     logic of `train_rft` runs in milliseconds: ``passes[round]`` says which tasks pass
-    (with ``first_sample_fails``, all but their first sample)."""
+    (with ``first_sample_fails``, all but their first sample); a failing sample other
+    than the first earns ``partial`` credit (its verdict still says fail)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, tmp_path, passes: dict[int, set],
-                 first_sample_fails: bool = False):
+                 first_sample_fails: bool = False, partial: float = 0.0):
         import types
 
         import sandgym.agents
@@ -113,7 +114,8 @@ class _Fakes:
                 def passed(t: str, i: int) -> bool:
                     return t in ok and not (first_sample_fails and i == 0)
 
-                return [_traj(t, f"reply {t} {i}", 1.0 if passed(t, i) else 0.0,
+                return [_traj(t, f"reply {t} {i}",
+                              1.0 if passed(t, i) else (partial if i else 0.0),
                               "pass" if passed(t, i) else "fail")
                         for t in task_ids for i in range(samples)]
 
@@ -190,6 +192,19 @@ def test_rpo_rounds_train_on_passed_failed_pairs_of_the_same_task(monkeypatch, t
     assert result.summary["examples_per_round"] == [4, 2]
 
 
+def test_rpo_pairs_never_put_partial_credit_on_the_chosen_side(monkeypatch, tmp_path):
+    # t0 passes samples 1-2 of 3 and fails sample 0 (0 credit). t1 fails all three, two
+    # of them with half credit: ranked by reward alone they would make pairs.
+    fakes = _Fakes(monkeypatch, tmp_path, passes={1: {"t0"}}, first_sample_fails=True,
+                   partial=0.5)
+    result = _run(tmp_path, rounds=1, objective="rpo", samples_per_task=3, pairs_per_task=1,
+                  limit=2)
+    (_, _, pairs), = fakes.prefers
+    assert [(p["task_id"], p["rejected"][0]["content"]) for p in pairs] == [
+        ("t0", "reply t0 0")]  # one pair: pairs_per_task
+    assert result.summary["examples_per_round"] == [1]
+
+
 def test_rpo_refuses_multi_turn_envs(monkeypatch, tmp_path):
     import types
 
@@ -198,8 +213,11 @@ def test_rpo_refuses_multi_turn_envs(monkeypatch, tmp_path):
     _Fakes(monkeypatch, tmp_path, passes={1: {"t0"}})
     monkeypatch.setattr(sandgym.envs, "env_traits", lambda env_id: types.SimpleNamespace(
         stop_after_code_block=False, multi_turn=True))
+    earlier = tmp_path / "run" / "adapter"
+    earlier.mkdir(parents=True)
     with pytest.raises(ValueError, match="multi-turn"):
         _run(tmp_path, objective="rpo")
+    assert earlier.exists()  # refused before touching the run directory
 
 
 def test_every_task_rounds_retrain_from_the_base_and_stop_when_nothing_passes(
@@ -309,6 +327,28 @@ def test_train_rft_end_to_end_then_eval_loads_the_adapter(model_path, tmp_path):
     assert report["policy"] == str(out) and report["tasks"] == 2
     assert report["sandbox_errors"] == 0
     assert set(report["pass@k_interval"]) == {"pass@1"}
+
+
+def test_train_rft_rpo_through_the_cli_pairs_what_the_sandbox_judged(model_path, tmp_path):
+    from sandgym.cli import app
+
+    out = tmp_path / "rpo"
+    result = CliRunner().invoke(app, [
+        "train", "rft", "--objective", "rpo", "--limit", "8", "--rounds", "1",
+        "--samples-per-task", "4", "--epochs", "1", "--out", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert _last_json(result.output)["examples_per_round"][0] >= 1
+    verdicts = {(s["task_id"], s["reply"]): s["passed"] for s in map(
+        json.loads, (out / "samples_round1.jsonl").read_text().splitlines())}
+    pairs = [json.loads(line) for line in (out / "pairs_round1.jsonl").read_text()
+             .splitlines()]
+    assert pairs
+    for pair in pairs:  # chosen: a reply the sandbox passed; rejected: one it failed
+        assert verdicts[(pair["task_id"], pair["chosen"])] is True
+        assert verdicts[(pair["task_id"], pair["rejected"])] is False
+    log = [json.loads(line) for line in (out / "sft_log.jsonl").read_text().splitlines()]
+    assert log and {"loss", "dpo", "nll", "margin", "accuracy"} <= set(log[0])
+    assert (out / "adapter" / "adapter_model.safetensors").is_file()
 
 
 def _last_json(output: str) -> dict:
