@@ -160,7 +160,6 @@ class RFTRunConfig:
             raise ValueError("temperature 0 gives identical samples; use e.g. 0.8 to sample "
                              f"{self.samples_per_task} different replies per task")
 
-
     @property
     def lr(self) -> float:
         """The learning rate in force: the one given, else the objective's default."""
