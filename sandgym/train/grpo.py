@@ -355,11 +355,9 @@ def _train(config: GRPORunConfig, out: Path, checkpoint: Path | None, graceful: 
     # 3. LoRA (or not), and TRL's configuration.
     peft_config = None
     if config.lora:
-        from peft import LoraConfig
+        from sandgym.train.lora import lora_config
 
-        peft_config = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha,
-                                 lora_dropout=0.0, target_modules="all-linear",
-                                 task_type="CAUSAL_LM")
+        peft_config = lora_config(config.lora_r, config.lora_alpha)
     vllm = {"use_vllm": True, "vllm_mode": "colocate"} if config.use_vllm else {}
     args = GRPOConfig(
         output_dir=str(out), max_steps=config.steps, seed=config.seed,

@@ -62,9 +62,10 @@ def train_preference(base: Path, pairs: list[dict[str, Any]], adapter_dir: Path,
     gets each step's figures (loss, margin, accuracy).
     """
     import torch
-    from peft import LoraConfig, PeftModel, get_peft_model
+    from peft import PeftModel, get_peft_model
 
     from sandgym.agents import load_model
+    from sandgym.train.lora import lora_config
 
     if not pairs:
         raise ValueError("no preference pairs to train on")
@@ -74,9 +75,7 @@ def train_preference(base: Path, pairs: list[dict[str, Any]], adapter_dir: Path,
     if resume is not None:
         model = PeftModel.from_pretrained(model, str(resume), is_trainable=True)
     else:
-        model = get_peft_model(model, LoraConfig(
-            r=settings.lora_r, lora_alpha=settings.lora_alpha, lora_dropout=0.0,
-            target_modules="all-linear", task_type="CAUSAL_LM"))
+        model = get_peft_model(model, lora_config(settings.lora_r, settings.lora_alpha))
     device = next(model.parameters()).device
     encoded = [_encode(tokenizer, p) for p in pairs]
     model.eval()

@@ -409,22 +409,20 @@ def _fine_tune(base: Path, examples: list[dict[str, Any]], adapter_dir: Path,
 
     import torch
     from datasets import Dataset
-    from peft import LoraConfig
     from transformers import TrainerCallback
     from trl import SFTConfig, SFTTrainer
 
     from sandgym.agents import load_model
+    from sandgym.train.lora import lora_config
 
     model, tokenizer = load_model(base)
-    peft_config: LoraConfig | None = None
+    peft_config: Any = None
     if resume is not None:
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, str(resume), is_trainable=True)
     else:
-        peft_config = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha,
-                                 lora_dropout=0.0, target_modules="all-linear",
-                                 task_type="CAUSAL_LM")
+        peft_config = lora_config(config.lora_r, config.lora_alpha)
     model.train()
     tokenizer.padding_side = "right"  # training pads on the right; generation on the left
     dataset = Dataset.from_list([{"prompt": e["prompt"], "completion": e["completion"]}
