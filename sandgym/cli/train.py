@@ -78,11 +78,12 @@ def rft(config: RFTRunConfig,
     trained so far (its pass rate is measured on tasks not yet trained on);
     --no-fresh-tasks samples every task each round and retrains from the base (ReST-EM).
     --objective rpo trains on (passed, failed) reply pairs of the same task (DPO plus an
-    NLL term) instead of SFT on the passed replies.
+    NLL term) instead of SFT on the passed replies; it also decodes each task greedily
+    and pairs a failed greedy reply first (--no-pair-greedy: samples only).
 
     Writes metrics.jsonl (one row per round), samples_round*.jsonl, pairs_round*.jsonl
-    (rpo), reward_curve.png, summary.json and adapter/ (evaluate it with
-    `sandgym eval --policy RUN_DIR`).
+    and greedy_round*.jsonl (rpo), reward_curve.png, summary.json and adapter/
+    (evaluate it with `sandgym eval --policy RUN_DIR`).
     """
     from sandgym.train.metrics import json_safe
     from sandgym.train.rft import train_rft

@@ -19,7 +19,7 @@ import logging
 import math
 import os
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -107,7 +107,8 @@ def _split(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[d
 
 
 def dpo_pairs(records: Iterable[Any], *, max_pairs_per_task: int = 4,
-              min_margin: float = 0.0, passed_over_failed: bool = False
+              min_margin: float = 0.0, passed_over_failed: bool = False,
+              rejected_first: Callable[[Trajectory], bool] | None = None,
               ) -> list[dict[str, Any]]:
     """Chosen/rejected pairs per task, ranked by episode return.
 
@@ -117,7 +118,10 @@ def dpo_pairs(records: Iterable[Any], *, max_pairs_per_task: int = 4,
     in surrounding whitespace are not a pair. ``passed_over_failed``: only pairs whose
     chosen episode succeeded (`is_success`) and whose rejected one did not, so in an env
     with verdicts partial credit never makes a failed reply the one to imitate (without
-    a verdict status, success is a return above 0).
+    a verdict status, success is a return above 0). ``rejected_first``: a task's first
+    pair is the best one whose rejected episode it holds for, when there is one (e.g.
+    against the model's greedy reply, the one an evaluation would score); the others
+    follow by margin as usual, so one reply is not pushed down by every pair.
     """
     by_task: dict[tuple[Any, Any], list[Trajectory]] = defaultdict(list)
     for traj in _decode(records):
@@ -130,6 +134,11 @@ def dpo_pairs(records: Iterable[Any], *, max_pairs_per_task: int = 4,
                       if _reward(hi) - _reward(lo) > min_margin
                       and (not passed_over_failed or (is_success(hi) and not is_success(lo)))]
         candidates.sort(key=lambda p: _reward(p[0]) - _reward(p[1]), reverse=True)
+        if rejected_first is not None:
+            first = next((p for p in candidates if rejected_first(p[1])), None)
+            if first is not None:
+                candidates.remove(first)
+                candidates.insert(0, first)
         used: set[tuple[str, str]] = set()
         for hi, lo in candidates:
             if len(used) >= max_pairs_per_task:

@@ -46,7 +46,9 @@ a 2-core CPU. Three fresh-task rounds were not tried on the development split.
 Writes ``metrics.jsonl`` (one row per round: the round's sampled pass rate is its
 training reward), ``sft_log.jsonl`` (the losses of every step), ``samples_round{r}.jsonl``
 (every sampled reply with its reward, kept or not), ``pairs_round{r}.jsonl`` (rpo: the pairs
-trained on), ``reward_curve.png``, ``summary.json``,
+trained on), ``greedy_round{r}.jsonl`` (rpo: each task's greedy reply and its verdict; its
+pass rate, on the round's training tasks, is ``greedy/pass_rate`` in the metrics),
+``reward_curve.png``, ``summary.json``,
 ``config.json`` and ``adapter/`` (the LoRA: with fresh tasks, trained over every round
 that kept a reply; otherwise the last such round's; loadable by ``sandgym eval --policy
 runs/X``). A run first removes what an earlier run left in its directory (adapter,
@@ -60,7 +62,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +112,11 @@ class RFTRunConfig:
         "pushed down too (single-turn envs)."})
     pairs_per_task: int = field(default=2, metadata={
         "help": "rpo: most (passed, failed) pairs per task per round."})
+    pair_greedy: bool = field(default=True, metadata={
+        "help": "rpo: also decode each task greedily, as evaluation does; a task whose "
+        "greedy reply failed gets its first pair against that reply (the answer an "
+        "evaluation would score), and a passing greedy reply can be a chosen one.",
+        "cli": "--pair-greedy/--no-pair-greedy"})
     beta: float = field(default=0.1, metadata={
         "help": "rpo: DPO temperature (higher keeps the model nearer the base)."})
     epochs: float | None = field(default=None, metadata={
@@ -274,22 +281,31 @@ def train_rft(config: RFTRunConfig) -> RFTRunResult:
             sampling = SamplingParams(temperature=config.temperature,
                                       max_new_tokens=config.max_new_tokens,
                                       seed=config.seed + round_, stop_after_code_block=stop)
+            greedy: list[Any] = []
             try:
                 trajectories = batches.play(policy, task_ids, samples=config.samples_per_task,
                                             sampling=sampling,
                                             max_turns=10 if traits.multi_turn else 1)
+                if config.objective == "rpo" and config.pair_greedy and not sampling.greedy:
+                    greedy = batches.play(policy, task_ids, samples=1, max_turns=1,
+                                          sampling=replace(sampling, temperature=0.0))
             finally:
                 policy.close()
             sample_s = time.perf_counter() - t0
             if config.objective == "rpo":
-                examples = dpo_pairs(trajectories, max_pairs_per_task=config.pairs_per_task,
-                                     passed_over_failed=True)
+                examples = _pairs(trajectories, greedy, config.pairs_per_task)
                 write_pairs(out / f"pairs_round{round_}.jsonl", examples)
             else:
                 examples = select_examples(trajectories, config.keep_per_task)
             _write_samples(out / f"samples_round{round_}.jsonl", trajectories)
             row = _round_row(round_, trajectories, examples, sample_s)
             row["tasks"] = len(task_ids)
+            if greedy:
+                _write_samples(out / f"greedy_round{round_}.jsonl", greedy)
+                row["greedy/pass_rate"] = _pass_rate(greedy)
+                row["sandbox/grading_s"] += _grading_s(greedy)
+                logger.info("round %d: greedy pass rate %.3f", round_,
+                            row["greedy/pass_rate"] or 0.0)
             logger.info("round %d: sampled %d replies of %d tasks in %.0f s, pass rate %.3f, "
                         "%d tasks solved, %d %s kept", round_, len(trajectories),
                         len(task_ids), sample_s, row["reward/mean"] or 0.0,
@@ -341,7 +357,7 @@ def _remove_earlier_outputs(out: Path) -> None:
 
     for path in [out / "adapter", out / "summary.json", out / "reward_curve.png",
                  *out.glob("sft_round*"), *out.glob("samples_round*.jsonl"),
-                 *out.glob("pairs_round*.jsonl")]:
+                 *out.glob("pairs_round*.jsonl"), *out.glob("greedy_round*.jsonl")]:
         if path.is_dir():
             shutil.rmtree(path)
         elif path.exists():
@@ -355,7 +371,7 @@ def _round_row(round_: int, trajectories: list[Any], examples: list[dict[str, An
     lengths = [sum(len(ids) for ids in t.completion_token_ids) for t in scored
                if t.completion_token_ids]
     truncated = [t for t in scored if "length" in t.finish_reasons]
-    grading = sum(float(t.timings.get("env_s", 0.0) or 0.0) for t in trajectories)
+    grading = _grading_s(trajectories)
     return {
         "step": round_,
         "reward/mean": sum(t.final_reward for t in scored) / len(scored) if scored else None,
@@ -369,6 +385,26 @@ def _round_row(round_: int, trajectories: list[Any], examples: list[dict[str, An
         "sandbox/grading_s": grading,
         "time/sample_s": sample_s,
     }
+
+
+def _pairs(samples: list[Any], greedy: list[Any], per_task: int) -> list[dict[str, Any]]:
+    """(passed, failed) pairs per task from the samples and the greedy replies; a task
+    whose greedy reply failed gets its first pair against that reply. (Greedy replies
+    are told apart by identity: `dpo_pairs` passes trajectories through as they are.)"""
+    greedy_ids = {id(t) for t in greedy}
+    return dpo_pairs(samples + greedy, max_pairs_per_task=per_task, passed_over_failed=True,
+                     rejected_first=lambda t: id(t) in greedy_ids)
+
+
+def _grading_s(trajectories: list[Any]) -> float:
+    """Seconds the env (its sandbox) spent on these episodes."""
+    return sum(float(t.timings.get("env_s", 0.0) or 0.0) for t in trajectories)
+
+
+def _pass_rate(trajectories: list[Any]) -> float | None:
+    """Share of the scored episodes (no sandbox error) that passed."""
+    scored = [t for t in trajectories if not t.sandbox_error and t.final_reward is not None]
+    return sum(bool(t.passed) for t in scored) / len(scored) if scored else None
 
 
 def _write_samples(path: Path, trajectories: list[Any]) -> None:
@@ -497,6 +533,7 @@ def _summarize(rows: list[dict[str, Any]], wall_s: float) -> dict[str, Any]:
         "reward_last": rewards[-1] if rewards else None,
         "examples_per_round": [r["examples"] for r in rows],
         "tasks_solved_per_round": [r["tasks_solved"] for r in rows],
+        "greedy_pass_rate_per_round": [r.get("greedy/pass_rate") for r in rows],
         "sample_s_total": sample_s,
         "sft_s_total": sum(r["time/sft_s"] for r in rows),
         "grading_s_total": grading_s,

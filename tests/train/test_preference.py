@@ -57,31 +57,56 @@ def _add_pairs(wrong_body: str = "return a - b") -> list[dict]:
 
 
 def test_reply_log_probs_match_a_plain_forward_pass(model_path):
-    """The reply-only head (`_batch_logps`, right-padded batch) against the model's own
-    forward pass on each sequence alone."""
+    """The packed, prompt-shared forward (`_pair_logps`: several pairs in a row, both
+    replies after one copy of the prompt, a 4-D mask) against the model's own forward
+    pass on each prompt+reply alone."""
     import torch
     from peft import LoraConfig, get_peft_model
 
     from sandgym.agents import load_model
-    from sandgym.train.preference import _batch_logps, _encode
+    from sandgym.train.preference import _encode, _pack, _pair_logps
 
     model, tokenizer = load_model(model_path)
     model = get_peft_model(model, LoraConfig(r=4, target_modules="all-linear",
-                                             task_type="CAUSAL_LM"))
+                                             task_type="CAUSAL_LM", init_lora_weights=False))
     model.eval()
-    pairs = _add_pairs() + _add_pairs("total = a\n    for _ in range(b):\n        "
-                                      "total += 1\n    return total")
-    seqs = [s for pair in pairs for s in _encode(tokenizer, pair)]
-    assert len({len(ids) for ids, _ in seqs}) > 1  # the batch really is padded
-    with torch.no_grad():
-        got, lengths = _batch_logps(model, seqs, tokenizer.pad_token_id, torch.device("cpu"))
-        for row, (ids, prompt_len) in enumerate(seqs):
-            logits = model(input_ids=torch.tensor([ids])).logits[0].float()
-            logps = torch.log_softmax(logits[:-1], dim=-1).gather(
-                1, torch.tensor(ids[1:])[:, None]).squeeze(1)
-            assert got[row].item() == pytest.approx(logps[prompt_len - 1:].sum().item(),
-                                                    rel=1e-4)
-            assert lengths[row].item() == len(ids) - prompt_len
+    pairs = (_add_pairs() + _add_pairs("total = a\n    for _ in range(b):\n        "
+                                       "total += 1\n    return total")
+             + _add_pairs("return b"))
+    encoded = [_encode(tokenizer, pair) for pair in pairs]
+    assert len({e.tokens for e in encoded}) > 1  # rows really are padded
+    assert len(_pack(encoded, row_tokens=1)) == 3  # a pair a row
+    assert len(_pack(encoded, row_tokens=2 * max(e.tokens for e in encoded))) == 2
+    for row_tokens in (1, 2 * max(e.tokens for e in encoded)):  # a pair a row; shared rows
+        with torch.no_grad():
+            chosen, rejected, lengths = _pair_logps(model, encoded, torch.device("cpu"),
+                                                    row_tokens)
+        for i, e in enumerate(encoded):
+            for got, reply in ((chosen[i], e.chosen), (rejected[i], e.rejected)):
+                ids = e.prompt + reply
+                with torch.no_grad():
+                    logits = model(input_ids=torch.tensor([ids])).logits[0].float()
+                logps = torch.log_softmax(logits[:-1], dim=-1).gather(
+                    1, torch.tensor(ids[1:])[:, None]).squeeze(1)
+                assert got.item() == pytest.approx(logps[len(e.prompt) - 1:].sum().item(),
+                                                   rel=1e-4)
+            assert lengths[i].item() == len(e.chosen)
+
+
+def test_the_first_step_starts_at_the_reference_for_every_pair_of_a_shuffled_batch(
+        model_path, tmp_path):
+    """Reference and policy log-probs are matched pair by pair: with a fresh adapter
+    (LoRA B = 0) every pair's margin is 0 in the first step, whatever order the
+    shuffled batches and the packed rows put the pairs in."""
+    pairs = (_add_pairs() + _add_pairs("return b") + _add_pairs("return a * b")
+             + _add_pairs("total = a\n    for _ in range(b):\n        total += 1\n"
+                          "    return total"))
+    rows: list[dict] = []
+    train_preference(model_path, pairs, tmp_path / "adapter",
+                     PreferenceSettings(epochs=1, batch_size=3), log=rows.append)
+    assert len(rows) == 2  # batches of 3 and 1
+    assert rows[0]["margin"] == pytest.approx(0.0, abs=1e-3)
+    assert rows[0]["margin_max_abs"] == pytest.approx(0.0, abs=1e-3)
 
 
 def test_no_pairs_is_refused_before_loading_a_model(tmp_path):

@@ -71,7 +71,8 @@ class _Fakes:
     than the first earns ``partial`` credit (its verdict still says fail)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, tmp_path, passes: dict[int, set],
-                 first_sample_fails: bool = False, partial: float = 0.0):
+                 first_sample_fails: bool = False, partial: float = 0.0,
+                 greedy_passes: dict[int, set] | None = None):
         import types
 
         import sandgym.agents
@@ -83,6 +84,7 @@ class _Fakes:
 
         self.sampled_with: list[str] = []   # the model each round sampled with
         self.sampled_tasks: list[list[str]] = []
+        self.greedy_tasks: list[list[str]] = []  # tasks each greedy (temperature 0) call got
         self.fine_tunes: list[tuple[int, object, int]] = []  # (round, resume, examples)
         self.prefers: list[tuple[int, object, list]] = []  # (round, resume, pairs)
         fakes = self
@@ -107,6 +109,12 @@ class _Fakes:
                 return None
 
             def play(self, policy, task_ids, *, samples, sampling, max_turns):
+                if sampling.greedy:  # the greedy reply of each task in the latest round
+                    assert samples == 1
+                    fakes.greedy_tasks.append(list(task_ids))
+                    ok = (greedy_passes or {}).get(len(fakes.sampled_tasks), set())
+                    return [_traj(t, f"greedy {t}", 1.0 if t in ok else 0.0,
+                                  "pass" if t in ok else "fail") for t in task_ids]
                 round_ = len(fakes.sampled_tasks) + 1
                 fakes.sampled_tasks.append(list(task_ids))
                 ok = passes.get(round_, set())
@@ -172,8 +180,9 @@ def test_a_fresh_round_that_keeps_nothing_leaves_the_model_as_it_was(monkeypatch
 def test_rpo_rounds_train_on_passed_failed_pairs_of_the_same_task(monkeypatch, tmp_path):
     fakes = _Fakes(monkeypatch, tmp_path, passes={1: {"t0", "t2"}, 2: {"t3"}},
                    first_sample_fails=True)
-    result = _run(tmp_path, rounds=2, objective="rpo", samples_per_task=3)
+    result = _run(tmp_path, rounds=2, objective="rpo", samples_per_task=3, pair_greedy=False)
     adapter = tmp_path / "run" / "adapter"
+    assert fakes.greedy_tasks == []
     assert fakes.fine_tunes == []  # no SFT step under rpo
     assert [(r, resume) for r, resume, _ in fakes.prefers] == [(1, None), (2, adapter)]
     round1 = fakes.prefers[0][2]
@@ -198,11 +207,42 @@ def test_rpo_pairs_never_put_partial_credit_on_the_chosen_side(monkeypatch, tmp_
     fakes = _Fakes(monkeypatch, tmp_path, passes={1: {"t0"}}, first_sample_fails=True,
                    partial=0.5)
     result = _run(tmp_path, rounds=1, objective="rpo", samples_per_task=3, pairs_per_task=1,
-                  limit=2)
+                  limit=2, pair_greedy=False)
     (_, _, pairs), = fakes.prefers
     assert [(p["task_id"], p["rejected"][0]["content"]) for p in pairs] == [
         ("t0", "reply t0 0")]  # one pair: pairs_per_task
     assert result.summary["examples_per_round"] == [1]
+
+
+def test_rpo_pairs_a_verified_sample_against_the_failed_greedy_reply_first(monkeypatch,
+                                                                          tmp_path):
+    # Round 1 holds t0, t2, t4. Samples: t0 and t2 pass all but their first; t4 fails
+    # all. Greedy: t2 passes, t0 and t4 fail.
+    fakes = _Fakes(monkeypatch, tmp_path, passes={1: {"t0", "t2"}}, first_sample_fails=True,
+                   greedy_passes={1: {"t2"}})
+    result = _run(tmp_path, rounds=2, objective="rpo", samples_per_task=3)
+    assert fakes.greedy_tasks == fakes.sampled_tasks == [["t0", "t2", "t4"],
+                                                         ["t1", "t3", "t5"]]
+    (_, _, round1), = [p for p in fakes.prefers if p[0] == 1]
+    rejected = [(p["task_id"], p["rejected"][0]["content"]) for p in round1]
+    # t0's failed greedy reply is the rejected side of its first pair, its failed
+    # sample of the second. t2's greedy reply passed, so its failed sample is rejected.
+    assert rejected == [("t0", "greedy t0"), ("t0", "reply t0 0"),
+                        ("t2", "reply t2 0"), ("t2", "reply t2 0")]
+    assert {p["chosen"][0]["content"] for p in round1[:2]} <= {"reply t0 1", "reply t0 2"}
+    greedy = [json.loads(line) for line in
+              (tmp_path / "run" / "greedy_round1.jsonl").read_text().splitlines()]
+    assert [(g["task_id"], g["passed"]) for g in greedy] == [
+        ("t0", False), ("t2", True), ("t4", False)]
+    assert result.summary["greedy_pass_rate_per_round"] == [pytest.approx(1 / 3), 0.0]
+    # The training reward stays the sampled pass rate: greedy replies are not in it.
+    assert result.summary["reward_per_round"][0] == pytest.approx(4 / 9)
+
+
+def test_sft_rounds_decode_no_greedy_reply(monkeypatch, tmp_path):
+    fakes = _Fakes(monkeypatch, tmp_path, passes={1: {"t0"}})
+    _run(tmp_path, rounds=1)
+    assert fakes.greedy_tasks == [] and fakes.fine_tunes
 
 
 def test_rpo_refuses_multi_turn_envs(monkeypatch, tmp_path):
@@ -238,10 +278,12 @@ def test_a_run_that_trains_nothing_fails_and_leaves_no_earlier_adapter(monkeypat
     stale.mkdir(parents=True)
     (tmp_path / "run" / "samples_round7.jsonl").write_text("{}\n")
     (tmp_path / "run" / "pairs_round7.jsonl").write_text("{}\n")
+    (tmp_path / "run" / "greedy_round7.jsonl").write_text("{}\n")
     with pytest.raises(RuntimeError, match="nothing to train on"):
         _run(tmp_path, rounds=2)
     assert not stale.exists() and not (tmp_path / "run" / "samples_round7.jsonl").exists()
     assert not (tmp_path / "run" / "pairs_round7.jsonl").exists()
+    assert not (tmp_path / "run" / "greedy_round7.jsonl").exists()
 
 
 @pytest.mark.parametrize(("split", "env_kwargs"), [
@@ -338,8 +380,10 @@ def test_train_rft_rpo_through_the_cli_pairs_what_the_sandbox_judged(model_path,
         "--samples-per-task", "4", "--epochs", "1", "--out", str(out), "--no-progress"])
     assert result.exit_code == 0, result.output
     assert _last_json(result.output)["examples_per_round"][0] >= 1
-    verdicts = {(s["task_id"], s["reply"]): s["passed"] for s in map(
-        json.loads, (out / "samples_round1.jsonl").read_text().splitlines())}
+    judged = [json.loads(line) for name in ("samples_round1.jsonl", "greedy_round1.jsonl")
+              for line in (out / name).read_text().splitlines()]
+    assert len(judged) == 8 * 4 + 8  # every sample, and each task's greedy reply
+    verdicts = {(s["task_id"], s["reply"]): s["passed"] for s in judged}
     pairs = [json.loads(line) for line in (out / "pairs_round1.jsonl").read_text()
              .splitlines()]
     assert pairs
