@@ -142,8 +142,8 @@ def stage_grpo() -> None:
 def stage_learning() -> None:
     """Expert iteration on training tasks; base vs trained on held-out tasks.
 
-    The same job as ``sandgym train rft --limit 24 --rounds 2 --samples-per-task 3
-    --keep-per-task 2 --epochs 2`` then ``sandgym eval --env
+    The same job as ``sandgym train rft --limit 24 --rounds 2 --samples-per-task 3``
+    (preference pairs, the default objective) then ``sandgym eval --env
     sandgym/PythonBasics-v0 --env-arg split=test --limit 12 --policy runs/demo/rft``
     for both models. A small slice, to fit the demo's time: the full-size comparison is
     ``sandgym bench learning``.
@@ -155,14 +155,13 @@ def stage_learning() -> None:
     _quiet_training()
     run = train_rft(RFTRunConfig(env_id=LEARN_ENV_ID, limit=LEARN_TRAIN_TASKS,
                                  rounds=LEARN_ROUNDS, samples_per_task=LEARN_SAMPLES,
-                                 keep_per_task=2, epochs=2,
                                  out=str(out_dir() / "rft"), progress=False))
     s = run.summary
     rates = ", ".join(_pct(r) for r in s["reward_per_round"])
     print(f"  {s['rounds']} rounds, each on its own share of {LEARN_TRAIN_TASKS} training "
-          f"tasks ({LEARN_SAMPLES} replies each): pass rate per round {rates}; kept "
-          f"{sum(s['examples_per_round'])} verified replies and fine-tuned a LoRA adapter "
-          f"on them ({s['sft_s_total']:.0f} s)")
+          f"tasks ({LEARN_SAMPLES} sampled replies and the greedy one each): pass rate "
+          f"per round {rates}; trained a LoRA adapter on {sum(s['examples_per_round'])} "
+          f"(passed, failed) reply pairs ({s['sft_s_total']:.0f} s)")
     reports = {name: evaluate(LEARN_ENV_ID, policy, env_kwargs={"split": "test"},
                               limit=LEARN_EVAL_TASKS, max_new_tokens=192, batch_size=32)
                for name, policy in (("base", "default"), ("trained", str(run.out_dir)))}

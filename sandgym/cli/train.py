@@ -77,9 +77,10 @@ def rft(config: RFTRunConfig,
     By default each round samples a fresh share of the training tasks with the model
     trained so far (its pass rate is measured on tasks not yet trained on);
     --no-fresh-tasks samples every task each round and retrains from the base (ReST-EM).
-    --objective rpo trains on (passed, failed) reply pairs of the same task (DPO plus an
-    NLL term) instead of SFT on the passed replies; it also decodes each task greedily
-    and pairs a failed greedy reply first (--no-pair-greedy: samples only).
+    For one-turn envs the default (--objective auto) trains on (passed, failed) reply
+    pairs of the same task, DPO plus an NLL term (rpo); it also decodes each task
+    greedily and pairs a failed greedy reply first (--no-pair-greedy: samples only).
+    Multi-turn envs, and --objective sft, fine-tune on the passed replies (SFT).
 
     Writes metrics.jsonl (one row per round), samples_round*.jsonl, pairs_round*.jsonl
     and greedy_round*.jsonl (rpo), reward_curve.png, summary.json and adapter/

@@ -153,7 +153,7 @@ def _run(tmp_path, **config):
     from sandgym.train.rft import train_rft
 
     return train_rft(RFTRunConfig(**{"out": str(tmp_path / "run"), "progress": False,
-                                     "samples_per_task": 2, **config}))
+                                     "samples_per_task": 2, "objective": "sft", **config}))
 
 
 def test_fresh_task_rounds_continue_the_adapter_and_sample_with_it(monkeypatch, tmp_path):
@@ -220,7 +220,7 @@ def test_rpo_pairs_a_verified_sample_against_the_failed_greedy_reply_first(monke
     # all. Greedy: t2 passes, t0 and t4 fail.
     fakes = _Fakes(monkeypatch, tmp_path, passes={1: {"t0", "t2"}}, first_sample_fails=True,
                    greedy_passes={1: {"t2"}})
-    result = _run(tmp_path, rounds=2, objective="rpo", samples_per_task=3)
+    result = _run(tmp_path, rounds=2, objective="rpo", samples_per_task=3, pairs_per_task=2)
     assert fakes.greedy_tasks == fakes.sampled_tasks == [["t0", "t2", "t4"],
                                                          ["t1", "t3", "t5"]]
     (_, _, round1), = [p for p in fakes.prefers if p[0] == 1]
@@ -243,6 +243,22 @@ def test_sft_rounds_decode_no_greedy_reply(monkeypatch, tmp_path):
     fakes = _Fakes(monkeypatch, tmp_path, passes={1: {"t0"}})
     _run(tmp_path, rounds=1)
     assert fakes.greedy_tasks == [] and fakes.fine_tunes
+
+
+@pytest.mark.parametrize("multi_turn", [False, True])
+def test_auto_objective_is_rpo_for_one_turn_envs_and_sft_for_multi_turn(monkeypatch,
+                                                                       tmp_path, multi_turn):
+    import types
+
+    import sandgym.envs
+
+    fakes = _Fakes(monkeypatch, tmp_path, passes={1: {"t0", "t2"}}, first_sample_fails=True)
+    monkeypatch.setattr(sandgym.envs, "env_traits", lambda env_id: types.SimpleNamespace(
+        stop_after_code_block=True, multi_turn=multi_turn))
+    _run(tmp_path, rounds=1, objective="auto", samples_per_task=3)
+    assert (len(fakes.fine_tunes), len(fakes.prefers)) == ((1, 0) if multi_turn else (0, 1))
+    written = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert written["objective"] == ("sft" if multi_turn else "rpo")  # what ran
 
 
 def test_rpo_refuses_multi_turn_envs(monkeypatch, tmp_path):
@@ -313,15 +329,17 @@ def test_config_refuses_the_held_out_split_and_useless_settings():
         RFTRunConfig(rounds=0)
     with pytest.raises(ValueError, match="limit"):
         RFTRunConfig(limit=0)
-    with pytest.raises(ValueError, match="objective must be one of sft, rpo"):
+    with pytest.raises(ValueError, match="objective must be one of auto, rpo, sft"):
         RFTRunConfig(objective="dpo")
     with pytest.raises(ValueError, match="beta"):
         RFTRunConfig(objective="rpo", beta=0.0)
-    # Each objective has its own default learning rate; a given one wins.
-    assert (RFTRunConfig().lr, RFTRunConfig(objective="rpo").lr) == (5e-4, 5e-5)
-    assert RFTRunConfig(objective="rpo", learning_rate=1e-4).lr == 1e-4
-    assert (RFTRunConfig().train_epochs, RFTRunConfig(objective="rpo").train_epochs) == (3, 2)
-    assert RFTRunConfig(objective="rpo", epochs=1).train_epochs == 1
+    # rpo is the default; each objective has its own default learning rate and epochs,
+    # and a given one wins.
+    assert RFTRunConfig().objective == "auto"
+    assert (RFTRunConfig(objective="sft").lr, RFTRunConfig().lr) == (5e-4, 1e-4)
+    assert RFTRunConfig(learning_rate=5e-5).lr == 5e-5
+    assert (RFTRunConfig(objective="sft").train_epochs, RFTRunConfig().train_epochs) == (3, 2)
+    assert RFTRunConfig(epochs=1).train_epochs == 1
 
 
 def test_train_rft_end_to_end_then_eval_loads_the_adapter(model_path, tmp_path):
@@ -330,8 +348,9 @@ def test_train_rft_end_to_end_then_eval_loads_the_adapter(model_path, tmp_path):
     out = tmp_path / "rft"
     runner = CliRunner()
     result = runner.invoke(app, [
-        "train", "rft", "--limit", "4", "--rounds", "2", "--samples-per-task", "2",
-        "--epochs", "1", "--batch-size", "2", "--max-new-tokens", "96", "--out", str(out),
+        "train", "rft", "--objective", "sft", "--limit", "4", "--rounds", "2",
+        "--samples-per-task", "2", "--epochs", "1", "--batch-size", "2",
+        "--max-new-tokens", "96", "--out", str(out),
         "--no-progress"])
     assert result.exit_code == 0, result.output
     headline = _last_json(result.output)
