@@ -136,6 +136,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "gain": gain.estimate, "gain_interval": gain.as_dict(),
             "gain_shown": gain.low > 0,
             "defaults_overridden": overrides.get(trainer, {}),
+            **({"objective": summary["objective"]} if "objective" in summary else {}),
             "steps": summary.get("rounds", summary.get("steps")),
             "train_reward_first": summary.get("reward_first"),
             "train_reward_last": summary.get("reward_last"),

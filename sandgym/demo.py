@@ -5,8 +5,8 @@ Each stage prints what it shows and how long it took. Run with
 the sandbox image (built if missing) and what a sandbox does to hostile code; the
 default model (fetched once); rollouts of that model on a slice of the built-in code
 tasks, on a local Ray cluster; then a short GRPO fine-tune (LoRA) from execution
-rewards, with its reward curve; and expert iteration (sample, keep what the sandbox
-verifies, fine-tune) with the base and the trained model scored on held-out tasks
+rewards, with its reward curve; and expert iteration (sample, have the sandbox judge,
+fine-tune on the verdicts) with the base and the trained model scored on held-out tasks
 they never trained on. Sized to finish in under 10 minutes on 2 CPU cores;
 outputs go to ``runs/demo/`` (``SANDGYM_DEMO_DIR`` moves them).
 """
@@ -158,10 +158,12 @@ def stage_learning() -> None:
                                  out=str(out_dir() / "rft"), progress=False))
     s = run.summary
     rates = ", ".join(_pct(r) for r in s["reward_per_round"])
+    trained_on = ("(passed, failed) reply pairs" if s["objective"] == "rpo"
+                  else "verified replies")
     print(f"  {s['rounds']} rounds, each on its own share of {LEARN_TRAIN_TASKS} training "
-          f"tasks ({LEARN_SAMPLES} sampled replies and the greedy one each): pass rate "
-          f"per round {rates}; trained a LoRA adapter on {sum(s['examples_per_round'])} "
-          f"(passed, failed) reply pairs ({s['sft_s_total']:.0f} s)")
+          f"tasks ({LEARN_SAMPLES} sampled replies each): pass rate per round {rates}; "
+          f"trained a LoRA adapter ({s['objective']}) on {sum(s['examples_per_round'])} "
+          f"{trained_on} ({s['sft_s_total']:.0f} s)")
     reports = {name: evaluate(LEARN_ENV_ID, policy, env_kwargs={"split": "test"},
                               limit=LEARN_EVAL_TASKS, max_new_tokens=192, batch_size=32)
                for name, policy in (("base", "default"), ("trained", str(run.out_dir)))}

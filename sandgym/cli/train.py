@@ -72,7 +72,7 @@ def grpo(config: GRPORunConfig,
 @config_options(RFTRunConfig, skip=("env_kwargs",))
 def rft(config: RFTRunConfig,
         env_arg: list[str] = typer.Option([], "--env-arg", help=PLAYED_ENV_ARG_HELP)) -> None:
-    """Expert iteration: sample, keep what the sandbox verifies, fine-tune (LoRA), repeat.
+    """Expert iteration: sample, have the sandbox judge, fine-tune (LoRA), repeat.
 
     By default each round samples a fresh share of the training tasks with the model
     trained so far (its pass rate is measured on tasks not yet trained on);
@@ -93,8 +93,9 @@ def rft(config: RFTRunConfig,
     result = train_rft(config)
     s: dict[str, Any] = result.summary
     typer.echo(json.dumps(json_safe({
-        "trainer": "rft", "rounds": s["rounds"], "tasks_per_round": s["tasks_per_round"],
-        "reward_per_round": s["reward_per_round"],
+        "trainer": "rft", "objective": s["objective"], "rounds": s["rounds"],
+        "tasks_per_round": s["tasks_per_round"], "reward_per_round": s["reward_per_round"],
+        "greedy_pass_rate_per_round": s["greedy_pass_rate_per_round"],
         "examples_per_round": s["examples_per_round"], "grading_share": s["grading_share"],
         "wall_s": round(result.wall_s, 1), "model": str(result.model_dir),
         "metrics": str(result.metrics_path),

@@ -1,4 +1,4 @@
-"""`sandgym train rft`: expert iteration (rejection-sampling fine-tuning) from execution feedback.
+"""`sandgym train rft`: expert iteration from execution feedback (sample, judge, RPO or SFT).
 
 The cheap, robust baseline that GRPO is compared with (STaR, Zelikman et al. 2022; ReST-EM,
 Singh et al. 2023). Each round:
@@ -31,26 +31,27 @@ Two ways to spend rounds (``fresh_tasks``):
 * **fresh tasks** (the default): the training tasks are dealt, in order, into one share
   per round, like cards, so each share keeps the set's mix of difficulties. Round r
   samples only share r, with the model trained on the shares before it, and the adapter
-  keeps training on share r's verified replies. The cost is that of one round over every
+  keeps training on share r's verdicts. The cost is that of one round over every
   task, and each round's sampled pass rate (the curve) is measured on tasks the model has
   not trained on yet, so memorised answers do not inflate it. It still rises when the
   fine-tune only makes sampling sharper (closer to the model's greedy answers): on the
-  held-out benchmark it rose from 0.18 to 0.34 while greedy pass@1 on the test split
-  went from 0.403 to 0.373. Judge a run by ``sandgym bench learning``.
+  held-out benchmark, under SFT, it rose from 0.18 to 0.34 while greedy pass@1 on the
+  test split went from 0.403 to 0.373. Judge a run by ``sandgym bench learning``.
 * **every task each round** (``--no-fresh-tasks``, ReST-EM): every round samples every
   task and trains a new adapter from the *base* model on the latest round's replies, so
   rounds do not compound their own fitting errors. A round costs as much as a whole
   fresh-tasks run, and its pass rate is measured on tasks already trained on.
 
-Why these defaults (one-round runs on a development split carved from ``train``, every
-third training task of each difficulty; never the test split): 2 samples per task at
-temperature 0.6 found solutions for no more tasks than greedy decoding (28 of 94), so the
-fine-tune only restated what greedy already did (development pass@1 15/44 before, 14/44
-after). Six samples at 0.8 reach about 40% of the tasks (pass@6 0.42 against greedy
-0.30), and 3 epochs at 5e-4 moved the development score to 17/44 (two tasks: within
-noise). Ten samples solved 45 tasks, but sampling and fine-tuning on them would not fit
-the 30 minutes a whole base-versus-trained comparison (`benchmarks/learning.py`) gets on
-a 2-core CPU. These sampling settings were chosen under SFT and kept for rpo.
+Why these sampling defaults, and SFT's (one-round runs on a development split carved
+from ``train``, every third training task of each difficulty; never the test split): 2
+samples per task at temperature 0.6 found solutions for no more tasks than greedy
+decoding (28 of 94), so the fine-tune only restated what greedy already did (development
+pass@1 15/44 before, 14/44 after). Six samples at 0.8 reach about 40% of the tasks
+(pass@6 0.42 against greedy 0.30), and 3 epochs at 5e-4 moved the development score to
+17/44 (two tasks: within noise). Ten samples solved 45 tasks, but sampling and
+fine-tuning on them would not fit the 30 minutes a whole base-versus-trained comparison
+(`benchmarks/learning.py`) gets on a 2-core CPU. These sampling settings were chosen
+under SFT and kept for rpo.
 
 Writes ``metrics.jsonl`` (one row per round: the round's sampled pass rate is its
 training reward), ``sft_log.jsonl`` (the losses of every step), ``samples_round{r}.jsonl``
@@ -59,7 +60,7 @@ trained on), ``greedy_round{r}.jsonl`` (rpo: each task's greedy reply and its ve
 pass rate, on the round's training tasks, is ``greedy/pass_rate`` in the metrics),
 ``reward_curve.png``, ``summary.json``,
 ``config.json`` and ``adapter/`` (the LoRA: with fresh tasks, trained over every round
-that kept a reply; otherwise the last such round's; loadable by ``sandgym eval --policy
+that trained; otherwise the last such round's; loadable by ``sandgym eval --policy
 runs/X``). A run first removes what an earlier run left in its directory (adapter,
 samples, SFT checkpoints), so the directory never mixes two runs.
 """
@@ -76,7 +77,12 @@ from pathlib import Path
 from typing import Any
 
 from sandgym.train.export import dpo_pairs
-from sandgym.train.preference import PreferenceSettings, train_preference, write_pairs
+from sandgym.train.preference import (
+    PreferenceSettings,
+    train_preference,
+    unsupported_model,
+    write_pairs,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -262,21 +268,14 @@ def train_rft(config: RFTRunConfig) -> RFTRunResult:
 
     started = time.perf_counter()
     traits = env_traits(config.env_id)
-    if config.objective == "auto":
-        config = replace(config, objective="sft" if traits.multi_turn else "rpo")
-        logger.info("objective auto: %s (%s env)", config.objective,
-                    "multi-turn" if traits.multi_turn else "one-turn")
-    if config.objective == "rpo" and traits.multi_turn:
-        raise ValueError(f"objective 'rpo' pairs replies to the same prompt, but "
-                         f"{config.env_id} is multi-turn (each sample's later prompts "
-                         "differ); use objective 'sft'")
+    base = default_model_path() if config.model == "default" else Path(config.model)
+    config = _resolve_objective(config, traits.multi_turn, base)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     _remove_earlier_outputs(out)
     (out / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
     if config.cpu_threads:
         torch.set_num_threads(config.cpu_threads)
-    base = default_model_path() if config.model == "default" else Path(config.model)
     env_kwargs = training_env_kwargs(config.env_id, config.split, config.env_kwargs)
     stop = traits.stop_after_code_block
     metrics_path = out / "metrics.jsonl"
@@ -352,16 +351,43 @@ def train_rft(config: RFTRunConfig) -> RFTRunResult:
     if not trained:
         what = ("no task had both a passed and a failed reply among"
                 if config.objective == "rpo" else "none passed of")
+        hint = ("sample more per task, or start from a stronger model (or, if every task "
+                "passed every time, train on harder tasks)" if config.objective == "rpo"
+                else "sample more per task or start from a stronger model")
         raise RuntimeError(f"{what} the {sum(r['episodes'] for r in rows)} sampled replies, "
-                           "so there is nothing to train on; sample more per task or start "
-                           "from a stronger model")
-    summary = _summarize(rows, time.perf_counter() - started)
+                           f"so there is nothing to train on; {hint}")
+    summary = _summarize(rows, time.perf_counter() - started, config.objective)
     (out / "summary.json").write_text(json.dumps(json_safe(summary), indent=2) + "\n")
     curve = plot_reward_curve(rows, out / "reward_curve.png",
                               f"Expert iteration on {config.env_id}", x_label="round")
     return RFTRunResult(out_dir=out, model_dir=adapter_dir, metrics_path=metrics_path,
                         curve_path=curve, summary=summary,
                         wall_s=time.perf_counter() - started)
+
+
+def _resolve_objective(config: RFTRunConfig, multi_turn: bool, base: Path) -> RFTRunConfig:
+    """``config`` with the objective that will run. ``auto`` takes rpo where it can work
+    and sft elsewhere; an explicit rpo that cannot work is refused here, before the run
+    directory is touched or anything is sampled."""
+    problem = _rpo_problem(config, multi_turn, base)
+    if config.objective == "auto":
+        if problem:
+            logger.info("objective auto: sft (rpo cannot run: %s)", problem)
+        return replace(config, objective="sft" if problem else "rpo")
+    if config.objective == "rpo" and problem:
+        raise ValueError(f"objective 'rpo' cannot run: {problem}; use objective 'sft'")
+    return config
+
+
+def _rpo_problem(config: RFTRunConfig, multi_turn: bool, base: Path) -> str | None:
+    """Why preference pairs cannot be trained on in this run, or None."""
+    if multi_turn:
+        return (f"{config.env_id} is multi-turn (each sample's later prompts differ, so no "
+                "two replies share a prompt)")
+    replies = config.samples_per_task + int(config.pair_greedy and config.temperature > 0)
+    if replies < 2:
+        return f"{replies} reply per task gives no pair (sample 2 or more, or pair greedy)"
+    return unsupported_model(base)
 
 
 def _remove_earlier_outputs(out: Path) -> None:
@@ -535,12 +561,13 @@ def _dataset_bars(enabled: bool) -> Iterator[None]:
             ds_logging.enable_progress_bar()
 
 
-def _summarize(rows: list[dict[str, Any]], wall_s: float) -> dict[str, Any]:
+def _summarize(rows: list[dict[str, Any]], wall_s: float, objective: str) -> dict[str, Any]:
     rewards = [r["reward/mean"] for r in rows]
     sample_s = sum(r["time/sample_s"] for r in rows)
     grading_s = sum(r["sandbox/grading_s"] for r in rows)
     return {
         "trainer": "rft",
+        "objective": objective,
         "rounds": len(rows),
         "tasks_per_round": [r["tasks"] for r in rows],
         "reward_per_round": rewards,

@@ -72,7 +72,7 @@ class _Fakes:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, tmp_path, passes: dict[int, set],
                  first_sample_fails: bool = False, partial: float = 0.0,
-                 greedy_passes: dict[int, set] | None = None):
+                 greedy_passes: dict[int, set] | None = None, greedy_credit: float = 0.0):
         import types
 
         import sandgym.agents
@@ -113,7 +113,7 @@ class _Fakes:
                     assert samples == 1
                     fakes.greedy_tasks.append(list(task_ids))
                     ok = (greedy_passes or {}).get(len(fakes.sampled_tasks), set())
-                    return [_traj(t, f"greedy {t}", 1.0 if t in ok else 0.0,
+                    return [_traj(t, f"greedy {t}", 1.0 if t in ok else greedy_credit,
                                   "pass" if t in ok else "fail") for t in task_ids]
                 round_ = len(fakes.sampled_tasks) + 1
                 fakes.sampled_tasks.append(list(task_ids))
@@ -147,6 +147,7 @@ class _Fakes:
         monkeypatch.setattr(sandgym.train.metrics, "plot_reward_curve", lambda *a, **k: None)
         monkeypatch.setattr(rft, "_fine_tune", fine_tune)
         monkeypatch.setattr(rft, "_prefer", prefer)
+        monkeypatch.setattr(rft, "unsupported_model", lambda base: None)
 
 
 def _run(tmp_path, **config):
@@ -217,9 +218,10 @@ def test_rpo_pairs_never_put_partial_credit_on_the_chosen_side(monkeypatch, tmp_
 def test_rpo_pairs_a_verified_sample_against_the_failed_greedy_reply_first(monkeypatch,
                                                                           tmp_path):
     # Round 1 holds t0, t2, t4. Samples: t0 and t2 pass all but their first; t4 fails
-    # all. Greedy: t2 passes, t0 and t4 fail.
+    # all. Greedy: t2 passes, t0 and t4 fail with half credit, so by reward margin alone
+    # t0's failed sample (0 credit) would be rejected in both its pairs.
     fakes = _Fakes(monkeypatch, tmp_path, passes={1: {"t0", "t2"}}, first_sample_fails=True,
-                   greedy_passes={1: {"t2"}})
+                   greedy_passes={1: {"t2"}}, greedy_credit=0.5)
     result = _run(tmp_path, rounds=2, objective="rpo", samples_per_task=3, pairs_per_task=2)
     assert fakes.greedy_tasks == fakes.sampled_tasks == [["t0", "t2", "t4"],
                                                          ["t1", "t3", "t5"]]
@@ -235,6 +237,7 @@ def test_rpo_pairs_a_verified_sample_against_the_failed_greedy_reply_first(monke
     assert [(g["task_id"], g["passed"]) for g in greedy] == [
         ("t0", False), ("t2", True), ("t4", False)]
     assert result.summary["greedy_pass_rate_per_round"] == [pytest.approx(1 / 3), 0.0]
+    assert result.summary["objective"] == "rpo"
     # The training reward stays the sampled pass rate: greedy replies are not in it.
     assert result.summary["reward_per_round"][0] == pytest.approx(4 / 9)
 
@@ -259,6 +262,33 @@ def test_auto_objective_is_rpo_for_one_turn_envs_and_sft_for_multi_turn(monkeypa
     assert (len(fakes.fine_tunes), len(fakes.prefers)) == ((1, 0) if multi_turn else (0, 1))
     written = json.loads((tmp_path / "run" / "config.json").read_text())
     assert written["objective"] == ("sft" if multi_turn else "rpo")  # what ran
+
+
+def test_auto_objective_falls_back_to_sft_where_rpo_cannot_run(monkeypatch, tmp_path):
+    import sandgym.train.rft as rft
+
+    fakes = _Fakes(monkeypatch, tmp_path, passes={1: {"t0"}, 2: {"t0"}})  # per call
+    # One reply per task and no greedy one: nothing to pair.
+    _run(tmp_path, rounds=1, objective="auto", samples_per_task=1, pair_greedy=False)
+    assert (len(fakes.fine_tunes), len(fakes.prefers), fakes.greedy_tasks) == (1, 0, [])
+    # A model the packed forward would score wrongly.
+    monkeypatch.setattr(rft, "unsupported_model", lambda base: "sliding windows")
+    _run(tmp_path, rounds=1, objective="auto")
+    assert (len(fakes.fine_tunes), len(fakes.prefers)) == (2, 0)
+    earlier = tmp_path / "run" / "adapter"
+    with pytest.raises(ValueError, match="cannot run: sliding windows"):
+        _run(tmp_path, rounds=1, objective="rpo")
+    assert earlier.exists()  # refused before touching the run directory
+    monkeypatch.setattr(rft, "unsupported_model", lambda base: None)
+    with pytest.raises(ValueError, match="1 reply per task gives no pair"):
+        _run(tmp_path, rounds=1, objective="rpo", samples_per_task=1, pair_greedy=False)
+
+
+def test_an_rpo_run_where_every_reply_passed_has_nothing_to_train_on(monkeypatch, tmp_path):
+    _Fakes(monkeypatch, tmp_path, passes={1: {f"t{i}" for i in range(6)}},
+           greedy_passes={1: {f"t{i}" for i in range(6)}})
+    with pytest.raises(RuntimeError, match="no task had both a passed and a failed reply"):
+        _run(tmp_path, rounds=1, objective="rpo")
 
 
 def test_rpo_refuses_multi_turn_envs(monkeypatch, tmp_path):
