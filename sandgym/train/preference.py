@@ -190,7 +190,7 @@ def unsupported_model(base: Path) -> str | None:
 
     adapter = Path(base) / "adapter_config.json"
     if adapter.is_file():
-        base = Path(json.loads(adapter.read_text())["base_model_name_or_path"])
+        base = Path(json.loads(adapter.read_text()).get("base_model_name_or_path") or base)
     try:
         config = AutoConfig.from_pretrained(str(base), local_files_only=True)
     except OSError:

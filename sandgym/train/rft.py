@@ -369,12 +369,14 @@ def _resolve_objective(config: RFTRunConfig, multi_turn: bool, base: Path) -> RF
     """``config`` with the objective that will run. ``auto`` takes rpo where it can work
     and sft elsewhere; an explicit rpo that cannot work is refused here, before the run
     directory is touched or anything is sampled."""
+    if config.objective == "sft":
+        return config
     problem = _rpo_problem(config, multi_turn, base)
     if config.objective == "auto":
         if problem:
             logger.info("objective auto: sft (rpo cannot run: %s)", problem)
         return replace(config, objective="sft" if problem else "rpo")
-    if config.objective == "rpo" and problem:
+    if problem:
         raise ValueError(f"objective 'rpo' cannot run: {problem}; use objective 'sft'")
     return config
 

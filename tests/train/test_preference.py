@@ -109,6 +109,29 @@ def test_the_first_step_starts_at_the_reference_for_every_pair_of_a_shuffled_bat
     assert rows[0]["margin_max_abs"] == pytest.approx(0.0, abs=1e-3)
 
 
+@pytest.mark.parametrize(("config", "problem"), [
+    ({"model_type": "llama"}, None),
+    ({"model_type": "mistral", "sliding_window": 4096}, "sliding-window"),
+    ({"model_type": "qwen2", "sliding_window": 4096, "use_sliding_window": False}, None),
+    ({"model_type": "gemma2"}, "changes its logits"),  # final_logit_softcapping 30
+])
+def test_models_the_packed_forward_would_score_wrongly_are_named(tmp_path, config, problem):
+    import json
+
+    from sandgym.train.preference import unsupported_model
+
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text(json.dumps(config))
+    adapter = tmp_path / "adapter"  # judged by its base model
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text(
+        json.dumps({"base_model_name_or_path": str(model)}))
+    for path in (model, adapter):
+        found = unsupported_model(path)
+        assert (found is None) if problem is None else (problem in found)
+
+
 def test_no_pairs_is_refused_before_loading_a_model(tmp_path):
     with pytest.raises(ValueError, match="no preference pairs"):
         train_preference(tmp_path / "nowhere", [], tmp_path / "adapter", PreferenceSettings())
