@@ -24,7 +24,9 @@ lost 1), and 15/44 at 5e-5 with 2 pairs per task. In an earlier one-round compar
 on 10 samples per task, 2e-4 over-separated the pairs (a mean margin of 18 nats) and
 lost 5 tasks. Before that choice rpo (without greedy pairing) had been measured once
 on the held-out split, +6.0 points against SFT's -3.0 (docs/training.md), which is
-why it was explored further on the development split.
+why it was explored further on the development split. The chosen defaults, measured
+once on the held-out split afterwards: +6.0 points, 95% interval [-3.0, +16.4], in 29.3
+minutes with both evaluations.
 
 Two ways to spend rounds (``fresh_tasks``):
 
