@@ -375,8 +375,8 @@ def _resolve_objective(config: RFTRunConfig, multi_turn: bool, base: Path) -> RF
         return config
     problem = _rpo_problem(config, multi_turn, base)
     if config.objective == "auto":
-        if problem:
-            logger.info("objective auto: sft (rpo cannot run: %s)", problem)
+        logger.info("objective auto: %s", f"sft (rpo cannot run: {problem})" if problem
+                    else "rpo")
         return replace(config, objective="sft" if problem else "rpo")
     if problem:
         raise ValueError(f"objective 'rpo' cannot run: {problem}; use objective 'sft'")
