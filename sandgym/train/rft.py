@@ -411,7 +411,7 @@ def _remove_earlier_outputs(out: Path) -> None:
 
 def _round_row(round_: int, trajectories: list[Any], examples: list[dict[str, Any]],
                sample_s: float) -> dict[str, Any]:
-    scored = [t for t in trajectories if not t.sandbox_error and t.final_reward is not None]
+    scored = _scored(trajectories)
     passed = [t for t in scored if t.passed]
     lengths = [sum(len(ids) for ids in t.completion_token_ids) for t in scored
                if t.completion_token_ids]
@@ -446,9 +446,14 @@ def _grading_s(trajectories: list[Any]) -> float:
     return sum(float(t.timings.get("env_s", 0.0) or 0.0) for t in trajectories)
 
 
+def _scored(trajectories: list[Any]) -> list[Any]:
+    """The episodes with a verdict (no sandbox error, a reward)."""
+    return [t for t in trajectories if not t.sandbox_error and t.final_reward is not None]
+
+
 def _pass_rate(trajectories: list[Any]) -> float | None:
     """Share of the scored episodes (no sandbox error) that passed."""
-    scored = [t for t in trajectories if not t.sandbox_error and t.final_reward is not None]
+    scored = _scored(trajectories)
     return sum(bool(t.passed) for t in scored) / len(scored) if scored else None
 
 
