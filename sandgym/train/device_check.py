@@ -51,7 +51,7 @@ from typing import Any
 
 MODEL_FILES = ("config.json", "generation_config.json", "tokenizer.json",
                "tokenizer_config.json", "chat_template.jinja", "special_tokens_map.json")
-"""What travels of a model: everything but its weights."""
+"""What `random_model` copies of a model: everything but its weights."""
 
 INIT_RANGE = 0.1
 """Standard deviation of the random weights: wider than the usual 0.02, whose near-uniform
@@ -63,7 +63,8 @@ rounding over 30 layers measured 1e-4 to 2e-4; a wrong position or mask costs na
 
 FP32_MAX_SUM_ERROR = 1e-2
 """Nats a packed fp32 reply sum (a few hundred nats) may differ by (rounding measured
-1e-4 to 4e-4; replies placed at the wrong positions measured 43)."""
+1e-4 to 4e-4; replies placed at the wrong positions were 43 off on the test's small
+model)."""
 
 CACHE_GROWN_AT = 66
 """A reply this long has run past the first growth of `decode_batch`'s KV buffers (the
