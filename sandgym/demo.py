@@ -148,7 +148,7 @@ def stage_learning() -> None:
     for both models. A small slice, to fit the demo's time: the full-size comparison is
     ``sandgym bench learning``. SFT, not the default rpo: a pair costs two replies'
     passes a step plus a greedy decoding a round, and with rpo this stage took 505 s,
-    the whole demo 12 minutes; with SFT the demo takes about 8.
+    the whole demo 12 minutes; with SFT the demo took 7 to 8 (421 s, 493 s).
     """
     from sandgym.envs.metrics import paired_difference_interval
     from sandgym.rollouts.evaluation import evaluate

@@ -167,9 +167,10 @@ def check_decoding(model_dir: Path, device: str, dtype: Any) -> dict[str, Any]:
         sampled = SamplingParams(temperature=0.9, max_new_tokens=24, seed=seed)
         return [g.text for g in policy.generate(conversations[:6], sampled)]
 
+    seeded = texts(5)
     record = {"device": str(policy.device), "dtype": str(policy.model.dtype),
-              "max_abs_logprob_error": worst, "seed_repeats": texts(5) == texts(5),
-              "other_seed_differs": texts(5) != texts(6),
+              "max_abs_logprob_error": worst, "seed_repeats": texts(5) == seeded,
+              "other_seed_differs": texts(6) != seeded,
               "reply_lengths": [min(lengths), max(lengths)], "distinct_lengths": len(lengths),
               "finish_reasons": sorted(finishes)}
     policy.close()
