@@ -18,7 +18,12 @@ Prints one JSON line, e.g. (``sandgym bench learning --json``)::
 
     {"benchmark": "learning", "env": "sandgym/PythonBasics-v0", "eval_split": "test",
      "tasks": 67, "base": {"pass@1": 0.40, ...}, "rft": {"pass@1": ..., "gain": ...,
-     "gain_interval": {...}, ...}, "wall_s": ...}
+     "gain_interval": {...}, ...}, "wall_s": ..., "cpus": 2, "load_avg_1m_start": 0.1,
+     "load_avg_15m_end": 1.9}
+
+The load averages say whether the wall times are the benchmark's own: run alone, the
+15-minute average at the end comes to about the number of CPUs (its own threads);
+well above that, other jobs shared the cores and the times are too long.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -111,6 +117,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from sandgym.envs.metrics import paired_difference_interval, pass_at_k_interval
 
     started = time.perf_counter()
+    # Wall times are only comparable on an idle machine: other jobs on the same cores
+    # made an earlier run of this benchmark take about twice as long (docs/training.md).
+    # The 15-minute load average at the end spans about a whole run.
+    load_start = round(os.getloadavg()[0], 2)
+    if load_start >= (os.cpu_count() or 1):
+        log.warning("1-minute load average %.1f on %d CPUs: if other jobs keep running, "
+                    "the wall times will come out too long", load_start, os.cpu_count() or 1)
     base, base_s = _evaluate(args.env, "default", args)
     base_counts = _counts(base)
     record: dict[str, Any] = {
@@ -149,6 +162,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                  trainer, trained.pass_at_k["pass@1"], gain.estimate, gain.low, gain.high,
                  train_s)
     record["wall_s"] = round(time.perf_counter() - started, 1)
+    record.update({"cpus": os.cpu_count(), "load_avg_1m_start": load_start,
+                   "load_avg_15m_end": round(os.getloadavg()[2], 2)})
     print(json.dumps(record), flush=True)
     return record
 

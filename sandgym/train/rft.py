@@ -25,8 +25,9 @@ on 10 samples per task, 2e-4 over-separated the pairs (a mean margin of 18 nats)
 lost 5 tasks. Before that choice rpo (without greedy pairing) had been measured once
 on the held-out split, +6.0 points against SFT's -3.0 (docs/training.md), which is
 why it was explored further on the development split. The chosen defaults, measured
-once on the held-out split afterwards: +6.0 points, 95% interval [-3.0, +16.4], in 29.3
-minutes with both evaluations.
+once on the held-out split afterwards: +6.0 points, 95% interval [-3.0, +16.4], in 11.5
+minutes with both evaluations on an idle 2-core CPU (29.3 when other jobs shared its
+cores).
 
 Two ways to spend rounds (``fresh_tasks``):
 
@@ -50,10 +51,9 @@ samples per task at temperature 0.6 found solutions for no more tasks than greed
 decoding (28 of 94), so the fine-tune only restated what greedy already did (development
 pass@1 15/44 before, 14/44 after). Six samples at 0.8 reach about 40% of the tasks
 (pass@6 0.42 against greedy 0.30), and 3 epochs at 5e-4 moved the development score to
-17/44 (two tasks: within noise). Ten samples solved 45 tasks, but sampling and
-fine-tuning on them would not fit the 30 minutes a whole base-versus-trained comparison
-(`benchmarks/learning.py`) gets on a 2-core CPU. These sampling settings were chosen
-under SFT and kept for rpo.
+17/44 (two tasks: within noise). Ten samples solved 45 tasks, yet under rpo, over three
+fresh-task rounds, they scored 12/44 against the six samples' 19/44 (docs/training.md).
+These sampling settings were chosen under SFT and kept for rpo.
 
 Writes ``metrics.jsonl`` (one row per round: the round's sampled pass rate is its
 training reward), ``sft_log.jsonl`` (the losses of every step), ``samples_round{r}.jsonl``
@@ -95,9 +95,9 @@ __all__ = ["RFTRunConfig", "RFTRunResult", "select_examples", "task_shares", "tr
 
 @dataclass
 class RFTRunConfig:
-    """Settings of one expert-iteration run; the defaults are sized so that a run on the
-    default model's 138 training tasks, with both evaluations of `benchmarks/learning.py`,
-    fits in about 30 minutes on a 2-core CPU."""
+    """Settings of one expert-iteration run. With the defaults, a run on the default
+    model's 138 training tasks takes about 10 minutes on an idle 2-core CPU (11.5 with
+    both evaluations of `benchmarks/learning.py`)."""
 
     env_id: str = field(default="sandgym/PythonBasics-v0", metadata={
         "help": "Registered env to train on.", "cli": "--env"})
@@ -150,7 +150,8 @@ class RFTRunConfig:
     generation_batch: int = field(default=192, metadata={
         "help": "Episodes sampled at once (one batched generate call). On a CPU a decoding "
         "step streams every weight from memory whatever the batch, so wide batches are "
-        "cheap per reply: 0.56 s a reply at 192, 1.4 s at 32 (default model, 2 cores)."})
+        "cheap per reply: 276 replies took 66 s in calls of 192, 46 took 16 s in one call "
+        "(default model, 2 cores)."})
     limit: int | None = field(default=None, metadata={"help": "Train on the first N tasks."})
     out: str = field(default="runs/rft", metadata={"help": "Run directory."})
     seed: int = field(default=0, metadata={"help": "Seed of sampling, shuffling and init."})
