@@ -18,12 +18,13 @@ Prints one JSON line, e.g. (``sandgym bench learning --json``)::
 
     {"benchmark": "learning", "env": "sandgym/PythonBasics-v0", "eval_split": "test",
      "tasks": 67, "base": {"pass@1": 0.40, ...}, "rft": {"pass@1": ..., "gain": ...,
-     "gain_interval": {...}, ...}, "wall_s": ..., "cpus": 2, "load_avg_1m_start": 0.1,
-     "load_avg_15m_end": 1.9}
+     "gain_interval": {...}, ...}, "wall_s": ..., "cpus": 2, "load": {...}}
 
-The load averages say whether the wall times are the benchmark's own: run alone, the
-15-minute average at the end comes to about the number of CPUs (its own threads);
-well above that, other jobs shared the cores and the times are too long.
+``load`` says whether the wall times are the benchmark's own: the 1-minute load average
+when the run starts and its mean and maximum over the run, sampled every 15 s. Run
+alone, the mean is about the number of CPUs the process may use (``cpus``: its own
+threads keep them busy; 1.9 on 2 CPUs in a run of 11 minutes); well above that, other
+jobs shared the cores and the times are too long.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -87,6 +89,53 @@ def _evaluate(env_id: str, policy: str, args: argparse.Namespace) -> tuple[Any, 
     return report, time.perf_counter() - started
 
 
+def _load_1m() -> float | None:
+    """The 1-minute load average, or None where the system does not tell it."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (OSError, AttributeError):
+        return None
+
+
+def _usable_cpus() -> int:
+    """CPUs this process may run on (its affinity set where the system has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+class LoadSampler:
+    """Samples the 1-minute load average every ``interval_s`` in a daemon thread.
+
+    One reading at the end would not do: the kernel's averages decay exponentially, so a
+    reading reflects the last minutes, not the run.
+    """
+
+    def __init__(self, interval_s: float = 15.0) -> None:
+        self.start = _load_1m()
+        self.samples: list[float] = []  # readings during the run, not the one before it
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(interval_s,), daemon=True,
+                                        name="load-sampler")
+        self._thread.start()
+
+    def _run(self, interval_s: float) -> None:
+        while not self._stop.wait(interval_s):
+            value = _load_1m()
+            if value is not None:
+                self.samples.append(value)
+
+    def stop(self) -> dict[str, Any]:
+        """End sampling; the start value, the mean and maximum and how many samples."""
+        self._stop.set()
+        self._thread.join(timeout=1.0)
+        samples = list(self.samples)
+        return {"start_1m": self.start,
+                "mean_1m": round(sum(samples) / len(samples), 2) if samples else None,
+                "max_1m": max(samples) if samples else None, "samples": len(samples)}
+
+
 def _counts(report: Any) -> dict[str, tuple[int, int]]:
     return {t.task_id: (t.episodes, t.passed) for t in report.tasks}
 
@@ -118,12 +167,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     started = time.perf_counter()
     # Wall times are only comparable on an idle machine: other jobs on the same cores
-    # made an earlier run of this benchmark take about twice as long (docs/training.md).
-    # The 15-minute load average at the end spans about a whole run.
-    load_start = round(os.getloadavg()[0], 2)
-    if load_start >= (os.cpu_count() or 1):
-        log.warning("1-minute load average %.1f on %d CPUs: if other jobs keep running, "
-                    "the wall times will come out too long", load_start, os.cpu_count() or 1)
+    # made an earlier run of this benchmark take 2.5 times as long (docs/training.md).
+    cpus = _usable_cpus()
+    load = LoadSampler()
+    if load.start is not None and load.start >= cpus / 2:
+        log.warning("1-minute load average %.1f on %d CPUs before the run: the benchmark "
+                    "expects an idle machine, and other jobs make its wall times too long",
+                    load.start, cpus)
     base, base_s = _evaluate(args.env, "default", args)
     base_counts = _counts(base)
     record: dict[str, Any] = {
@@ -162,8 +212,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                  trainer, trained.pass_at_k["pass@1"], gain.estimate, gain.low, gain.high,
                  train_s)
     record["wall_s"] = round(time.perf_counter() - started, 1)
-    record.update({"cpus": os.cpu_count(), "load_avg_1m_start": load_start,
-                   "load_avg_15m_end": round(os.getloadavg()[2], 2)})
+    record.update({"cpus": cpus, "load": load.stop()})
     print(json.dumps(record), flush=True)
     return record
 

@@ -39,8 +39,8 @@ LEARN_TRAIN_TASKS = 24
 LEARN_ROUNDS = 2
 """...in 2 rounds of 12 fresh tasks each..."""
 LEARN_SAMPLES = 3
-"""...sampling 3 replies per task (the trainer's defaults are sized for a 30-minute run;
-the demo's stage fits in about 5)."""
+"""...sampling 3 replies per task (the trainer's defaults take about 10 minutes on an idle
+2-core CPU; the demo's stage fits in about 5)."""
 LEARN_EVAL_TASKS = 12
 """Base and trained model are scored (greedy) on the first 12 held-out test tasks."""
 

@@ -12,8 +12,10 @@ both).
 Why our own loop instead of TRL's ``DPOTrainer``? In TRL 1.16 its chunked, fused LM head
 took about 140 s per step of 2 pairs on this 2-core CPU. This loop packs each pair into
 one stretch of a row, its prompt once and both replies after it (`_pair_logps`), and
-takes 16 to 20 s per step of 8 pairs, the model load and the reference pass included
-(31 s by the same measure when it ran 16 right-padded prompt+reply sequences). The loss
+took 16 to 20 s per step of 8 pairs, the model load and the reference pass included,
+as first measured (31 s by the same measure when it ran 16 right-padded prompt+reply
+sequences); on an idle machine, about 9 s (a held-out benchmark round: 14 steps in
+124 s). The loss
 is the textbook one, written out below, and the reference log-probs are computed once,
 with the adapter switched off (the base model, also when an adapter is resumed), before
 training.
