@@ -22,9 +22,10 @@ Prints one JSON line, e.g. (``sandgym bench learning --json``)::
 
 ``load`` says whether the wall times are the benchmark's own: the 1-minute load average
 when the run starts and its mean and maximum over the run, sampled every 15 s. Run
-alone, the mean is about the number of CPUs the process may use (``cpus``: its own
-threads keep them busy; 1.9 on 2 CPUs in a run of 11 minutes); well above that, other
-jobs shared the cores and the times are too long.
+alone, the mean stays at or below the number of CPUs the process may use (``cpus``):
+1.9 on 2 CPUs for rft, whose torch threads use every core; 1.2 for grpo, which uses
+half of them. Well above ``cpus``, other jobs shared the cores and the times are too
+long.
 """
 
 from __future__ import annotations
