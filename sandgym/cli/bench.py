@@ -41,4 +41,16 @@ def register(root: typer.Typer) -> None:
         spec = importlib.util.spec_from_file_location(f"sandgym_bench_{name}", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        raise typer.Exit(module.main(list(ctx.args)) or 0)
+        raise typer.Exit(exit_code(module.main(list(ctx.args))))
+
+
+def exit_code(returned: object) -> int:
+    """The status for what a benchmark's ``main`` returned.
+
+    Some return their exit status, others the JSON record they printed; a record is
+    success (a failed benchmark raises), never an exit status of 1 with the record
+    written again to stderr, which is what ``sys.exit(dict)`` does.
+    """
+    if isinstance(returned, bool) or not isinstance(returned, int):
+        return 0
+    return returned
