@@ -76,8 +76,10 @@ def test_plugin_env_is_discovered_made_and_graded_in_a_fresh_process(plugin_site
                           "terminated": terminated, "wrong": wrong,
                           "mode": step_info["reward_components"]["mode"]}))
     """)
+    # The wrong answer passes 2 of 3 hidden tests; `return ''` passes 1 of them, so the
+    # partial credit is (2 - 1) / (3 - 1).
     assert report == {"source": "example", "family": "example", "reward": 1.0,
-                      "terminated": True, "wrong": pytest.approx(2 / 3), "mode": "fraction"}
+                      "terminated": True, "wrong": 0.5, "mode": "fraction"}
 
 
 def test_plugin_env_is_discovered_in_a_ray_worker(plugin_site):

@@ -73,7 +73,8 @@ def test_body_only_completion_continues_the_prompt(pool):
     ("def add(a, b):\n    return (a +\n", "syntax_error"),
     ("def add(a, b):\n    return undefined_name\n", "runtime_error"),
     ("def add(a, b):\n    while True:\n        pass\n", "timeout"),
-    ("def add(a, b):\n    return a - b\n", "failing_tests"),
+    # 3 of 4 hidden tests, more than a trivial answer passes (1: e.g. `return a`)
+    ("def add(a, b):\n    return 0 if a == 7 else a + b\n", "failing_tests"),
     ("def add(a, b):\n    return a + b\n", "pass"),
 ])
 def test_graded_rewards_order_syntax_runtime_failing_pass(answer, outcome, pool, add_task):
@@ -96,7 +97,10 @@ def test_fraction_mode_counts_hidden_tests(pool, add_task):
                    reward_mode="fraction")
     env.reset()
     _, reward, _, _, info = env.step("def add(a, b):\n    return 0 if a == 7 else a + b\n")
-    assert reward == 0.75
+    # 3 of 4 pass; a trivial answer passes 1 (`return a` or `return 10` on add(10, 0)),
+    # so the credit is (3 - 1) / (4 - 1).
+    assert info["verdict"]["trivial_passed"] == 1
+    assert reward == pytest.approx(2 / 3)
     assert info["verdict"]["tests"] == ["pass", "pass", "pass", "fail"]
     env.close()
 

@@ -23,8 +23,8 @@ from sandgym.sandbox import DockerSandbox, ExecResult
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Grade", "grade_answer", "parse_record", "read_record", "read_suite", "run_judge",
-           "sandbox_error_grade"]
+__all__ = ["Grade", "grade_answer", "parse_record", "read_record", "read_suite", "read_trivial",
+           "run_judge", "sandbox_error_grade"]
 
 JUDGE_GRACE_S = 5.0
 """Seconds past the judge's budget before the executor kills the run."""
@@ -52,6 +52,10 @@ class Grade:
     public_total: int = 0
     feedback: str | None = None
     """Public-test feedback for the model (only when public tests were requested)."""
+    trivial_passed: int | None = None
+    """Most hidden tests a trivial answer (a constant, or an argument handed back)
+    passes; ``total`` when that could not be measured in time; None when not asked
+    (``trivial_baseline``). Partial-credit rewards pay only above it."""
     exec_status: str = "ok"
     detail: str = ""
     duration_s: float = field(default=0.0, compare=False)
@@ -79,6 +83,8 @@ class Grade:
             out["public_total"] = self.public_total
         if self.detail:
             out["detail"] = self.detail
+        if self.trivial_passed is not None:
+            out["trivial_passed"] = self.trivial_passed
         return out
 
 
@@ -89,7 +95,7 @@ def sandbox_error_grade(detail: str, duration_s: float = 0.0) -> Grade:
 
 
 def grade_answer(sandbox: DockerSandbox, task: CodeTask, reply: str, *, timeout_s: float,
-                 public: bool = False) -> Grade:
+                 public: bool = False, trivial_baseline: bool = False) -> Grade:
     """Run the hidden (and, if asked, public) tests of task against a model reply.
 
     Args:
@@ -98,6 +104,8 @@ def grade_answer(sandbox: DockerSandbox, task: CodeTask, reply: str, *, timeout_
         reply: the model's whole reply; the code is extracted from it.
         timeout_s: the judge's budget for loading the answer and running all tests.
         public: also run the public tests and return feedback text for the model.
+        trivial_baseline: also measure what a trivial answer passes
+            (`Grade.trivial_passed`), which partial-credit reward modes need.
 
     Returns:
         The Grade; infrastructure failures come back as outcome ``sandbox_error``. An
@@ -106,10 +114,11 @@ def grade_answer(sandbox: DockerSandbox, task: CodeTask, reply: str, *, timeout_
     """
     code = extract_code(reply, task.entry_point)
     try:
-        result, nonce = run_judge(sandbox, task, code, timeout_s=timeout_s, public=public)
+        result, nonce = run_judge(sandbox, task, code, timeout_s=timeout_s, public=public,
+                                  trivial_baseline=trivial_baseline)
     except RequestTooLargeError as e:
         return _too_large_grade(task, code, e, public)
-    return parse_record(result, nonce, task_id=task.id)
+    return parse_record(result, nonce, task_id=task.id, trivial_baseline=trivial_baseline)
 
 
 def _too_large_grade(task: CodeTask, code: str, error: RequestTooLargeError, public: bool
@@ -129,7 +138,8 @@ def _too_large_grade(task: CodeTask, code: str, error: RequestTooLargeError, pub
 
 
 def run_judge(sandbox: DockerSandbox, task: CodeTask, code: str, *, timeout_s: float,
-              public: bool = False) -> tuple[ExecResult, str]:
+              public: bool = False, trivial_baseline: bool = False
+              ) -> tuple[ExecResult, str]:
     """One judged run of ``code`` against task's tests; returns (result, nonce).
 
     The raw result (with the answer's stderr) is for diagnostics and tests; only
@@ -140,7 +150,7 @@ def run_judge(sandbox: DockerSandbox, task: CodeTask, code: str, *, timeout_s: f
             "setup": task.test_setup, "entry_point": task.entry_point,
             "hidden": list(task.hidden_tests),
             "public": list(task.public_tests) if public else None,
-            "public_feedback": public}
+            "public_feedback": public, "trivial": trivial_baseline}
     result = sandbox.run_judged(worker_program(code, task.entry_point, task.code_prefix),
                                 judge=JUDGE_PROGRAM, judge_input=json.dumps(spec).encode(),
                                 timeout=timeout_s + JUDGE_GRACE_S)
@@ -190,8 +200,28 @@ def _classify(load: str, outcomes: list[str]) -> str:
     return "failing_tests"
 
 
-def parse_record(result: ExecResult, nonce: str, *, task_id: str = "?") -> Grade:
-    """Turn the judge's run into a Grade; only the nonce-carrying record counts."""
+def read_trivial(record: dict[str, Any], total: int) -> int:
+    """The record's trivial baseline; ``total`` (no partial credit) if it is incomplete.
+
+    An unmeasured baseline must not be taken as 0: that would pay partial credit to
+    exactly the constant answers it exists to catch.
+    """
+    trivial = record.get("trivial")
+    if not isinstance(trivial, dict) or trivial.get("complete") is not True:
+        return total
+    passed = trivial.get("passed")
+    if type(passed) is not int or not 0 <= passed <= total:
+        return total
+    return passed
+
+
+def parse_record(result: ExecResult, nonce: str, *, task_id: str = "?",
+                 trivial_baseline: bool = False) -> Grade:
+    """Turn the judge's run into a Grade; only the nonce-carrying record counts.
+
+    With ``trivial_baseline`` (asked of the judge by `run_judge`), the grade carries
+    `Grade.trivial_passed`.
+    """
     if result.status == "sandbox_error":
         return sandbox_error_grade(result.stderr, result.duration_s)
     record = read_record(result.stdout, nonce)
@@ -229,6 +259,7 @@ def parse_record(result: ExecResult, nonce: str, *, task_id: str = "?") -> Grade
         public_passed=public["passed"] if public else 0,
         public_total=public["total"] if public else 0,
         feedback=feedback,
+        trivial_passed=read_trivial(record, hidden["total"]) if trivial_baseline else None,
         exec_status=result.status,
         duration_s=result.duration_s,
     )

@@ -77,7 +77,7 @@ class PythonRepairEnv(PythonTestsEnv):
         task = self._start_step(action)
         grade = grade_in_pool(self, task, action, public=True)
         hidden_reward, components = reward_of(grade.outcome, grade.passed, grade.total,
-                                              self.reward_mode)
+                                              self.reward_mode, grade.trivial_passed)
         if grade.sandbox_error:
             self.done = True
             info = self._info(grade.verdict(), None, components)

@@ -31,7 +31,8 @@ def grade_in_pool(env: SandboxEnv, task: CodeTask, action: str, *, public: bool 
     try:
         with env._borrow_sandbox() as sandbox:  # noqa: SLF001 - the env's own lease
             grade = grade_answer(sandbox, task, action, timeout_s=env.timeout_s,
-                                 public=public)
+                                 public=public,
+                                 trivial_baseline=env.reward_mode != "binary")
     except SandboxError as e:
         grade = sandbox_error_grade(f"{type(e).__name__}: {e}")
     env.last_duration_s = grade.duration_s
@@ -46,9 +47,11 @@ class PythonTestsEnv(SandboxEnv):
     that one step, with reward by ``reward_mode``:
 
     * ``binary``: 1.0 if every hidden test passed, else 0.0;
-    * ``fraction``: the fraction of hidden tests passed;
-    * ``graded`` (CodeRL): pass 1.0, failing tests -0.3, runtime error or timeout
-      -0.6, syntax error -1.0.
+    * ``fraction``: the share of hidden tests passed beyond what a trivial answer (a
+      constant, or an argument handed back) passes;
+    * ``graded`` (CodeRL): pass 1.0, failing tests -0.3 (if more pass than for a
+      trivial answer; else as a runtime error), runtime error or timeout -0.6, syntax
+      error -1.0 (`sandgym.envs.code.rewards`).
 
     When the sandbox infrastructure fails, reward is ``nan``, ``truncated`` is True and
     ``info["sandbox_error"]`` is True, ``info["reward"]`` None: never a failing reward.
@@ -116,7 +119,7 @@ class PythonTestsEnv(SandboxEnv):
         task = self._start_step(action)
         grade = grade_in_pool(self, task, action)
         reward, components = reward_of(grade.outcome, grade.passed, grade.total,
-                                       self.reward_mode)
+                                       self.reward_mode, grade.trivial_passed)
         self.done = True
         info = self._info(grade.verdict(), reward, components)
         if grade.sandbox_error:

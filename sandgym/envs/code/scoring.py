@@ -74,7 +74,8 @@ def grade_batch(tasks: Sequence[CodeTask], completions: Sequence[str], *, pool: 
         task = tasks[index]
         try:
             with pool.sandbox() as sandbox:
-                grade = grade_answer(sandbox, task, completions[index], timeout_s=timeout_s)
+                grade = grade_answer(sandbox, task, completions[index], timeout_s=timeout_s,
+                                     trivial_baseline=mode != "binary")
         except SandboxError as e:
             logger.warning("scoring %s: sandbox failure: %s", task.id, e)
             grade = sandbox_error_grade(f"{type(e).__name__}: {e}")
@@ -127,6 +128,7 @@ def score_completions(env_id: str, task_ids: Sequence[str], completions: Sequenc
 
 
 def _result(task_id: str, grade: Grade, mode: str) -> ScoreResult:
-    reward, components = reward_of(grade.outcome, grade.passed, grade.total, mode)
+    reward, components = reward_of(grade.outcome, grade.passed, grade.total, mode,
+                                   grade.trivial_passed)
     return ScoreResult(reward=reward, verdict=grade.verdict(), status=grade.status,
                        task_id=task_id, components=components, duration_s=grade.duration_s)

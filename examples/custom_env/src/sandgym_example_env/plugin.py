@@ -14,8 +14,8 @@ def register_envs() -> None:
     # A sandgym env (a PythonTestsEnv subclass), with what `sandgym envs list` shows.
     sandgym.register("sandgym/ExampleStrings-v0", "sandgym_example_env.env:StringTasksEnv",
                      family="example", task_count=3, reward_mode="fraction",
-                     description="Example plugin: three string functions, fraction of "
-                     "hidden tests passed.")
+                     description="Example plugin: three string functions, partial "
+                     "credit for hidden tests passed.")
     # A plain gymnasium.Env: id and entry point are enough (family and description are
     # derived: the plugin's name, the class docstring's first line) ...
     sandgym.register(id="sandgym/ExampleWords-v0",

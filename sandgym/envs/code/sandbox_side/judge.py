@@ -9,9 +9,17 @@ values, so an answer can influence a test only through the values it returns.
 Whatever happens to the candidate, this program prints exactly one JSON record on its
 stdout (the unforgeable grading record) and exits 0. Hidden-test entries carry outcomes
 and error class names only; public-test entries may carry feedback text.
+
+When asked (``spec["trivial"]``, for partial-credit rewards), the record also says how
+many hidden tests the best *trivial* answer passes: a constant (None, booleans, small
+numbers, empty containers, every literal in the hidden tests) or one argument handed
+back. Partial credit is paid only above that, or ``return False`` would earn 0.8 on a
+task whose hidden tests mostly expect False.
 """
 
+import ast
 import builtins
+import copy
 import json
 import os
 import select
@@ -256,6 +264,91 @@ def run_suite(tests, namespace, candidate, kind, out_of_time):
     return suite
 
 
+TRIVIAL_CONSTANTS = (None, True, False, 0, 1, -1, 0.0, "", [], {}, (), set())
+MAX_TRIVIAL_ANSWERS = 48
+ECHOED_ARGUMENTS = 3
+TRIVIAL_BUDGET_S = 2.0
+
+
+def _literals(tests):
+    """Literal values in the tests' source, in order of appearance (expected values too)."""
+    found = []
+    for source in tests:
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.Set)):
+                try:
+                    found.append(ast.literal_eval(node))
+                except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
+                    continue
+    return found
+
+
+def trivial_answers(tests):
+    """Callables that return a constant or one of their arguments, without duplicates."""
+    answers, seen = [], set()
+
+    def constant(value):
+        return lambda *args, **kwargs: copy.deepcopy(value)
+
+    for value in list(TRIVIAL_CONSTANTS) + _literals(tests):
+        key = (type(value).__name__, _safe_repr(value, 10 ** 6))
+        if key in seen:
+            continue
+        seen.add(key)
+        answers.append(constant(value))
+        if len(answers) >= MAX_TRIVIAL_ANSWERS:
+            break
+
+    def echo(index):
+        # A copy: the candidate's own return values cross a pipe, so they are never the
+        # test's objects either.
+        return lambda *args, **kwargs: copy.deepcopy(args[index])
+
+    return answers + [echo(i) for i in range(ECHOED_ARGUMENTS)]
+
+
+def trivial_baseline(tests, namespace, entry_point, deadline):
+    """Most hidden tests any trivial answer passes, and whether every answer was tried.
+
+    The tests are the task's own (trusted) code, run here with the trivial answer in
+    the candidate's place; never with anything the candidate sent. Call it after the
+    candidate's tests: it rebinds the entry point in ``namespace``.
+    """
+    best = 0
+    try:
+        compiled = []
+        for index, source in enumerate(tests):
+            try:
+                compiled.append(compile(source, f"<hidden test {index}>", "exec"))
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                compiled.append(None)
+        for answer in trivial_answers(tests):
+            # In the shared namespace too: helpers of the prefix look the entry point up
+            # there, and must not reach the candidate, whose grading is over.
+            namespace[entry_point] = answer
+            passed = 0
+            for code in compiled:
+                if time.monotonic() > deadline:
+                    return best, False
+                if code is None:
+                    continue
+                scope = dict(namespace)
+                scope["candidate"] = answer
+                try:
+                    exec(code, scope)  # noqa: S102 - trusted test code
+                    passed += 1
+                except Exception:  # noqa: BLE001 - a failed or erroring test
+                    pass
+            best = max(best, passed)
+    except JudgeTimeout:
+        return best, False
+    return best, True
+
+
 def wait_for_load(channel):
     """The worker's first message: ready, or why the answer did not load."""
     try:
@@ -311,6 +404,15 @@ def main():
         record["hidden"] = run_suite(spec["hidden"], namespace, candidate, "hidden",
                                      out_of_time)
         record["calls"] = candidate.calls
+        if spec.get("trivial"):
+            # After the answer's own tests, so its verdict never waits on this; out of
+            # time, the baseline counts as incomplete (no partial credit is shown).
+            until = min(deadline, time.monotonic() + TRIVIAL_BUDGET_S)
+            # The alarm also ends a test that loops on a trivial answer's value.
+            signal.setitimer(signal.ITIMER_REAL, max(0.001, until - time.monotonic()))
+            best, complete = trivial_baseline(spec["hidden"], namespace,
+                                              spec["entry_point"], until)
+            record["trivial"] = {"passed": best, "complete": complete}
     except _SetupFailed:
         pass
     except JudgeTimeout:  # e.g. starved of CPU by a fork bomb: every test left is lost

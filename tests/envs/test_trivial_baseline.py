@@ -1,0 +1,154 @@
+"""Partial credit is paid only beyond what a trivial answer earns (fraction and graded).
+
+A trivial answer is a constant or an argument handed back; the judge runs the hidden
+tests against each after grading the real answer. Hidden tests that are not balanced
+otherwise pay for guessing: `return False` passed 4 of 5 tests of a PythonBasics task.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import pytest
+
+from sandgym.envs.code.grading import Grade, read_trivial
+from sandgym.envs.code.rewards import GRADED_VALUES, reward_of
+from sandgym.envs.code.scoring import score_completions
+from sandgym.envs.tasks import CodeTask
+
+BASICS = "sandgym/PythonBasics-v0"
+
+
+def _step(pool, task_id: str, reply: str, mode: str, env_id: str = BASICS, **kwargs):
+    if env_id == BASICS:
+        kwargs["split"] = "all"
+    env = gym.make(env_id, pool=pool, reward_mode=mode, **kwargs)
+    try:
+        env.reset(options={"task_id": task_id})
+        _, reward, terminated, _, info = env.step(reply)
+    finally:
+        env.close()
+    assert terminated and not info["sandbox_error"], info
+    return reward, info
+
+
+@pytest.mark.parametrize(("task_id", "guess", "trivial"), [
+    ("basics/is_empty_string", "def is_empty_string(s):\n    return False\n", 4),
+    ("basics/max_of_two", "def max_of_two(a, b):\n    return a\n", 4),
+])
+def test_a_guess_that_passes_most_hidden_tests_earns_no_partial_credit(pool, task_id, guess,
+                                                                       trivial):
+    reward, info = _step(pool, task_id, guess, "fraction")
+    verdict = info["verdict"]
+    assert verdict["outcome"] == "failing_tests"
+    assert verdict["passed"] == trivial == verdict["trivial_passed"]
+    assert verdict["total"] == 5
+    assert reward == 0.0
+    graded, info = _step(pool, task_id, guess, "graded")
+    assert graded == GRADED_VALUES["runtime_error"]
+    assert info["reward_components"]["no_better_than_trivial"] is True
+
+
+def test_the_reference_still_earns_full_credit_and_binary_skips_the_baseline(pool):
+    env = gym.make(BASICS, pool=pool, split="all")
+    reference = env.unwrapped.reference_answer("basics/max_of_two")
+    env.close()
+    for mode in ("fraction", "graded", "binary"):
+        reward, info = _step(pool, "basics/max_of_two", reference, mode)
+        assert reward == 1.0
+        assert ("trivial_passed" in info["verdict"]) == (mode != "binary")
+
+
+def test_an_empty_reply_scores_like_a_crash_in_graded_mode(pool):
+    # The prompt's stub (signature and docstring) returns None: no error, every test
+    # fails. CodeRL's classes paid that -0.3, above an honest attempt that crashed.
+    empty, info = _step(pool, "basics/max_of_two", "", "graded")
+    assert info["verdict"]["outcome"] == "failing_tests"
+    crash, _ = _step(pool, "basics/max_of_two",
+                     "def max_of_two(a, b):\n    return a if a > b else b[0]\n", "graded")
+    assert empty == crash == GRADED_VALUES["runtime_error"]
+
+
+def test_an_honest_partial_answer_beats_the_guess(pool, add_task):
+    # add(7, 7) is wrong, the other three right; a trivial answer passes 1 of the 4.
+    partial = "def add(a, b):\n    return 0 if a == 7 else a + b\n"
+    reward, info = _step(pool, add_task.id, partial, "fraction", env_id="sandgym/PythonTests-v0",
+                         tasks=[add_task])
+    verdict = info["verdict"]
+    assert (verdict["trivial_passed"], verdict["passed"], verdict["total"]) == (1, 3, 4)
+    assert reward == pytest.approx((3 - 1) / (4 - 1))
+    graded, _ = _step(pool, add_task.id, partial, "graded", env_id="sandgym/PythonTests-v0",
+                      tasks=[add_task])
+    assert graded == GRADED_VALUES["failing_tests"]
+    # On max_of_two a guess already passes 4 of 5: only a full pass earns anything.
+    _, info = _step(pool, "basics/max_of_two",
+                    "def max_of_two(a, b):\n    return a if a > b else (b if b > a else 0)\n",
+                    "fraction")
+    assert info["reward"] == 0.0 and info["verdict"]["passed"] == 4
+
+
+def test_batch_scoring_and_the_trl_reward_path_use_the_baseline(pool):
+    results = score_completions(BASICS, ["basics/is_empty_string"] * 2,
+                                ["def is_empty_string(s):\n    return False\n",
+                                 "def is_empty_string(s):\n    return s == ''\n"],
+                                pool=pool, reward_mode="fraction", split="all")
+    assert [r.reward for r in results] == [0.0, 1.0]
+    assert results[0].components["trivial_passed"] == 4
+
+
+LOOPING = CodeTask(
+    id="test/looping", prompt="Write pick(n) returning [2, 5, 7][n].", entry_point="pick",
+    public_tests=(),
+    # Trusted test code that spins until it sees 2: with most constant answers it never
+    # ends, so the baseline runs out of time.
+    hidden_tests=("x = candidate(0)\nwhile x != 2:\n    pass", "assert candidate(1) == 5",
+                  "assert candidate(2) == 7"),
+    reference="def pick(n):\n    return [2, 5, 7][n]\n",
+)
+
+
+def test_a_baseline_out_of_time_pays_no_partial_credit_and_keeps_the_verdict(pool):
+    env = gym.make("sandgym/PythonTests-v0", pool=pool, tasks=[LOOPING],
+                   reward_mode="fraction", timeout_s=5.0)
+    try:
+        env.reset()
+        _, full, _, _, info = env.step(LOOPING.reference)
+        assert full == 1.0 and info["verdict"]["outcome"] == "pass"
+        env.reset()
+        _, partial, _, _, info = env.step("def pick(n):\n    return [2, 5, 0][n]\n")
+    finally:
+        env.close()
+    verdict = info["verdict"]
+    assert not info["sandbox_error"]
+    assert (verdict["outcome"], verdict["passed"]) == ("failing_tests", 2)
+    assert verdict["trivial_passed"] == 3  # not measured in time: counted as all
+    assert partial == 0.0
+
+
+def test_reward_of_with_a_baseline():
+    assert reward_of("failing_tests", 4, 5, "fraction", 4)[0] == 0.0
+    assert reward_of("failing_tests", 3, 5, "fraction", 4)[0] == 0.0  # never below 0
+    assert reward_of("failing_tests", 4, 5, "fraction", 2)[0] == pytest.approx(2 / 3)
+    assert reward_of("failing_tests", 4, 5, "fraction", None)[0] == 0.8  # not measured
+    assert reward_of("failing_tests", 0, 5, "fraction", 5)[0] == 0.0  # total: no credit
+    assert reward_of("pass", 5, 5, "fraction", 5)[0] == 1.0
+    assert reward_of("failing_tests", 3, 5, "graded", 2)[0] == GRADED_VALUES["failing_tests"]
+    assert reward_of("failing_tests", 2, 5, "graded", 2)[0] == GRADED_VALUES["runtime_error"]
+    assert reward_of("syntax_error", 0, 5, "graded", 0)[0] == GRADED_VALUES["syntax_error"]
+    assert reward_of("failing_tests", 4, 5, "binary", 0)[0] == 0.0
+    assert reward_of("sandbox_error", 0, 0, "fraction", None)[0] is None
+
+
+@pytest.mark.parametrize(("record", "expected"), [
+    ({"trivial": {"passed": 2, "complete": True}}, 2),
+    ({"trivial": {"passed": 2, "complete": False}}, 5),  # out of time: no credit
+    ({}, 5),  # the judge never got to it
+    ({"trivial": {"passed": 9, "complete": True}}, 5),  # malformed
+    ({"trivial": {"passed": True, "complete": True}}, 5),
+    ({"trivial": "2"}, 5),
+])
+def test_read_trivial_takes_only_a_complete_well_formed_baseline(record, expected):
+    assert read_trivial(record, 5) == expected
+
+
+def test_a_grade_without_a_baseline_says_nothing_about_it():
+    assert "trivial_passed" not in Grade("failing_tests", passed=1, total=2).verdict()
