@@ -16,8 +16,11 @@ turn on any call it can decode, a call that fails (an unknown or withheld functi
 missing or bad arguments, an error result) counts as much as one that succeeds.
 
 Reward: ``binary`` 1.0 when every turn passes (BFCL's accuracy); ``fraction`` the share
-of turns passed (BFCL stops at the first failing turn; each turn is judged here on the
-state the agent actually reached). ``info["verdict"]["turns"]`` carries each turn's
+of turns passed beyond what an agent that never calls passes (its empty-gold turns):
+(passed - t) / (total - t), at least 0. Without that, refusing everything earned the
+share of turns to refuse (a quarter of a ``miss_param`` task with one such turn in
+four), which a policy can learn instead of the task. BFCL stops at the first failing
+turn; each turn is judged here on the state the agent actually reached. ``info["verdict"]["turns"]`` carries each turn's
 state diff and missing results. Malformed or refused calls come back as typed error
 observations (``{"error": {"type", "message"}}``), never exceptions.
 
@@ -310,7 +313,12 @@ class BFCLMultiTurnEnv(gym.Env[str, str]):
             self._verdicts.append({"turn": k, "passed": False, "not_reached": True})
         passed = sum(1 for v in self._verdicts if v["passed"])
         exact = passed == total
-        fraction = passed / total
+        # What an agent that never calls passes: every turn whose gold is empty.
+        trivial = sum(1 for gold in self._gold[self.task.id] if not gold.calls)
+        if exact:
+            fraction = 1.0
+        else:
+            fraction = max(0, passed - trivial) / (total - trivial) if total > trivial else 0.0
         reward = (1.0 if exact else 0.0) if self.reward_mode == "binary" else fraction
         failure = None
         if not exact:
@@ -321,7 +329,7 @@ class BFCLMultiTurnEnv(gym.Env[str, str]):
                    "errors": dict(self._errors), "failure": failure}
         info = self._info(verdict, reward)
         info["reward_components"].update(turns_passed=passed, turns_total=total,
-                                         fraction=fraction)
+                                         trivial_passed=trivial, fraction=fraction)
         return observation, float(reward), not truncated, truncated, info
 
     def _info(self, verdict: dict[str, Any], reward: float) -> dict[str, Any]:

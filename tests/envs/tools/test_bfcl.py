@@ -126,7 +126,9 @@ def test_gold_replay_scores_one_on_every_accepted_task(bfcl, mode):
         bfcl.reward_mode = "binary"
 
 
-def test_doing_nothing_scores_below_one_on_every_task(bfcl):
+def test_doing_nothing_earns_nothing_on_any_task(bfcl):
+    # Refusing every turn passes the turns whose gold is empty; fraction pays only
+    # beyond that, or a policy could learn to refuse everything.
     tasks_with_idle_turns: list[str] = []
     bfcl.reward_mode = "fraction"
     try:
@@ -135,7 +137,9 @@ def test_doing_nothing_scores_below_one_on_every_task(bfcl):
             reward, info = _play(bfcl, task_id, ["I can't help with that."] * turns)
             gold = bfcl.get_task(task_id).gold
             idle = [k for k in range(turns) if not gold[k]]  # turns to be refused
-            assert reward == len(idle) / turns < 1.0, task_id
+            assert reward == 0.0, task_id
+            assert info["verdict"]["turns_passed"] == len(idle) < turns, task_id
+            assert info["reward_components"]["trivial_passed"] == len(idle), task_id
             verdicts = info["verdict"]["turns"]
             assert all(verdicts[k]["empty_response"] for k in range(turns) if gold[k]), task_id
             assert all(verdicts[k]["passed"] and verdicts[k]["irrelevance"] for k in idle)
@@ -242,7 +246,8 @@ def test_a_turn_whose_gold_is_empty_fails_when_the_agent_acts(bfcl):
         bfcl.reward_mode = "binary"
     last = info["verdict"]["turns"][-1]
     assert last["irrelevance"] and not last["passed"] and last["calls"] == 1
-    assert reward == 0.8
+    # 4 of 5 turns passed; never calling passes 1 (turn 4): (4 - 1) / (5 - 1)
+    assert reward == 0.75
 
 
 def test_contract_tools_play_a_whole_task_with_end_turn(bfcl):
@@ -417,3 +422,19 @@ def test_precision_bounds_are_in_the_schema_and_huge_numbers_are_bad_arguments()
     huge = session.run(ToolCall("add", {"a": 10**400, "b": 1}))  # too large for a float
     assert huge.kind == "bad_arguments" and "too large" in huge.message
     assert mpmath.mp.dps == dps
+
+
+def test_refusing_everything_earns_nothing_in_miss_param():
+    # Every miss_param task has a turn to refuse; refusing all of them must not pay.
+    ensure_registered()
+    env = gym.make("sandgym/BFCLMultiTurnMissParam-v0").unwrapped
+    env.reward_mode = "fraction"
+    task_ids = env.task_ids[:10]
+    for task_id in task_ids:
+        turns = len(env.get_task(task_id).turns)
+        idle = sum(1 for gold in env.get_task(task_id).gold if not gold)
+        assert idle >= 1, task_id
+        reward, info = _play(env, task_id, ["I can't help with that."] * turns)
+        assert info["verdict"]["turns_passed"] == idle and reward == 0.0, task_id
+        gold, _ = _play(env, task_id, env.reference_replies(task_id))
+        assert gold == 1.0, task_id
