@@ -18,8 +18,8 @@ missing or bad arguments, an error result) counts as much as one that succeeds.
 Reward: ``binary`` 1.0 when every turn passes (BFCL's accuracy); ``fraction`` the share
 of turns passed beyond what an agent that never calls passes (its empty-gold turns):
 (passed - t) / (total - t), at least 0. Without that, refusing everything earned the
-share of turns to refuse (a quarter of a ``miss_param`` task with one such turn in
-four), which a policy can learn instead of the task. BFCL stops at the first failing
+share of turns to refuse (0.235 on average over the ``miss_param`` tasks, up to 0.5),
+which a policy can learn instead of the task. BFCL stops at the first failing
 turn; each turn is judged here on the state the agent actually reached. ``info["verdict"]["turns"]`` carries each turn's
 state diff and missing results. Malformed or refused calls come back as typed error
 observations (``{"error": {"type", "message"}}``), never exceptions.
