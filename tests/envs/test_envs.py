@@ -247,6 +247,9 @@ def test_shell_check_command_that_hangs_fails_its_checks_without_a_sandbox_error
         _, reward, terminated, _, info = env.step("submit")
     finally:
         env.close()
-    assert (reward, terminated) == (0.5, True), info["verdict"]
     assert info["verdict"]["tests"] == ["pass", "fail"]
     assert not info.get("sandbox_error")
+    # The untouched start state passes the first check too (its check command hangs as
+    # well): fraction pays only beyond that.
+    assert info["reward_components"]["trivial_passed"] == 1
+    assert (reward, terminated) == (0.0, True), info["verdict"]

@@ -152,3 +152,24 @@ def test_read_trivial_takes_only_a_complete_well_formed_baseline(record, expecte
 
 def test_a_grade_without_a_baseline_says_nothing_about_it():
     assert "trivial_passed" not in Grade("failing_tests", passed=1, total=2).verdict()
+
+
+def test_shell_pays_no_partial_credit_for_submitting_at_once(pool):
+    # shell/count_lines: its untouched start state already passes one of two checks.
+    env = gym.make("sandgym/Shell-v0", pool=pool, reward_mode="fraction")
+    try:
+        env.reset(options={"task_id": "shell/count_lines"})
+        _, idle, _, _, info = env.step("submit")
+        assert info["verdict"]["passed"] == 1 == info["reward_components"]["trivial_passed"]
+        assert idle == 0.0
+        env.reset(options={"task_id": "shell/count_lines"})
+        _, solved, *_ = env.step(env.unwrapped.reference_answer("shell/count_lines"))
+        assert solved == 1.0
+    finally:
+        env.close()
+    graded = gym.make("sandgym/Shell-v0", pool=pool, reward_mode="graded")
+    try:
+        graded.reset(options={"task_id": "shell/count_lines"})
+        assert graded.step("submit")[1] == GRADED_VALUES["runtime_error"]
+    finally:
+        graded.close()

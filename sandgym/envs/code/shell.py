@@ -64,8 +64,11 @@ class ShellEnv(SandboxEnv):
     ``max_turns`` truncates the episode and grades the state as it is.
 
     Reward (``reward_mode``): ``binary`` 1.0 when every check passes; ``fraction`` the
-    share of checks passed; ``graded`` 1.0 pass, -0.3 otherwise (no syntax classes for
-    shell). ``sandbox_error``: reward nan, truncated, ``info["sandbox_error"] = True``.
+    share of checks passed beyond those the untouched start state already passes
+    (``trivial_passed``: what submitting at once earns); ``graded`` 1.0 pass, -0.3 for
+    more checks than that, else -0.6 (no syntax classes for shell). The start state is
+    graded once per task and env, after set-up, and set up afresh for the agent.
+    ``sandbox_error``: reward nan, truncated, ``info["sandbox_error"] = True``.
 
     The env holds one sandbox for the whole episode (released when it ends or on
     close()), so a pool must have a sandbox per concurrent Shell episode.
@@ -88,6 +91,8 @@ class ShellEnv(SandboxEnv):
                                f"are not")
         self._last_output = ""
         self._setup_error: str | None = None
+        # task id -> checks the start state passes (partial-credit modes only)
+        self._trivial_passed: dict[str, int] = {}
 
     def observe(self, task: Task) -> str:
         """The task's prompt (with a note when the sandbox could not be set up)."""
@@ -99,20 +104,64 @@ class ShellEnv(SandboxEnv):
         self._last_output = ""
         self._setup_error = None
         try:
-            sandbox = self._episode_sandbox()
-            sandbox.reset()
-            for path, content in task.setup_files.items():
-                sandbox.write_file(path, content)
-            if task.setup_script:
-                result = sandbox.run(["/bin/bash", "-c", task.setup_script],
-                                     timeout=self.timeout_s)
-                if result.status != "ok":
-                    raise SandboxError(f"setup script of {task.id} failed ({result.status}): "
-                                       f"{result.stderr[-300:]}")
+            self._set_up(task)
+            if self.reward_mode != "binary" and task.id not in self._trivial_passed:
+                self._trivial_passed[task.id] = self._checks_passed_untouched(task)
+                self._set_up(task)
         except SandboxError as e:
             logger.warning("shell episode setup failed: %s", e)
             self._setup_error = f"{type(e).__name__}: {e}"
             self._release_sandbox()
+
+    def _set_up(self, task: ShellTask) -> None:
+        """A clean work dir with the task's files and set-up script applied."""
+        sandbox = self._episode_sandbox()
+        sandbox.reset()
+        for path, content in task.setup_files.items():
+            sandbox.write_file(path, content)
+        if task.setup_script:
+            result = sandbox.run(["/bin/bash", "-c", task.setup_script],
+                                 timeout=self.timeout_s)
+            if result.status != "ok":
+                raise SandboxError(f"setup script of {task.id} failed ({result.status}): "
+                                   f"{result.stderr[-300:]}")
+
+    def _checks_passed_untouched(self, task: ShellTask) -> int:
+        """Checks the start state passes when the agent submits at once (no output).
+
+        Partial credit is paid only beyond it: on two built-in tasks doing nothing passed
+        half the checks. A run that gives no record counts as all of them (no partial
+        credit), never as none.
+        """
+        try:
+            suite = self._run_checks(task, output="")
+        except SandboxError as e:
+            logger.warning("grading the start state of %s failed (%s): no partial credit "
+                           "in this env", task.id, e)
+            return len(task.hidden_tests)
+        return suite["passed"] if suite is not None else len(task.hidden_tests)
+
+    def _run_checks(self, task: ShellTask, output: str) -> dict[str, Any] | None:
+        """The judge's hidden suite on the sandbox's state, or None without a record.
+
+        Raises SandboxError when the infrastructure fails.
+        """
+        nonce = secrets.token_hex(16)
+        spec = {"nonce": nonce, "budget_s": self.timeout_s, "workdir": "/work",
+                "checks": list(task.hidden_tests), "output": output}
+        if task.check_command:
+            spec.update(self._run_check_command(task))
+        result = self._episode_sandbox().run_judged(
+            "", judge=SHELL_JUDGE_PROGRAM, judge_input=json.dumps(spec).encode(),
+            timeout=self.timeout_s + _JUDGE_GRACE_S)
+        if result.status == "sandbox_error":
+            raise SandboxError(result.stderr[-300:] or "sandbox error")
+        record = read_record(result.stdout, nonce)
+        hidden = read_suite(record, "hidden") if record is not None else None
+        if hidden is None:
+            logger.error("shell judge gave no record for %s (%s): %s", task.id, result.status,
+                         result.judge_stderr[-500:])
+        return hidden
 
     def _format_reference(self, task: Task) -> str:
         reference = task.reference.rstrip()
@@ -159,28 +208,16 @@ class ShellEnv(SandboxEnv):
 
     def _grade(self, task: ShellTask, observation: str, truncated: bool
                ) -> tuple[str, float, bool, bool, dict[str, Any]]:
-        nonce = secrets.token_hex(16)
-        spec = {"nonce": nonce, "budget_s": self.timeout_s, "workdir": "/work",
-                "checks": list(task.hidden_tests), "output": self._last_output}
         try:
-            if task.check_command:
-                spec.update(self._run_check_command(task))
-            result = self._episode_sandbox().run_judged(
-                "", judge=SHELL_JUDGE_PROGRAM, judge_input=json.dumps(spec).encode(),
-                timeout=self.timeout_s + _JUDGE_GRACE_S)
+            hidden = self._run_checks(task, self._last_output)
         except SandboxError as e:
             return self._sandbox_failure(f"{type(e).__name__}: {e}")
-        if result.status == "sandbox_error":
-            return self._sandbox_failure(result.stderr)
-        record = read_record(result.stdout, nonce)
-        hidden = read_suite(record, "hidden") if record is not None else None
         if hidden is None:
-            logger.error("shell judge gave no record for %s (%s): %s", task.id, result.status,
-                         result.judge_stderr[-500:])
             return self._sandbox_failure("the shell judge produced no record")
         passed, total = hidden["passed"], hidden["total"]
         outcome = "pass" if total and passed == total else "failing_tests"
-        reward, components = reward_of(outcome, passed, total, self.reward_mode)
+        reward, components = reward_of(outcome, passed, total, self.reward_mode,
+                                       self._trivial_passed.get(task.id))
         verdict = {"status": "pass" if outcome == "pass" else "fail", "outcome": outcome,
                    "passed": passed, "total": total, "tests": hidden["outcomes"],
                    "errors": hidden.get("errors"), "submitted": not truncated}
