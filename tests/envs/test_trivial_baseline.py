@@ -173,3 +173,20 @@ def test_shell_pays_no_partial_credit_for_submitting_at_once(pool):
         assert graded.step("submit")[1] == GRADED_VALUES["runtime_error"]
     finally:
         graded.close()
+
+
+NEGATIVE = CodeTask(
+    id="test/negative", prompt="Write f(n) returning n - 8.", entry_point="f",
+    public_tests=(),
+    hidden_tests=("assert candidate(1) == -7", "assert candidate(1) + 0 == -7",
+                  "assert candidate(9) == 1"),
+    reference="def f(n):\n    return n - 8\n",
+)
+
+
+def test_negative_literals_in_the_tests_count_as_constant_guesses(pool):
+    # -7 is minus a constant in the tests' syntax tree; a guess of it must earn nothing.
+    reward, info = _step(pool, NEGATIVE.id, "def f(n):\n    return -7\n", "fraction",
+                         env_id="sandgym/PythonTests-v0", tasks=[NEGATIVE])
+    assert info["verdict"]["passed"] == 2 == info["verdict"]["trivial_passed"]
+    assert reward == 0.0

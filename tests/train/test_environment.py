@@ -21,6 +21,8 @@ from tests.train.conftest import assert_removed, own_containers
 REPAIR = "sandgym/PythonRepair-v0"
 SHELL = "sandgym/Shell-v0"
 WRONG_ADD = "def add(a, b):\n    return a - b\n"
+# Wrong on negative a: 2 of 4 hidden tests, more than a constant passes (graded: -0.3).
+PARTIAL_ADD = "def add(a, b):\n    return abs(a) + b\n"
 
 
 def trl_tool_names(instance: object) -> list[str]:
@@ -101,7 +103,7 @@ def test_open_episodes_are_finished_as_the_env_would(repair_factory):
     try:
         env = graded()
         env.reset(task_id="builtin/add")
-        env.submit_solution(WRONG_ADD)  # one failing attempt of three, then the model stops
+        env.submit_solution(PARTIAL_ADD)  # one failing attempt of three, then the model stops
         assert not env.done
         assert env.get_reward() == -0.3  # the last attempt's hidden-test reward (CodeRL)
         env.reset(task_id="builtin/add")

@@ -15,7 +15,9 @@ from sandgym.train.export import export_dpo, export_sft
 
 ENV = "sandgym/PythonTests-v0"
 GOOD = "```python\ndef add(a: int, b: int) -> int:\n    return a + b\n```"
-WRONG = "def add(a, b):\n    return a - b\n"
+# Wrong on negative a: it passes 2 of the 4 hidden tests, more than a constant does
+# (graded mode pays failing tests -0.3 only then).
+WRONG = "def add(a, b):\n    return abs(a) + b\n"
 BROKEN = "def add(a, b) return"
 
 

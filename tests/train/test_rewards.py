@@ -31,7 +31,9 @@ def test_rewards_are_the_sandbox_verdicts_and_the_mix_is_logged(pool):
     rewards = reward(prompts=[None] * 4, completions=[conversational(t) for t in texts],
                      task_id=["builtin/add"] * 4, log_metric=metrics.__setitem__,
                      log_extra=extra.__setitem__)
-    assert rewards == [1.0, -0.3, -1.0, -0.6]
+    # a - b fails its tests cleanly, but passes no more of them than handing back an
+    # argument does (add(x, 0)): graded mode scores that as a runtime error.
+    assert rewards == [1.0, -0.6, -1.0, -0.6]
     expected = score_completions(ENV, ["builtin/add"] * 4, texts, pool=pool,
                                  reward_mode="graded")
     assert rewards == [r.reward for r in expected]

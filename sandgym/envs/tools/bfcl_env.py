@@ -20,9 +20,10 @@ of turns passed beyond what an agent that never calls passes (its empty-gold tur
 (passed - t) / (total - t), at least 0. Without that, refusing everything earned the
 share of turns to refuse (0.235 on average over the ``miss_param`` tasks, up to 0.5),
 which a policy can learn instead of the task. BFCL stops at the first failing
-turn; each turn is judged here on the state the agent actually reached. ``info["verdict"]["turns"]`` carries each turn's
-state diff and missing results. Malformed or refused calls come back as typed error
-observations (``{"error": {"type", "message"}}``), never exceptions.
+turn; each turn is judged here on the state the agent actually reached.
+``info["verdict"]["turns"]`` carries each turn's state diff and missing results.
+Malformed or refused calls come back as typed error observations
+(``{"error": {"type", "message"}}``), never exceptions.
 
 Categories (``category=``): ``base``; ``miss_param`` and ``miss_func`` add turns whose gold
 is empty (a parameter or a function is missing: the agent must not act), and in

@@ -279,7 +279,8 @@ def _literals(tests):
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
         for node in ast.walk(tree):
-            if isinstance(node, (ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.Set)):
+            if isinstance(node, (ast.Constant, ast.UnaryOp, ast.List, ast.Tuple, ast.Dict,
+                                 ast.Set)):  # UnaryOp: -15 is minus a constant
                 try:
                     found.append(ast.literal_eval(node))
                 except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
