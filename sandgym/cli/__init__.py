@@ -29,6 +29,8 @@ _COMMAND_MODULES = [
     "sandgym.cli.tools",
 ]
 
+logger = logging.getLogger("sandgym.cli")
+
 app = typer.Typer(
     name="sandgym",
     help="Align language-model agents with execution feedback from Docker-sandboxed "
@@ -40,6 +42,56 @@ for _name in _COMMAND_MODULES:
     importlib.import_module(_name).register(app)
 
 
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Errors that mean a mistake in the command or a missing part, not a bug of ours.
+
+    sandgym's own errors say what to do; Gymnasium's name a wrong env id (with a "did
+    you mean"); ValueError and TypeError come from option values (a config's checks,
+    an ``--env-arg`` the env does not take); OSError from files, sockets and engines.
+    """
+    from sandgym.errors import SandgymError
+
+    errors: list[type[BaseException]] = [SandgymError, ValueError, TypeError, OSError]
+    try:
+        import gymnasium.error
+
+        errors.append(gymnasium.error.Error)
+    except ImportError:  # pragma: no cover - gymnasium is a dependency
+        pass
+    return tuple(errors)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI; a user error is one ``error:`` line on stderr and status 1.
+
+    A 50-line traceback hid the one line that says what to do (``no Docker engine
+    answers ... Start Docker``, ``Did you mean: HumanEval?``). With
+    ``SANDGYM_LOG_LEVEL=DEBUG`` the traceback is shown as well.
+    """
+    try:
+        # Not standalone: Typer returns typer.Exit's status instead of exiting, and
+        # raises usage errors for us to show.
+        returned = app(args=argv, standalone_mode=False)
+    except typer.Abort:
+        typer.echo("Aborted.", err=True)
+        return 130
+    except typer.TyperException as e:  # usage errors (bad options, values, names)
+        show = getattr(e, "show", None)
+        if show is not None:
+            show()
+        else:
+            typer.echo(f"error: {e}", err=True)
+        return int(getattr(e, "exit_code", 2))
+    except _user_errors() as e:
+        logger.debug("the command failed", exc_info=True)
+        message = str(e).strip() or type(e).__name__
+        typer.echo(f"error: {type(e).__name__}: {message}", err=True)
+        if not logger.isEnabledFor(logging.DEBUG):
+            typer.echo("(SANDGYM_LOG_LEVEL=DEBUG shows the traceback)", err=True)
+        return 1
+    return returned if isinstance(returned, int) and not isinstance(returned, bool) else 0
+
+
 def main() -> None:
     """Entry point of the `sandgym` console script."""
     logging.basicConfig(
@@ -48,4 +100,4 @@ def main() -> None:
         datefmt="%H:%M:%S",
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request
-    app()
+    raise SystemExit(run())
