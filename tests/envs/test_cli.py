@@ -89,3 +89,18 @@ def test_eval_canonical_bfcl_multi_turn_solves_every_accepted_task(app):
     assert out.exit_code == 0, out.output
     report = json.loads(out.output.strip().splitlines()[-1])
     assert (report["tasks"], report["solved"], report["mean_reward"]) == (197, 197, 1.0)
+
+
+def test_envs_list_counts_the_tasks_an_env_plays(app):
+    # τ² and BFCL reject tasks on load (their gold cannot be replayed); eval plays the rest.
+    import gymnasium
+
+    rows = {r["id"]: r["tasks"]
+            for r in map(json.loads, run(app, "envs", "list", "--json").output.splitlines())}
+    for env_id in ("sandgym/Tau2Retail-v0", "sandgym/BFCLMultiTurnMissFunc-v0"):
+        env = gymnasium.make(env_id)
+        try:
+            assert rows[env_id] == len(env.unwrapped.task_ids), env_id
+        finally:
+            env.close()
+    assert rows["sandgym/Tau2Retail-v0"] == 90

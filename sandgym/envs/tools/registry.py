@@ -16,11 +16,20 @@ def _count(name: str):  # noqa: ANN202 - a zero-argument callable for EnvInfo
     return count
 
 
-def _bfcl_count(category: str):  # noqa: ANN202 - a zero-argument callable for EnvInfo
-    def count() -> int:
-        from sandgym.envs.tools.bfcl_data import bfcl_tasks
+def _accepted_count(name: str, **kwargs: object):  # noqa: ANN202 - a callable for EnvInfo
+    """Tasks the env accepts on load (its gold replayed), which is what eval plays.
 
-        return len(bfcl_tasks(category))
+    For the envs whose loader rejects tasks (τ², BFCL); they run in-process, so making
+    one starts no sandbox.
+    """
+    def count() -> int:
+        from sandgym.envs import env_class
+
+        env = env_class(name)(**kwargs)
+        try:
+            return len(env.task_ids)
+        finally:
+            env.close()
 
     return count
 
@@ -30,15 +39,15 @@ def register_envs() -> None:
     MissFunc),
     SqlQuery and WordProblems under ``sandgym/``."""
     register("sandgym/Tau2Retail-v0", "sandgym.envs.tools.envs:Tau2RetailEnv", family="tools",
-             task_count=_count("sandgym/Tau2Retail-v0"),
+             task_count=_accepted_count("sandgym/Tau2Retail-v0"),
              description="τ²-bench retail: typed tools over the store's database, a simulated "
              "customer; reward by gold replay and a diff of the final state.")
     register("sandgym/Tau2Airline-v0", "sandgym.envs.tools.envs:Tau2AirlineEnv",
-             family="tools", task_count=_count("sandgym/Tau2Airline-v0"),
+             family="tools", task_count=_accepted_count("sandgym/Tau2Airline-v0"),
              description="τ²-bench airline: typed tools over flights and reservations, a "
              "simulated customer; reward by gold replay and a diff of the final state.")
     register("sandgym/BFCLMultiTurn-v0", "sandgym.envs.tools.bfcl_env:BFCLMultiTurnEnv",
-             family="tools", task_count=_count("sandgym/BFCLMultiTurn-v0"),
+             family="tools", task_count=_accepted_count("sandgym/BFCLMultiTurn-v0"),
              description="BFCL multi-turn (base): BFCL's stateful API classes as tools, a "
              "scripted user turn by turn; each turn checked as BFCL does (state and results).")
     for suffix, category, what in (("MissParam", "miss_param", "requests missing a "
@@ -49,7 +58,8 @@ def register_envs() -> None:
                                     "later turn: the agent must not act without them")):
         register(f"sandgym/BFCLMultiTurn{suffix}-v0",
                  "sandgym.envs.tools.bfcl_env:BFCLMultiTurnEnv", family="tools",
-                 kwargs={"category": category}, task_count=_bfcl_count(category),
+                 kwargs={"category": category},
+                 task_count=_accepted_count("sandgym/BFCLMultiTurn-v0", category=category),
                  description=f"BFCL multi-turn {category}: as BFCLMultiTurn-v0, {what}.")
     register("sandgym/SqlQuery-v0", "sandgym.envs.tools.envs:SqlEnv", family="tools",
              task_count=_count("sandgym/SqlQuery-v0"),
