@@ -49,3 +49,12 @@ def test_usage_errors_and_statuses_pass_through():
     assert checked.returncode == 2 and "see `sandgym envs list`" in checked.stderr
     listed = sandgym("envs", "list", "--json")
     assert listed.returncode == 0 and '"id": "sandgym/HumanEval-v0"' in listed.stdout
+
+
+def test_social_commands_refuse_the_canonical_policy_as_a_usage_error(tmp_path):
+    for command in (["social", "simulate", "--agents", "2", "--rounds", "1"],
+                    ["social", "scenarios", "--limit", "1"]):
+        result = sandgym(*command, "--policy", "canonical", "--out", str(tmp_path / "x.parquet"))
+        assert result.returncode == 2, result.stderr
+        assert "social games have none" in result.stderr
+    assert "canonical" not in sandgym("social", "simulate", "--help").stdout

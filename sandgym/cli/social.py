@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from sandgym.rollouts.policies import POLICY_HELP
+from sandgym.rollouts.policies import MODEL_POLICY_HELP
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +37,14 @@ def policy_agent(policy: Any, *, temperature: float = 0.0, max_new_tokens: int =
                                               max_new_tokens=max_new_tokens, seed=seed))
 
 
+def _refuse_canonical(spec: str) -> None:
+    """'canonical' replays a task's reference answer; social games have none."""
+    if spec.strip() == "canonical":
+        raise typer.BadParameter("'canonical' replays each task's reference answer, and "
+                                 "social games have none: use a model policy or 'scripted'",
+                                 param_hint="--policy")
+
+
 def _scripted_or_policy(spec: str, *, rater: bool, temperature: float, max_new_tokens: int,
                         seed: int, batch_size: int | None) -> tuple[Any, Any]:
     """(agent, policy to close) for a spec; ``scripted`` is the family's scripted player."""
@@ -46,7 +54,8 @@ def _scripted_or_policy(spec: str, *, rater: bool, temperature: float, max_new_t
         return (LengthRater() if rater else template_author), None
     from sandgym.agents import policy_from_spec
 
-    options = {"batch_size": batch_size} if batch_size and spec != "canonical" else {}
+    _refuse_canonical(spec)
+    options = {"batch_size": batch_size} if batch_size else {}
     policy = policy_from_spec(spec, **options)
     return policy_agent(policy, temperature=temperature, max_new_tokens=max_new_tokens,
                         seed=seed), policy
@@ -57,7 +66,7 @@ def simulate(
     agents: int = typer.Option(9, min=2, help="Number of agents on the grid."),
     rounds: int = typer.Option(3, min=1, help="Rounds (a question, drafts, ratings, "
                                "revisions, ratings)."),
-    policy: str = typer.Option("default", help=POLICY_HELP + "; or 'scripted' (template "
+    policy: str = typer.Option("default", help=MODEL_POLICY_HELP + "; or 'scripted' (template "
                                "answers, rule-based ratings: no model)."),
     rater_policy: str = typer.Option(None, help="Policy of the rating peers and the "
                                      "observer (default: --policy)."),
@@ -190,7 +199,7 @@ def export_sft(
 
 @app.command("scenarios")
 def scenarios(
-    policy: str = typer.Option("default", help=POLICY_HELP + "; plays the learner's side."),
+    policy: str = typer.Option("default", help=MODEL_POLICY_HELP + "; plays the learner's side."),
     partner_policy: str = typer.Option("scripted", help="The other side: a policy spec or "
                                        "'scripted' (accepts any deal, else asks)."),
     judge_policy: str = typer.Option("scripted", help="The judge: a policy spec or "
@@ -213,6 +222,7 @@ def scenarios(
             return scripted, None
         from sandgym.agents import policy_from_spec
 
+        _refuse_canonical(spec)
         p = policy_from_spec(spec)
         return policy_agent(p, temperature=0.0, max_new_tokens=tokens, seed=seed), p
 

@@ -19,10 +19,13 @@ __all__ = ["CANONICAL", "POLICY_HELP", "build_policy", "canonical_policy", "ensu
 logger = logging.getLogger(__name__)
 
 CANONICAL = "canonical"
-POLICY_HELP = ("'default' (the bundled SmolLM2-135M-Instruct), 'openai:URL#MODEL' (an "
-               "OpenAI-compatible server), a model directory, or 'canonical' (each task's "
-               "reference answer: an oracle for checking envs and throughput)")
-"""The help text of every ``--policy`` option (`sandgym.agents.POLICY_SPEC_HELP`)."""
+MODEL_POLICY_HELP = ("'default' (the bundled SmolLM2-135M-Instruct), 'openai:URL#MODEL' (an "
+                     "OpenAI-compatible server), or a model directory")
+"""The help text of a ``--policy`` option that needs a model (no task answers to replay)."""
+POLICY_HELP = (MODEL_POLICY_HELP[:-len(", or a model directory")] + ", a model directory, or "
+               "'canonical' (each task's reference answer: an oracle for checking envs and "
+               "throughput)")
+"""The help text of a ``--policy`` over a task set (`sandgym.agents.POLICY_SPEC_HELP`)."""
 
 
 def ensure_envs() -> None:
