@@ -30,7 +30,10 @@ def register(root: typer.Typer) -> None:
     def bench(ctx: typer.Context,
               name: str = typer.Argument(..., help="Benchmark name (see `sandgym bench list`)."),
               ) -> None:
-        """Run benchmarks/NAME.py; extra arguments (e.g. --json) go to the benchmark."""
+        """Run benchmarks/NAME.py; extra arguments (e.g. --json) go to the benchmark.
+
+        `sandgym bench NAME -h` shows the benchmark's own options (--help shows these).
+        """
         if name == "list":
             for item in available():
                 typer.echo(item)

@@ -46,7 +46,9 @@ def grpo(config: GRPORunConfig,
     try:
         resume_point(config.out, config.resume)  # refuse before loading anything
     except ValueError as e:
-        raise typer.BadParameter(str(e), param_hint="--resume") from e
+        # The library's message names the option; BadParameter names it again.
+        raise typer.BadParameter(str(e).removeprefix("--resume: "), param_hint="--resume") \
+            from e
     try:
         result = train_grpo(config)
     except TrainingInterrupted as e:

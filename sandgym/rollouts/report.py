@@ -117,7 +117,13 @@ def load_report_data(source: str | os.PathLike[str], *,
         raise StorageError(f"{source} does not exist; give a .parquet from `sandgym rollout` "
                            "or a run directory")
     collections = _collections(source)
-    metric_files = _metric_files(source) + (_metric_files(Path(train_dir)) if train_dir else [])
+    extra: list[Path] = []
+    if train_dir is not None:
+        extra = _metric_files(Path(train_dir))
+        if not extra:  # asked for curves: a wrong path must not give a report without them
+            raise StorageError(f"--train-dir {train_dir}: no metrics.jsonl there (give the "
+                               "output directory of `sandgym train grpo|rft`)")
+    metric_files = _metric_files(source) + extra
     if not collections and not metric_files:
         raise StorageError(f"nothing to report in {source}: no .parquet collection and no "
                            "metrics.jsonl (from `sandgym rollout` / `sandgym train grpo`)")

@@ -25,16 +25,21 @@ if TYPE_CHECKING:
     )
     from sandgym.train.export import export_dpo, export_sft
     from sandgym.train.grpo import GRPORunConfig, GRPORunResult, train_grpo
+    from sandgym.train.local_rollout import CodeBlockRollout
     from sandgym.train.metrics import MetricsCallback
     from sandgym.train.rewards import ExecutionReward, execution_reward
+    from sandgym.train.rft import RFTRunConfig, RFTRunResult, train_rft
     from sandgym.train.rollout_func import RayRolloutFunc, rollout_reward
 
 __all__ = [
     "EnvironmentFactory",
     "ExecutionReward",
+    "CodeBlockRollout",
     "GRPORunConfig",
     "GRPORunResult",
     "MetricsCallback",
+    "RFTRunConfig",
+    "RFTRunResult",
     "RayRolloutFunc",
     "ToolEnvironment",
     "environment_factory",
@@ -45,6 +50,7 @@ __all__ = [
     "rollout_reward",
     "tool_calling_tokenizer",
     "train_grpo",
+    "train_rft",
 ]
 
 _LAZY = {
@@ -58,6 +64,10 @@ _LAZY = {
     "GRPORunResult": "sandgym.train.grpo",
     "train_grpo": "sandgym.train.grpo",
     "MetricsCallback": "sandgym.train.metrics",
+    "RFTRunConfig": "sandgym.train.rft",
+    "RFTRunResult": "sandgym.train.rft",
+    "train_rft": "sandgym.train.rft",
+    "CodeBlockRollout": "sandgym.train.local_rollout",
     "RayRolloutFunc": "sandgym.train.rollout_func",
     "rollout_reward": "sandgym.train.rollout_func",
     "export_dpo": "sandgym.train.export",

@@ -94,6 +94,14 @@ def test_nothing_to_report_is_a_clear_error(tmp_path):
         load_report_data(tmp_path / "missing.parquet")
 
 
+def test_train_dir_adds_curves_and_a_wrong_one_is_an_error(run_dir, tmp_path):
+    collection = run_dir / "rollouts.parquet"
+    data = load_report_data(collection, train_dir=run_dir / "grpo")
+    assert len(data.curves) == 1 and data.total == 8
+    with pytest.raises(StorageError, match="no metrics.jsonl there"):
+        load_report_data(collection, train_dir=tmp_path / "nope")
+
+
 def test_hostile_text_cannot_end_the_data_block(run_dir, tmp_path):
     page = build_report(run_dir / "rollouts.parquet", tmp_path / "r.html").out.read_text()
     assert "</script><img" not in page
