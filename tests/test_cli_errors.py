@@ -58,3 +58,11 @@ def test_social_commands_refuse_the_canonical_policy_as_a_usage_error(tmp_path):
         assert result.returncode == 2, result.stderr
         assert "social games have none" in result.stderr
     assert "canonical" not in sandgym("social", "simulate", "--help").stdout
+
+
+def test_rollout_tasks_given_a_file_points_at_env_arg(tmp_path):
+    result = sandgym("rollout", "--env", "sandgym/PythonTests-v0", "--tasks", "mine.jsonl",
+                     "--out", str(tmp_path / "r.parquet"))
+    assert result.returncode == 2
+    assert "--env-arg tasks=FILE" in result.stderr
+    assert not (tmp_path / "r.parquet").exists()

@@ -33,7 +33,8 @@ def rollout(
     samples: int = typer.Option(1, "--samples", help="Episodes per task."),
     limit: int | None = typer.Option(None, help="Use only the first N tasks."),
     tasks: str | None = typer.Option(None, help="Comma-separated task ids to play "
-                                     "(default: all)."),
+                                     "(default: all). Your own task file: --env-arg "
+                                     "tasks=FILE."),
     env_arg: list[str] = typer.Option([], "--env-arg", help=PLAYED_ENV_ARG_HELP),
     timeout: float | None = typer.Option(None, "--timeout", min=0.001, help="Seconds per "
                                          "sandboxed request (default: the env's own budget)."),
@@ -71,6 +72,11 @@ def rollout(
     except ValueError as e:
         raise typer.BadParameter(str(e)) from e
     task_list = [t.strip() for t in tasks.split(",") if t.strip()] if tasks else None
+    if task_list and any(t.endswith((".jsonl", ".json")) for t in task_list):
+        # `sandgym eval --tasks` takes a file; here the file is the env's constructor's.
+        raise typer.BadParameter(f"{tasks!r} looks like a task file; --tasks takes task "
+                                 "ids here. Play your own task set with --env-arg "
+                                 "tasks=FILE", param_hint="--tasks")
     code = 0
     try:
         result = collect(env, policy, out=out, tasks=task_list, limit=limit,
