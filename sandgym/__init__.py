@@ -3,7 +3,9 @@
 Gymnasium environments whose actions run in hardened Docker sandboxes, Ray actors that
 collect rollouts, and TRL training on the rewards. The public API stays small:
 
-* `sandgym.make` / `sandgym.register`: Gymnasium's registry, namespace ``sandgym/``;
+* `sandgym.make` / `sandgym.register`: Gymnasium's ``make`` and a ``register`` that
+  files a bare id under the ``sandgym/`` namespace (``register("Mine-v0", ...)``
+  returns ``"sandgym/Mine-v0"``); ``make`` takes that full id, as ``gymnasium.make``;
 * `sandgym.make_isolated`: any third-party Gymnasium env, run wholly in a sandbox;
 * `DockerSandbox`, `SandboxPool`, `SandboxLimits`, `ExecResult`: the sandbox layer.
 
