@@ -61,6 +61,22 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+def _usage_errors() -> tuple[type[BaseException], ...]:
+    """Click's usage errors: Typer 0.29 bundles its own click (``typer.TyperException``
+    is their base); older Typers raise click's."""
+    errors: list[type[BaseException]] = []
+    bundled = getattr(typer, "TyperException", None)
+    if isinstance(bundled, type):
+        errors.append(bundled)
+    try:
+        import click
+
+        errors.append(click.ClickException)
+    except ImportError:  # pragma: no cover - Typer 0.29 does not need click
+        pass
+    return tuple(errors)
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI; a user error is one ``error:`` line on stderr and status 1.
 
@@ -72,10 +88,10 @@ def run(argv: list[str] | None = None) -> int:
         # Not standalone: Typer returns typer.Exit's status instead of exiting, and
         # raises usage errors for us to show.
         returned = app(args=argv, standalone_mode=False)
-    except typer.Abort:
-        typer.echo("Aborted.", err=True)
-        return 130
-    except typer.TyperException as e:  # usage errors (bad options, values, names)
+    except typer.Abort:  # click's convention (EOF at a prompt); Ctrl-C exits 130 itself
+        typer.echo("Aborted!", err=True)
+        return 1
+    except _usage_errors() as e:  # bad options, values, names: click shows them
         show = getattr(e, "show", None)
         if show is not None:
             show()

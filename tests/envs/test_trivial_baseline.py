@@ -7,10 +7,12 @@ otherwise pay for guessing: `return False` passed 4 of 5 tests of a PythonBasics
 
 from __future__ import annotations
 
+import secrets
+
 import gymnasium as gym
 import pytest
 
-from sandgym.envs.code.grading import Grade, read_trivial
+from sandgym.envs.code.grading import Grade, grade_answer, read_trivial
 from sandgym.envs.code.rewards import GRADED_VALUES, reward_of
 from sandgym.envs.code.scoring import score_completions
 from sandgym.envs.tasks import CodeTask
@@ -139,15 +141,67 @@ def test_reward_of_with_a_baseline():
 
 
 @pytest.mark.parametrize(("record", "expected"), [
-    ({"trivial": {"passed": 2, "complete": True}}, 2),
-    ({"trivial": {"passed": 2, "complete": False}}, 5),  # out of time: no credit
-    ({}, 5),  # the judge never got to it
-    ({"trivial": {"passed": 9, "complete": True}}, 5),  # malformed
-    ({"trivial": {"passed": True, "complete": True}}, 5),
-    ({"trivial": "2"}, 5),
+    ({"trivial": {"passed": 2, "complete": True, "total": 5}}, 2),
+    ({"trivial": {"passed": 2, "complete": False, "total": 5}}, 5),  # out of time: none
+    ({}, None),  # the judge never got to it: measure again
+    ({"trivial": {"passed": 9, "complete": True, "total": 5}}, None),  # malformed
+    ({"trivial": {"passed": True, "complete": True, "total": 5}}, None),
+    ({"trivial": {"passed": 2, "complete": True, "total": 4}}, None),  # another task's
+    ({"trivial": "2"}, None),
 ])
-def test_read_trivial_takes_only_a_complete_well_formed_baseline(record, expected):
+def test_read_trivial_takes_only_a_well_formed_baseline(record, expected):
     assert read_trivial(record, 5) == expected
+
+
+class CountingSandbox:
+    """A sandbox that counts judged runs (the real one does the work)."""
+
+    def __init__(self, sandbox) -> None:
+        self.sandbox, self.judged = sandbox, 0
+
+    def run_judged(self, *args, **kwargs):
+        self.judged += 1
+        return self.sandbox.run_judged(*args, **kwargs)
+
+
+def test_the_baseline_is_measured_once_per_task_and_reused(pool):
+    task = CodeTask(id="test/once", prompt="Write sign(n).", entry_point="sign",
+                    public_tests=(),
+                    hidden_tests=("assert candidate(5) == 1", "assert candidate(7) == 1",
+                                  f"assert candidate(-3) == -1  # {secrets.token_hex(4)}"),
+                    reference="def sign(n):\n    return (n > 0) - (n < 0)\n")
+    with pool.sandbox() as sandbox:
+        counting = CountingSandbox(sandbox)
+        first = grade_answer(counting, task, "def sign(n):\n    return 1\n", timeout_s=5.0,
+                             trivial_baseline=True)
+        assert counting.judged == 2  # the baseline, then the answer
+        again = grade_answer(counting, task, "def sign(n):\n    return 1\n", timeout_s=5.0,
+                             trivial_baseline=True)
+        assert counting.judged == 3  # the answer only
+        plain = grade_answer(counting, task, "def sign(n):\n    return 1\n", timeout_s=5.0)
+    assert first.trivial_passed == again.trivial_passed == 2
+    assert first.verdict() == again.verdict() and plain.trivial_passed is None
+    assert reward_of(first.outcome, first.passed, first.total, "fraction",
+                     first.trivial_passed)[0] == 0.0
+
+
+RANKED = CodeTask(
+    id="test/ranked", prompt="Write yes_no(xs).", entry_point="yes_no", public_tests=(),
+    # Forty literals of input before the expected values: the compared-against ones are
+    # tried first, so the guess is caught whatever the inputs hold.
+    hidden_tests=("assert candidate(list(range(0))) == 'Yes' or candidate("
+                  + repr([f"w{i}" for i in range(40)]) + ") == 'Yes'",
+                  "assert candidate([1]) == 'No'", "assert candidate([2]) == 'No'",
+                  "assert candidate([3]) == 'No'"),
+    reference="def yes_no(xs):\n    return 'Yes' if not xs or len(xs) == 40 else 'No'\n",
+)
+
+
+def test_compared_against_values_are_guessed_before_the_inputs(pool):
+    reward, info = _step(pool, RANKED.id, "def yes_no(xs):\n    return 'No'\n", "fraction",
+                         env_id="sandgym/PythonTests-v0", tasks=[RANKED])
+    assert info["verdict"]["passed"] == 3 == info["verdict"]["trivial_passed"]
+    assert reward == 0.0
 
 
 def test_a_grade_without_a_baseline_says_nothing_about_it():

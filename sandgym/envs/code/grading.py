@@ -9,22 +9,25 @@ well-formed, and count every hidden test as passed for the answer to pass.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import logging
 import secrets
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 from sandgym.envs.code.extract import extract_code
 from sandgym.envs.code.programs import JUDGE_PROGRAM, worker_program
 from sandgym.envs.tasks.schema import CodeTask
-from sandgym.errors import RequestTooLargeError
+from sandgym.errors import RequestTooLargeError, SandboxError
 from sandgym.sandbox import DockerSandbox, ExecResult
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["Grade", "grade_answer", "parse_record", "read_record", "read_suite", "read_trivial",
-           "run_judge", "sandbox_error_grade"]
+           "run_judge", "sandbox_error_grade", "trivial_passed"]
 
 JUDGE_GRACE_S = 5.0
 """Seconds past the judge's budget before the executor kills the run."""
@@ -54,7 +57,7 @@ class Grade:
     """Public-test feedback for the model (only when public tests were requested)."""
     trivial_passed: int | None = None
     """Most hidden tests a trivial answer (a constant, or an argument handed back)
-    passes; ``total`` when that could not be measured in time; None when not asked
+    passes; ``total`` when that could not be measured; None when not asked
     (``trivial_baseline``). Partial-credit rewards pay only above it."""
     exec_status: str = "ok"
     detail: str = ""
@@ -113,12 +116,16 @@ def grade_answer(sandbox: DockerSandbox, task: CodeTask, reply: str, *, timeout_
         load ``too_large``); the sandbox is untouched.
     """
     code = extract_code(reply, task.entry_point)
+    trivial = trivial_passed(sandbox, task, timeout_s=timeout_s) if trivial_baseline else None
     try:
-        result, nonce = run_judge(sandbox, task, code, timeout_s=timeout_s, public=public,
-                                  trivial_baseline=trivial_baseline)
+        result, nonce = run_judge(sandbox, task, code, timeout_s=timeout_s, public=public)
     except RequestTooLargeError as e:
-        return _too_large_grade(task, code, e, public)
-    return parse_record(result, nonce, task_id=task.id, trivial_baseline=trivial_baseline)
+        return dataclasses.replace(_too_large_grade(task, code, e, public),
+                                   trivial_passed=trivial)
+    grade = parse_record(result, nonce, task_id=task.id)
+    if trivial is None or grade.sandbox_error:
+        return grade
+    return dataclasses.replace(grade, trivial_passed=trivial)
 
 
 def _too_large_grade(task: CodeTask, code: str, error: RequestTooLargeError, public: bool
@@ -138,8 +145,7 @@ def _too_large_grade(task: CodeTask, code: str, error: RequestTooLargeError, pub
 
 
 def run_judge(sandbox: DockerSandbox, task: CodeTask, code: str, *, timeout_s: float,
-              public: bool = False, trivial_baseline: bool = False
-              ) -> tuple[ExecResult, str]:
+              public: bool = False) -> tuple[ExecResult, str]:
     """One judged run of ``code`` against task's tests; returns (result, nonce).
 
     The raw result (with the answer's stderr) is for diagnostics and tests; only
@@ -150,7 +156,7 @@ def run_judge(sandbox: DockerSandbox, task: CodeTask, code: str, *, timeout_s: f
             "setup": task.test_setup, "entry_point": task.entry_point,
             "hidden": list(task.hidden_tests),
             "public": list(task.public_tests) if public else None,
-            "public_feedback": public, "trivial": trivial_baseline}
+            "public_feedback": public}
     result = sandbox.run_judged(worker_program(code, task.entry_point, task.code_prefix),
                                 judge=JUDGE_PROGRAM, judge_input=json.dumps(spec).encode(),
                                 timeout=timeout_s + JUDGE_GRACE_S)
@@ -200,28 +206,73 @@ def _classify(load: str, outcomes: list[str]) -> str:
     return "failing_tests"
 
 
-def read_trivial(record: dict[str, Any], total: int) -> int:
-    """The record's trivial baseline; ``total`` (no partial credit) if it is incomplete.
+_TRIVIAL: dict[str, int] = {}
+_TRIVIAL_LOCK = threading.Lock()
+
+
+def _task_key(task: CodeTask) -> str:
+    """What the baseline depends on: the tests, their setup, the prefix, the entry point."""
+    text = json.dumps([task.code_prefix, task.test_setup, task.entry_point,
+                       list(task.hidden_tests)])
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def trivial_passed(sandbox: DockerSandbox, task: CodeTask, *, timeout_s: float) -> int:
+    """Most hidden tests of ``task`` a trivial answer passes, measured once per task.
+
+    A trivial answer is a constant or an argument handed back (see the judge). The
+    figure depends on the task alone, so it is measured in its own judged run, with the
+    whole time budget, the first time a task is graded in a partial-credit mode, and
+    kept for the process: a reply graded twice gets the same reward, whatever the load.
+    When the run fails (the infrastructure), the answer gets no partial credit this
+    time (``total``) and the next grading measures again; a run that ran out of time
+    (a test that loops on a constant) counts as ``total`` for good.
+    """
+    key = _task_key(task)
+    with _TRIVIAL_LOCK:
+        if key in _TRIVIAL:
+            return _TRIVIAL[key]
+    total = len(task.hidden_tests)
+    nonce = secrets.token_hex(16)
+    spec = {"nonce": nonce, "budget_s": timeout_s, "prefix": task.code_prefix,
+            "setup": task.test_setup, "entry_point": task.entry_point,
+            "hidden": list(task.hidden_tests), "public": None, "trivial_only": True}
+    try:
+        result = sandbox.run_judged(worker_program("", task.entry_point, task.code_prefix),
+                                    judge=JUDGE_PROGRAM, judge_input=json.dumps(spec).encode(),
+                                    timeout=timeout_s + JUDGE_GRACE_S)
+    except SandboxError as e:
+        logger.warning("task %s: measuring its trivial baseline failed (%s); no partial "
+                       "credit this time", task.id, e)
+        return total
+    record = read_record(result.stdout, nonce) if result.status != "sandbox_error" else None
+    found = read_trivial(record, total) if record is not None else None
+    if found is None:
+        logger.warning("task %s: no trivial baseline (exec status %s); no partial credit "
+                       "this time", task.id, result.status)
+        return total
+    with _TRIVIAL_LOCK:
+        _TRIVIAL[key] = found
+    return found
+
+
+def read_trivial(record: dict[str, Any], total: int) -> int | None:
+    """The record's baseline; ``total`` if it ran out of time; None if it is missing.
 
     An unmeasured baseline must not be taken as 0: that would pay partial credit to
     exactly the constant answers it exists to catch.
     """
     trivial = record.get("trivial")
-    if not isinstance(trivial, dict) or trivial.get("complete") is not True:
-        return total
+    if not isinstance(trivial, dict):
+        return None
     passed = trivial.get("passed")
-    if type(passed) is not int or not 0 <= passed <= total:
-        return total
-    return passed
+    if trivial.get("total") != total or type(passed) is not int or not 0 <= passed <= total:
+        return None
+    return passed if trivial.get("complete") is True else total
 
 
-def parse_record(result: ExecResult, nonce: str, *, task_id: str = "?",
-                 trivial_baseline: bool = False) -> Grade:
-    """Turn the judge's run into a Grade; only the nonce-carrying record counts.
-
-    With ``trivial_baseline`` (asked of the judge by `run_judge`), the grade carries
-    `Grade.trivial_passed`.
-    """
+def parse_record(result: ExecResult, nonce: str, *, task_id: str = "?") -> Grade:
+    """Turn the judge's run into a Grade; only the nonce-carrying record counts."""
     if result.status == "sandbox_error":
         return sandbox_error_grade(result.stderr, result.duration_s)
     record = read_record(result.stdout, nonce)
@@ -259,7 +310,6 @@ def parse_record(result: ExecResult, nonce: str, *, task_id: str = "?",
         public_passed=public["passed"] if public else 0,
         public_total=public["total"] if public else 0,
         feedback=feedback,
-        trivial_passed=read_trivial(record, hidden["total"]) if trivial_baseline else None,
         exec_status=result.status,
         duration_s=result.duration_s,
     )

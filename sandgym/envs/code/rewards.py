@@ -13,8 +13,8 @@ expect False four times, ``return False`` passed 0.8 of them, more than most hon
 attempts; and an empty reply (the prompt's stub returns None) failed its tests
 "cleanly", which CodeRL's classes scored above an attempt that crashed. A model
 learns whatever pays, so partial credit is paid only for doing better than guessing.
-The judge measures t (`sandgym.envs.code.grading.Grade.trivial_passed`); when it could
-not, t is the total and no partial credit is paid.
+The judge measures t once per task (`sandgym.envs.code.grading.trivial_passed`); when it
+could not, t is the total and no partial credit is paid.
 
 A ``sandbox_error`` has no reward (None): the infrastructure failed, not the answer.
 """

@@ -106,7 +106,9 @@ class ShellEnv(SandboxEnv):
         try:
             self._set_up(task)
             if self.reward_mode != "binary" and task.id not in self._trivial_passed:
-                self._trivial_passed[task.id] = self._checks_passed_untouched(task)
+                measured = self._checks_passed_untouched(task)
+                if measured is not None:  # a failed measurement is tried again next time
+                    self._trivial_passed[task.id] = measured
                 self._set_up(task)
         except SandboxError as e:
             logger.warning("shell episode setup failed: %s", e)
@@ -126,20 +128,25 @@ class ShellEnv(SandboxEnv):
                 raise SandboxError(f"setup script of {task.id} failed ({result.status}): "
                                    f"{result.stderr[-300:]}")
 
-    def _checks_passed_untouched(self, task: ShellTask) -> int:
+    def _checks_passed_untouched(self, task: ShellTask) -> int | None:
         """Checks the start state passes when the agent submits at once (no output).
 
         Partial credit is paid only beyond it: on two built-in tasks doing nothing passed
-        half the checks. A run that gives no record counts as all of them (no partial
-        credit), never as none.
+        half the checks. None when it could not be measured (the infrastructure failed,
+        no record, or a check ran out of time, which would count as failed and make the
+        figure too low); the episode then pays no partial credit (see `_grade`).
         """
         try:
             suite = self._run_checks(task, output="")
         except SandboxError as e:
             logger.warning("grading the start state of %s failed (%s): no partial credit "
-                           "in this env", task.id, e)
-            return len(task.hidden_tests)
-        return suite["passed"] if suite is not None else len(task.hidden_tests)
+                           "for this episode", task.id, e)
+            return None
+        if suite is None or "timeout" in suite["outcomes"]:
+            logger.warning("grading the start state of %s gave no usable record: no "
+                           "partial credit for this episode", task.id)
+            return None
+        return suite["passed"]
 
     def _run_checks(self, task: ShellTask, output: str) -> dict[str, Any] | None:
         """The judge's hidden suite on the sandbox's state, or None without a record.
@@ -216,8 +223,10 @@ class ShellEnv(SandboxEnv):
             return self._sandbox_failure("the shell judge produced no record")
         passed, total = hidden["passed"], hidden["total"]
         outcome = "pass" if total and passed == total else "failing_tests"
-        reward, components = reward_of(outcome, passed, total, self.reward_mode,
-                                       self._trivial_passed.get(task.id))
+        trivial = None
+        if self.reward_mode != "binary":  # unmeasured: no partial credit (t = total)
+            trivial = self._trivial_passed.get(task.id, total)
+        reward, components = reward_of(outcome, passed, total, self.reward_mode, trivial)
         verdict = {"status": "pass" if outcome == "pass" else "fail", "outcome": outcome,
                    "passed": passed, "total": total, "tests": hidden["outcomes"],
                    "errors": hidden.get("errors"), "submitted": not truncated}

@@ -10,11 +10,12 @@ Whatever happens to the candidate, this program prints exactly one JSON record o
 stdout (the unforgeable grading record) and exits 0. Hidden-test entries carry outcomes
 and error class names only; public-test entries may carry feedback text.
 
-When asked (``spec["trivial"]``, for partial-credit rewards), the record also says how
-many hidden tests the best *trivial* answer passes: a constant (None, booleans, small
-numbers, empty containers, every literal in the hidden tests) or one argument handed
-back. Partial credit is paid only above that, or ``return False`` would earn 0.8 on a
-task whose hidden tests mostly expect False.
+With ``spec["trivial_only"]`` (for partial-credit rewards) no answer is graded: the
+record says how many hidden tests the best *trivial* answer passes, a constant (None,
+booleans, small numbers, empty containers, the tests' literals, compared-against values
+first) or one argument handed back. Partial credit is paid only above that, or
+``return False`` would earn 0.8 on a task whose hidden tests mostly expect False. It
+depends on the task alone, so the host measures it once per task (`grading.py`).
 """
 
 import ast
@@ -61,6 +62,25 @@ class JudgeTimeout(BaseException):
 
 class _SetupFailed(Exception):
     """The task's own prefix or test setup raised: a broken task."""
+
+
+class _BaselineDone(Exception):
+    """A baseline-only run has its result (``spec["trivial_only"]``)."""
+
+
+def _disarm():
+    """Stop the alarm for good, even if it fires while being stopped.
+
+    An alarm that went off after the work was done but before it was stopped would
+    raise JudgeTimeout out of ``main`` and lose the whole record.
+    """
+    while True:
+        try:
+            signal.signal(signal.SIGALRM, signal.SIG_IGN)
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            return
+        except JudgeTimeout:
+            continue
 
 
 def _alarm(signum, frame):
@@ -265,37 +285,53 @@ def run_suite(tests, namespace, candidate, kind, out_of_time):
 
 
 TRIVIAL_CONSTANTS = (None, True, False, 0, 1, -1, 0.0, "", [], {}, (), set())
-MAX_TRIVIAL_ANSWERS = 48
+MAX_TRIVIAL_ANSWERS = 200
 ECHOED_ARGUMENTS = 3
-TRIVIAL_BUDGET_S = 2.0
+_LITERAL_NODES = (ast.Constant, ast.UnaryOp, ast.List, ast.Tuple, ast.Dict, ast.Set)
 
 
-def _literals(tests):
-    """Literal values in the tests' source, in order of appearance (expected values too)."""
-    found = []
-    for source in tests:
+def _literal(node):
+    """The node's value if it is a literal (``-15`` is minus a constant), else a marker."""
+    if not isinstance(node, _LITERAL_NODES):
+        return _literal
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
+        return _literal
+
+
+def _literals(sources):
+    """Literal values in the sources: compared-against ones (most frequent first), then
+    every other literal in order of appearance."""
+    compared, other = {}, []
+    for source in sources:
         try:
             tree = ast.parse(source)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
         for node in ast.walk(tree):
-            if isinstance(node, (ast.Constant, ast.UnaryOp, ast.List, ast.Tuple, ast.Dict,
-                                 ast.Set)):  # UnaryOp: -15 is minus a constant
-                try:
-                    found.append(ast.literal_eval(node))
-                except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
-                    continue
-    return found
+            if isinstance(node, ast.Compare):
+                for side in [node.left, *node.comparators]:
+                    value = _literal(side)
+                    if value is not _literal:
+                        key = (type(value).__name__, _safe_repr(value, 10 ** 6))
+                        count, _ = compared.get(key, (0, value))
+                        compared[key] = (count + 1, value)
+            value = _literal(node)
+            if value is not _literal:
+                other.append(value)
+    ranked = sorted(compared.values(), key=lambda item: -item[0])
+    return [value for _, value in ranked] + other
 
 
-def trivial_answers(tests):
+def trivial_answers(sources):
     """Callables that return a constant or one of their arguments, without duplicates."""
     answers, seen = [], set()
 
     def constant(value):
         return lambda *args, **kwargs: copy.deepcopy(value)
 
-    for value in list(TRIVIAL_CONSTANTS) + _literals(tests):
+    for value in list(TRIVIAL_CONSTANTS) + _literals(sources):
         key = (type(value).__name__, _safe_repr(value, 10 ** 6))
         if key in seen:
             continue
@@ -312,12 +348,12 @@ def trivial_answers(tests):
     return answers + [echo(i) for i in range(ECHOED_ARGUMENTS)]
 
 
-def trivial_baseline(tests, namespace, entry_point, deadline):
+def trivial_baseline(tests, namespace, entry_point, deadline, setup=""):
     """Most hidden tests any trivial answer passes, and whether every answer was tried.
 
     The tests are the task's own (trusted) code, run here with the trivial answer in
-    the candidate's place; never with anything the candidate sent. Call it after the
-    candidate's tests: it rebinds the entry point in ``namespace``.
+    the candidate's place; no answer takes part. It rebinds the entry point in
+    ``namespace``.
     """
     best = 0
     try:
@@ -327,7 +363,7 @@ def trivial_baseline(tests, namespace, entry_point, deadline):
                 compiled.append(compile(source, f"<hidden test {index}>", "exec"))
             except (SyntaxError, ValueError, RecursionError, MemoryError):
                 compiled.append(None)
-        for answer in trivial_answers(tests):
+        for answer in trivial_answers(list(tests) + [setup]):
             # In the shared namespace too: helpers of the prefix look the entry point up
             # there, and must not reach the candidate, whose grading is over.
             namespace[entry_point] = answer
@@ -393,6 +429,14 @@ def main():
         except Exception as exc:  # noqa: BLE001 - a broken task, not the answer's fault
             record["judge_error"] = f"SetupError: {type(exc).__name__}"
             raise _SetupFailed() from None
+        if spec.get("trivial_only"):
+            record["load"] = {"status": "not_run", "error": None}
+            best, complete = trivial_baseline(spec["hidden"], namespace,
+                                              spec["entry_point"], deadline,
+                                              spec.get("setup", ""))
+            record["trivial"] = {"passed": best, "complete": complete,
+                                 "total": len(spec["hidden"])}
+            raise _BaselineDone()
         candidate = Candidate(channel)
         namespace[spec["entry_point"]] = candidate
         load, load_message = wait_for_load(channel)
@@ -405,16 +449,7 @@ def main():
         record["hidden"] = run_suite(spec["hidden"], namespace, candidate, "hidden",
                                      out_of_time)
         record["calls"] = candidate.calls
-        if spec.get("trivial"):
-            # After the answer's own tests, so its verdict never waits on this; out of
-            # time, the baseline counts as incomplete (no partial credit is shown).
-            until = min(deadline, time.monotonic() + TRIVIAL_BUDGET_S)
-            # The alarm also ends a test that loops on a trivial answer's value.
-            signal.setitimer(signal.ITIMER_REAL, max(0.001, until - time.monotonic()))
-            best, complete = trivial_baseline(spec["hidden"], namespace,
-                                              spec["entry_point"], until)
-            record["trivial"] = {"passed": best, "complete": complete}
-    except _SetupFailed:
+    except (_SetupFailed, _BaselineDone):
         pass
     except JudgeTimeout:  # e.g. starved of CPU by a fork bomb: every test left is lost
         record.setdefault("load", {"status": "timeout", "error": "Timeout"})
@@ -428,7 +463,7 @@ def main():
                 if kind == "public":
                     record[key]["feedback"] = ["Timed out."] * len(tests)
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        _disarm()
     record["judge_s"] = round(time.monotonic() - started, 4)
     data = (json.dumps(record) + "\n").encode("ascii")
     while data:
