@@ -12,6 +12,7 @@ import secrets
 import gymnasium as gym
 import pytest
 
+from sandgym.envs.code import grading
 from sandgym.envs.code.grading import Grade, grade_answer, read_trivial
 from sandgym.envs.code.rewards import GRADED_VALUES, reward_of
 from sandgym.envs.code.scoring import score_completions
@@ -108,7 +109,9 @@ LOOPING = CodeTask(
 )
 
 
-def test_a_baseline_out_of_time_pays_no_partial_credit_and_keeps_the_verdict(pool):
+def test_a_baseline_out_of_time_pays_no_partial_credit_and_keeps_the_verdict(pool,
+                                                                            monkeypatch):
+    monkeypatch.setattr(grading, "TRIVIAL_BUDGET_S", 2.0)  # the real one is 30 s
     env = gym.make("sandgym/PythonTests-v0", pool=pool, tasks=[LOOPING],
                    reward_mode="fraction", timeout_s=5.0)
     try:
@@ -244,3 +247,71 @@ def test_negative_literals_in_the_tests_count_as_constant_guesses(pool):
                          env_id="sandgym/PythonTests-v0", tasks=[NEGATIVE])
     assert info["verdict"]["passed"] == 2 == info["verdict"]["trivial_passed"]
     assert reward == 0.0
+
+
+BROKEN_SETUP = CodeTask(
+    id="test/broken-setup", prompt="Write one().", entry_point="one", public_tests=(),
+    hidden_tests=("assert candidate() == 1",), test_setup="raise RuntimeError('broken')",
+    reference="def one():\n    return 1\n",
+)
+
+
+@pytest.mark.parametrize("mode", ["binary", "fraction"])
+def test_a_task_whose_setup_raises_is_a_sandbox_error_not_the_answers(pool, mode):
+    env = gym.make("sandgym/PythonTests-v0", pool=pool, tasks=[BROKEN_SETUP], reward_mode=mode)
+    try:
+        env.reset()
+        _, reward, _, truncated, info = env.step(BROKEN_SETUP.reference)
+    finally:
+        env.close()
+    assert info["sandbox_error"] and truncated and info["reward"] is None, info["verdict"]
+
+
+class FailingOnce(CountingSandbox):
+    """The baseline run fails in the infrastructure once; then the sandbox works."""
+
+    def run_judged(self, *args, **kwargs):
+        from sandgym.errors import SandboxCrashedError
+
+        self.judged += 1
+        if self.judged == 1:
+            raise SandboxCrashedError("simulated")
+        return self.sandbox.run_judged(*args, **kwargs)
+
+
+def test_a_baseline_the_infrastructure_lost_is_a_sandbox_error_then_measured_again(pool):
+    task = CodeTask(id="test/flaky", prompt="Write sign(n).", entry_point="sign",
+                    public_tests=(),
+                    hidden_tests=("assert candidate(5) == 1", "assert candidate(7) == 1",
+                                  f"assert candidate(-3) == -1  # {secrets.token_hex(4)}"),
+                    reference="def sign(n):\n    return (n > 0) - (n < 0)\n")
+    with pool.sandbox() as sandbox:
+        flaky = FailingOnce(sandbox)
+        lost = grade_answer(flaky, task, task.reference, timeout_s=5.0, trivial_baseline=True)
+        graded = grade_answer(flaky, task, task.reference, timeout_s=5.0,
+                              trivial_baseline=True)
+    assert lost.sandbox_error and "trivial baseline" in lost.detail
+    assert graded.outcome == "pass" and graded.trivial_passed == 2
+
+
+def test_concurrent_gradings_of_a_new_task_share_one_measurement(pool):
+    from concurrent.futures import ThreadPoolExecutor
+
+    task = CodeTask(id="test/shared", prompt="Write sign(n).", entry_point="sign",
+                    public_tests=(),
+                    hidden_tests=("assert candidate(5) == 1", "assert candidate(7) == 1",
+                                  f"assert candidate(-3) == -1  # {secrets.token_hex(4)}"),
+                    reference="def sign(n):\n    return (n > 0) - (n < 0)\n")
+    counters: list[CountingSandbox] = []
+
+    def grade(_: int) -> Grade:
+        with pool.sandbox() as sandbox:
+            counting = CountingSandbox(sandbox)
+            counters.append(counting)
+            return grade_answer(counting, task, "def sign(n):\n    return 1\n",
+                                timeout_s=5.0, trivial_baseline=True)
+
+    with ThreadPoolExecutor(max_workers=2) as ex:
+        grades = list(ex.map(grade, range(2)))
+    assert [g.trivial_passed for g in grades] == [2, 2]
+    assert sum(c.judged for c in counters) == 3  # one baseline run, two answers

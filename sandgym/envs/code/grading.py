@@ -116,7 +116,11 @@ def grade_answer(sandbox: DockerSandbox, task: CodeTask, reply: str, *, timeout_
         load ``too_large``); the sandbox is untouched.
     """
     code = extract_code(reply, task.entry_point)
-    trivial = trivial_passed(sandbox, task, timeout_s=timeout_s) if trivial_baseline else None
+    trivial = None
+    if trivial_baseline:
+        trivial = trivial_passed(sandbox, task)
+        if trivial is None:  # without it no reward can be given: not the answer's fault
+            return sandbox_error_grade("the task's trivial baseline could not be measured")
     try:
         result, nonce = run_judge(sandbox, task, code, timeout_s=timeout_s, public=public)
     except RequestTooLargeError as e:
@@ -206,53 +210,93 @@ def _classify(load: str, outcomes: list[str]) -> str:
     return "failing_tests"
 
 
+TRIVIAL_BUDGET_S = 30.0
+"""Time budget of a task's baseline run, whatever the env's per-answer budget: the
+baseline (a task's figure, cached) must not depend on the env's setting, and tests
+that are slow with every constant would otherwise make it load-dependent."""
 _TRIVIAL: dict[str, int] = {}
+_MEASURING: dict[str, threading.Event] = {}
 _TRIVIAL_LOCK = threading.Lock()
 
 
 def _task_key(task: CodeTask) -> str:
     """What the baseline depends on: the tests, their setup, the prefix, the entry point."""
     text = json.dumps([task.code_prefix, task.test_setup, task.entry_point,
-                       list(task.hidden_tests)])
+                       list(task.hidden_tests), TRIVIAL_BUDGET_S])
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def trivial_passed(sandbox: DockerSandbox, task: CodeTask, *, timeout_s: float) -> int:
+def trivial_passed(sandbox: DockerSandbox, task: CodeTask) -> int | None:
     """Most hidden tests of ``task`` a trivial answer passes, measured once per task.
 
     A trivial answer is a constant or an argument handed back (see the judge). The
-    figure depends on the task alone, so it is measured in its own judged run, with the
-    whole time budget, the first time a task is graded in a partial-credit mode, and
-    kept for the process: a reply graded twice gets the same reward, whatever the load.
-    When the run fails (the infrastructure), the answer gets no partial credit this
-    time (``total``) and the next grading measures again; a run that ran out of time
-    (a test that loops on a constant) counts as ``total`` for good.
+    figure depends on the task alone, so it is measured in its own judged run (budget
+    `TRIVIAL_BUDGET_S`) the first time a task is graded in a partial-credit mode, and
+    kept for the process: a reply graded twice gets the same reward, whatever the
+    load. Gradings of the same task wait for one measurement instead of each making
+    their own. A run that ran out of time (tests that loop on a constant) counts as
+    ``total`` for good: no partial credit on that task.
+
+    Returns:
+        The figure, or None when the infrastructure failed (or the task is broken):
+        the caller reports a sandbox_error, and the next grading measures again.
     """
     key = _task_key(task)
-    with _TRIVIAL_LOCK:
-        if key in _TRIVIAL:
-            return _TRIVIAL[key]
+    while True:
+        with _TRIVIAL_LOCK:
+            if key in _TRIVIAL:
+                return _TRIVIAL[key]
+            measuring = _MEASURING.get(key)
+            if measuring is None:
+                measuring = _MEASURING[key] = threading.Event()
+                break
+        measuring.wait()
+        with _TRIVIAL_LOCK:
+            if key in _TRIVIAL:
+                return _TRIVIAL[key]
+        return None  # the measurement we waited for failed
+    try:
+        found = _measure_trivial(sandbox, task)
+        if found is not None:
+            with _TRIVIAL_LOCK:
+                _TRIVIAL[key] = found
+        return found
+    finally:
+        with _TRIVIAL_LOCK:
+            _MEASURING.pop(key, None)
+        measuring.set()
+
+
+def _measure_trivial(sandbox: DockerSandbox, task: CodeTask) -> int | None:
     total = len(task.hidden_tests)
     nonce = secrets.token_hex(16)
-    spec = {"nonce": nonce, "budget_s": timeout_s, "prefix": task.code_prefix,
+    spec = {"nonce": nonce, "budget_s": TRIVIAL_BUDGET_S, "prefix": task.code_prefix,
             "setup": task.test_setup, "entry_point": task.entry_point,
             "hidden": list(task.hidden_tests), "public": None, "trivial_only": True}
     try:
         result = sandbox.run_judged(worker_program("", task.entry_point, task.code_prefix),
                                     judge=JUDGE_PROGRAM, judge_input=json.dumps(spec).encode(),
-                                    timeout=timeout_s + JUDGE_GRACE_S)
+                                    timeout=TRIVIAL_BUDGET_S + JUDGE_GRACE_S)
     except SandboxError as e:
-        logger.warning("task %s: measuring its trivial baseline failed (%s); no partial "
-                       "credit this time", task.id, e)
-        return total
+        logger.warning("task %s: measuring its trivial baseline failed: %s", task.id, e)
+        return None
     record = read_record(result.stdout, nonce) if result.status != "sandbox_error" else None
-    found = read_trivial(record, total) if record is not None else None
-    if found is None:
-        logger.warning("task %s: no trivial baseline (exec status %s); no partial credit "
-                       "this time", task.id, result.status)
-        return total
-    with _TRIVIAL_LOCK:
-        _TRIVIAL[key] = found
+    if record is None:
+        logger.warning("task %s: the trivial baseline run gave no record (exec status %s)",
+                       task.id, result.status)
+        return None
+    if str(record.get("judge_error", "")).startswith("SetupError"):
+        logger.error("task %s is broken: its prefix or test setup raised (%s); its answers "
+                     "are scored as sandbox_errors, fix the task file", task.id,
+                     record["judge_error"])
+        return None
+    found = read_trivial(record, total)
+    if found is None and record.get("judge_error") == "Timeout":
+        found = total  # the prefix or setup alone outlasted the budget
+    if found == total and total:
+        logger.warning("task %s: a trivial answer passes all %d hidden tests, or the "
+                       "baseline ran out of its %.0f s: no partial credit on it", task.id,
+                       total, TRIVIAL_BUDGET_S)
     return found
 
 

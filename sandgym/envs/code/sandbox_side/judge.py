@@ -72,7 +72,8 @@ def _disarm():
     """Stop the alarm for good, even if it fires while being stopped.
 
     An alarm that went off after the work was done but before it was stopped would
-    raise JudgeTimeout out of ``main`` and lose the whole record.
+    raise JudgeTimeout out of ``main`` and lose the whole record; ``_STATE["done"]``
+    covers the moment before this runs.
     """
     while True:
         try:
@@ -83,8 +84,13 @@ def _disarm():
             continue
 
 
+_STATE = {"done": False}
+"""``done``: the record is complete; an alarm that fires from then on is ignored."""
+
+
 def _alarm(signum, frame):
-    raise JudgeTimeout("time budget exhausted")
+    if not _STATE["done"]:
+        raise JudgeTimeout("time budget exhausted")
 
 
 def _trim(text, limit=FEEDBACK_CHARS):
@@ -285,7 +291,7 @@ def run_suite(tests, namespace, candidate, kind, out_of_time):
 
 
 TRIVIAL_CONSTANTS = (None, True, False, 0, 1, -1, 0.0, "", [], {}, (), set())
-MAX_TRIVIAL_ANSWERS = 200
+MAX_TRIVIAL_ANSWERS = 64
 ECHOED_ARGUMENTS = 3
 _LITERAL_NODES = (ast.Constant, ast.UnaryOp, ast.List, ast.Tuple, ast.Dict, ast.Set)
 
@@ -301,9 +307,13 @@ def _literal(node):
 
 
 def _literals(sources):
-    """Literal values in the sources: compared-against ones (most frequent first), then
-    every other literal in order of appearance."""
-    compared, other = {}, []
+    """The literal values the sources compare against, most frequent first.
+
+    An answer that is a constant can only pass a test by equalling what the test
+    compares with (or by the constants above); the inputs' literals would only make
+    the baseline slower.
+    """
+    compared = {}
     for source in sources:
         try:
             tree = ast.parse(source)
@@ -317,11 +327,7 @@ def _literals(sources):
                         key = (type(value).__name__, _safe_repr(value, 10 ** 6))
                         count, _ = compared.get(key, (0, value))
                         compared[key] = (count + 1, value)
-            value = _literal(node)
-            if value is not _literal:
-                other.append(value)
-    ranked = sorted(compared.values(), key=lambda item: -item[0])
-    return [value for _, value in ranked] + other
+    return [value for count, value in sorted(compared.values(), key=lambda item: -item[0])]
 
 
 def trivial_answers(sources):
@@ -365,10 +371,12 @@ def trivial_baseline(tests, namespace, entry_point, deadline, setup=""):
                 compiled.append(None)
         for answer in trivial_answers(list(tests) + [setup]):
             # In the shared namespace too: helpers of the prefix look the entry point up
-            # there, and must not reach the candidate, whose grading is over.
+            # there.
             namespace[entry_point] = answer
             passed = 0
-            for code in compiled:
+            for index, code in enumerate(compiled):
+                if passed + len(compiled) - index <= best:
+                    break  # cannot beat the best so far
                 if time.monotonic() > deadline:
                     return best, False
                 if code is None:
@@ -418,7 +426,10 @@ def main():
     deadline = started + budget
     signal.signal(signal.SIGALRM, _alarm)
     channel = Channel(TO_CANDIDATE_FD, FROM_CANDIDATE_FD, deadline)  # noqa: F821
-    record = {"judge": "sandgym", "version": RECORD_VERSION, "nonce": spec["nonce"]}
+    record = {"judge": "sandgym", "version": RECORD_VERSION, "nonce": spec["nonce"],
+              # replaced once the answer loads; a record without it would be no record,
+              # and a task whose own prefix or setup raises must read as a broken task
+              "load": {"status": "not_run", "error": None}}
     out_of_time = [False]
     try:
         signal.setitimer(signal.ITIMER_REAL, budget + 0.2)
@@ -428,6 +439,7 @@ def main():
             exec(compile(spec.get("setup", ""), "<setup>", "exec"), namespace)  # noqa: S102
         except Exception as exc:  # noqa: BLE001 - a broken task, not the answer's fault
             record["judge_error"] = f"SetupError: {type(exc).__name__}"
+            _STATE["done"] = True
             raise _SetupFailed() from None
         if spec.get("trivial_only"):
             record["load"] = {"status": "not_run", "error": None}
@@ -436,6 +448,7 @@ def main():
                                               spec.get("setup", ""))
             record["trivial"] = {"passed": best, "complete": complete,
                                  "total": len(spec["hidden"])}
+            _STATE["done"] = True
             raise _BaselineDone()
         candidate = Candidate(channel)
         namespace[spec["entry_point"]] = candidate
@@ -449,10 +462,12 @@ def main():
         record["hidden"] = run_suite(spec["hidden"], namespace, candidate, "hidden",
                                      out_of_time)
         record["calls"] = candidate.calls
+        _STATE["done"] = True
     except (_SetupFailed, _BaselineDone):
         pass
     except JudgeTimeout:  # e.g. starved of CPU by a fork bomb: every test left is lost
-        record.setdefault("load", {"status": "timeout", "error": "Timeout"})
+        if record["load"]["status"] == "not_run":
+            record["load"] = {"status": "timeout", "error": "Timeout"}
         record["judge_error"] = "Timeout"
         for kind, key in (("public", "public"), ("hidden", "hidden")):
             if key not in record and spec.get(kind) is not None:
