@@ -315,3 +315,20 @@ def test_concurrent_gradings_of_a_new_task_share_one_measurement(pool):
         grades = list(ex.map(grade, range(2)))
     assert [g.trivial_passed for g in grades] == [2, 2]
     assert sum(c.judged for c in counters) == 3  # one baseline run, two answers
+
+
+TOLERANT = CodeTask(
+    id="test/tolerant", prompt="Write mean(xs).", entry_point="mean", public_tests=(),
+    hidden_tests=("assert abs(candidate([3, 4]) - 3.5) < 1e-9",
+                  "assert abs(candidate([1, 6]) - 3.5) < 1e-9",
+                  "assert abs(candidate([2, 5]) - 3.5) < 1e-9",
+                  "assert abs(candidate([1, 2]) - 1.5) < 1e-9"),
+    reference="def mean(xs):\n    return sum(xs) / len(xs)\n",
+)
+
+
+def test_a_guess_of_a_value_compared_with_a_tolerance_earns_nothing(pool):
+    reward, info = _step(pool, TOLERANT.id, "def mean(xs):\n    return 3.5\n", "fraction",
+                         env_id="sandgym/PythonTests-v0", tasks=[TOLERANT])
+    assert info["verdict"]["passed"] == 3 == info["verdict"]["trivial_passed"]
+    assert reward == 0.0

@@ -57,7 +57,7 @@ class Grade:
     """Public-test feedback for the model (only when public tests were requested)."""
     trivial_passed: int | None = None
     """Most hidden tests a trivial answer (a constant, or an argument handed back)
-    passes; ``total`` when that could not be measured; None when not asked
+    passes; ``total`` when its measurement ran out of time; None when not asked
     (``trivial_baseline``). Partial-credit rewards pay only above it."""
     exec_status: str = "ok"
     detail: str = ""
@@ -242,19 +242,17 @@ def trivial_passed(sandbox: DockerSandbox, task: CodeTask) -> int | None:
         the caller reports a sandbox_error, and the next grading measures again.
     """
     key = _task_key(task)
-    while True:
+    with _TRIVIAL_LOCK:
+        if key in _TRIVIAL:
+            return _TRIVIAL[key]
+        measuring = _MEASURING.get(key)
+        mine = measuring is None
+        if mine:
+            measuring = _MEASURING[key] = threading.Event()
+    if not mine:
+        measuring.wait()  # set when the measuring grading is done (it is bounded)
         with _TRIVIAL_LOCK:
-            if key in _TRIVIAL:
-                return _TRIVIAL[key]
-            measuring = _MEASURING.get(key)
-            if measuring is None:
-                measuring = _MEASURING[key] = threading.Event()
-                break
-        measuring.wait()
-        with _TRIVIAL_LOCK:
-            if key in _TRIVIAL:
-                return _TRIVIAL[key]
-        return None  # the measurement we waited for failed
+            return _TRIVIAL.get(key)  # None: the measurement we waited for failed
     try:
         found = _measure_trivial(sandbox, task)
         if found is not None:

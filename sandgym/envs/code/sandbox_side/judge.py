@@ -12,8 +12,8 @@ and error class names only; public-test entries may carry feedback text.
 
 With ``spec["trivial_only"]`` (for partial-credit rewards) no answer is graded: the
 record says how many hidden tests the best *trivial* answer passes, a constant (None,
-booleans, small numbers, empty containers, the tests' literals, compared-against values
-first) or one argument handed back. Partial credit is paid only above that, or
+booleans, small numbers, empty containers, the literal values the tests compare
+against) or one argument handed back. Partial credit is paid only above that, or
 ``return False`` would earn 0.8 on a task whose hidden tests mostly expect False. It
 depends on the task alone, so the host measures it once per task (`grading.py`).
 """
@@ -311,7 +311,8 @@ def _literals(sources):
 
     An answer that is a constant can only pass a test by equalling what the test
     compares with (or by the constants above); the inputs' literals would only make
-    the baseline slower.
+    the baseline slower. A side may also be arithmetic on the answer, as in
+    ``abs(candidate(x) - 3.5) < 1e-9``: its literal operands count too.
     """
     compared = {}
     for source in sources:
@@ -320,13 +321,19 @@ def _literals(sources):
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
         for node in ast.walk(tree):
-            if isinstance(node, ast.Compare):
-                for side in [node.left, *node.comparators]:
-                    value = _literal(side)
-                    if value is not _literal:
-                        key = (type(value).__name__, _safe_repr(value, 10 ** 6))
-                        count, _ = compared.get(key, (0, value))
-                        compared[key] = (count + 1, value)
+            if not isinstance(node, ast.Compare):
+                continue
+            candidates = []
+            for side in [node.left, *node.comparators]:
+                candidates.append(side)
+                candidates += [operand for sub in ast.walk(side) if isinstance(sub, ast.BinOp)
+                               for operand in (sub.left, sub.right)]
+            for candidate in candidates:
+                value = _literal(candidate)
+                if value is not _literal:
+                    key = (type(value).__name__, _safe_repr(value, 10 ** 6))
+                    count, _ = compared.get(key, (0, value))
+                    compared[key] = (count + 1, value)
     return [value for count, value in sorted(compared.values(), key=lambda item: -item[0])]
 
 
@@ -442,7 +449,6 @@ def main():
             _STATE["done"] = True
             raise _SetupFailed() from None
         if spec.get("trivial_only"):
-            record["load"] = {"status": "not_run", "error": None}
             best, complete = trivial_baseline(spec["hidden"], namespace,
                                               spec["entry_point"], deadline,
                                               spec.get("setup", ""))
