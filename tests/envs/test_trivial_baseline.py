@@ -332,3 +332,28 @@ def test_a_guess_of_a_value_compared_with_a_tolerance_earns_nothing(pool):
                          env_id="sandgym/PythonTests-v0", tasks=[TOLERANT])
     assert info["verdict"]["passed"] == 3 == info["verdict"]["trivial_passed"]
     assert reward == 0.0
+
+
+def test_shell_start_state_lost_by_the_infrastructure_is_a_sandbox_error_then_retried(pool):
+    from sandgym.errors import SandboxCrashedError
+
+    env = gym.make("sandgym/Shell-v0", pool=pool, reward_mode="fraction")
+    shell = env.unwrapped
+    real, calls = shell._run_checks, []
+
+    def first_start_state_fails(task, output):
+        calls.append(output)
+        if len(calls) == 1:
+            raise SandboxCrashedError("simulated")
+        return real(task, output)
+
+    shell._run_checks = first_start_state_fails
+    try:
+        env.reset(options={"task_id": "shell/count_lines"})
+        _, reward, _, truncated, info = env.step("submit")
+        assert info["sandbox_error"] and truncated and info["reward"] is None
+        env.reset(options={"task_id": "shell/count_lines"})  # measured again
+        _, reward, *_, info = env.step("submit")
+        assert info["reward_components"]["trivial_passed"] == 1 and reward == 0.0
+    finally:
+        env.close()

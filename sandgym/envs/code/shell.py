@@ -67,7 +67,8 @@ class ShellEnv(SandboxEnv):
     share of checks passed beyond those the untouched start state already passes
     (``trivial_passed``: what submitting at once earns); ``graded`` 1.0 pass, -0.3 for
     more checks than that, else -0.6 (no syntax classes for shell). The start state is
-    graded once per task and env, after set-up, and set up afresh for the agent.
+    graded once per task and env, after set-up, and set up afresh for the agent; if the
+    infrastructure loses that grading, the episode ends as a sandbox_error.
     ``sandbox_error``: reward nan, truncated, ``info["sandbox_error"] = True``.
 
     The env holds one sandbox for the whole episode (released when it ends or on
@@ -132,20 +133,22 @@ class ShellEnv(SandboxEnv):
         """Checks the start state passes when the agent submits at once (no output).
 
         Partial credit is paid only beyond it: on two built-in tasks doing nothing passed
-        half the checks. None when it could not be measured (the infrastructure failed,
-        no record, or a check ran out of time, which would count as failed and make the
-        figure too low); the episode then pays no partial credit (see `_grade`).
+        half the checks. A check that ran out of time would count as failed and make the
+        figure too low, so then it is the total (no partial credit on the task). None
+        when the infrastructure failed or gave no record: the episode's grade is then a
+        sandbox_error, and the next episode measures again.
         """
         try:
             suite = self._run_checks(task, output="")
         except SandboxError as e:
-            logger.warning("grading the start state of %s failed (%s): no partial credit "
-                           "for this episode", task.id, e)
+            logger.warning("grading the start state of %s failed: %s", task.id, e)
             return None
-        if suite is None or "timeout" in suite["outcomes"]:
-            logger.warning("grading the start state of %s gave no usable record: no "
-                           "partial credit for this episode", task.id)
+        if suite is None:
             return None
+        if "timeout" in suite["outcomes"]:
+            logger.warning("a check of %s ran out of time on the untouched start state: no "
+                           "partial credit on this task", task.id)
+            return suite["total"]
         return suite["passed"]
 
     def _run_checks(self, task: ShellTask, output: str) -> dict[str, Any] | None:
@@ -224,8 +227,10 @@ class ShellEnv(SandboxEnv):
         passed, total = hidden["passed"], hidden["total"]
         outcome = "pass" if total and passed == total else "failing_tests"
         trivial = None
-        if self.reward_mode != "binary":  # unmeasured: no partial credit (t = total)
-            trivial = self._trivial_passed.get(task.id, total)
+        if self.reward_mode != "binary":
+            trivial = self._trivial_passed.get(task.id)
+            if trivial is None:  # without it no reward can be given: not the agent's fault
+                return self._sandbox_failure("the task's start state could not be graded")
         reward, components = reward_of(outcome, passed, total, self.reward_mode, trivial)
         verdict = {"status": "pass" if outcome == "pass" else "fail", "outcome": outcome,
                    "passed": passed, "total": total, "tests": hidden["outcomes"],
