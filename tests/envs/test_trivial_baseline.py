@@ -21,6 +21,55 @@ from sandgym.envs.tasks import CodeTask
 BASICS = "sandgym/PythonBasics-v0"
 
 
+LOOPING = CodeTask(
+    id="test/looping", prompt="Write pick(n) returning [2, 5, 7][n].", entry_point="pick",
+    public_tests=(),
+    # Trusted test code that spins until it sees 2: with most constant answers it never
+    # ends, so the baseline runs out of time.
+    hidden_tests=("x = candidate(0)\nwhile x != 2:\n    pass", "assert candidate(1) == 5",
+                  "assert candidate(2) == 7"),
+    reference="def pick(n):\n    return [2, 5, 7][n]\n",
+)
+
+
+RANKED = CodeTask(
+    id="test/ranked", prompt="Write yes_no(xs).", entry_point="yes_no", public_tests=(),
+    # Forty literals of input before the expected values: the compared-against ones are
+    # tried first, so the guess is caught whatever the inputs hold.
+    hidden_tests=("assert candidate(list(range(0))) == 'Yes' or candidate("
+                  + repr([f"w{i}" for i in range(40)]) + ") == 'Yes'",
+                  "assert candidate([1]) == 'No'", "assert candidate([2]) == 'No'",
+                  "assert candidate([3]) == 'No'"),
+    reference="def yes_no(xs):\n    return 'Yes' if not xs or len(xs) == 40 else 'No'\n",
+)
+
+
+NEGATIVE = CodeTask(
+    id="test/negative", prompt="Write f(n) returning n - 8.", entry_point="f",
+    public_tests=(),
+    hidden_tests=("assert candidate(1) == -7", "assert candidate(1) + 0 == -7",
+                  "assert candidate(9) == 1"),
+    reference="def f(n):\n    return n - 8\n",
+)
+
+
+BROKEN_SETUP = CodeTask(
+    id="test/broken-setup", prompt="Write one().", entry_point="one", public_tests=(),
+    hidden_tests=("assert candidate() == 1",), test_setup="raise RuntimeError('broken')",
+    reference="def one():\n    return 1\n",
+)
+
+
+TOLERANT = CodeTask(
+    id="test/tolerant", prompt="Write mean(xs).", entry_point="mean", public_tests=(),
+    hidden_tests=("assert abs(candidate([3, 4]) - 3.5) < 1e-9",
+                  "assert abs(candidate([1, 6]) - 3.5) < 1e-9",
+                  "assert abs(candidate([2, 5]) - 3.5) < 1e-9",
+                  "assert abs(candidate([1, 2]) - 1.5) < 1e-9"),
+    reference="def mean(xs):\n    return sum(xs) / len(xs)\n",
+)
+
+
 def _step(pool, task_id: str, reply: str, mode: str, env_id: str = BASICS, **kwargs):
     if env_id == BASICS:
         kwargs["split"] = "all"
@@ -98,17 +147,6 @@ def test_batch_scoring_and_the_trl_reward_path_use_the_baseline(pool):
     assert results[0].components["trivial_passed"] == 4
 
 
-LOOPING = CodeTask(
-    id="test/looping", prompt="Write pick(n) returning [2, 5, 7][n].", entry_point="pick",
-    public_tests=(),
-    # Trusted test code that spins until it sees 2: with most constant answers it never
-    # ends, so the baseline runs out of time.
-    hidden_tests=("x = candidate(0)\nwhile x != 2:\n    pass", "assert candidate(1) == 5",
-                  "assert candidate(2) == 7"),
-    reference="def pick(n):\n    return [2, 5, 7][n]\n",
-)
-
-
 def test_a_baseline_out_of_time_pays_no_partial_credit_and_keeps_the_verdict(pool,
                                                                             monkeypatch):
     monkeypatch.setattr(grading, "TRIVIAL_BUDGET_S", 2.0)  # the real one is 30 s
@@ -156,6 +194,16 @@ def test_read_trivial_takes_only_a_well_formed_baseline(record, expected):
     assert read_trivial(record, 5) == expected
 
 
+def _new_sign_task(task_id: str) -> CodeTask:
+    """A task no earlier grading in this process has measured (its tests are unique).
+
+    A guess of 1 passes 2 of its 3 hidden tests."""
+    return CodeTask(id=task_id, prompt="Write sign(n).", entry_point="sign", public_tests=(),
+                    hidden_tests=("assert candidate(5) == 1", "assert candidate(7) == 1",
+                                  f"assert candidate(-3) == -1  # {secrets.token_hex(4)}"),
+                    reference="def sign(n):\n    return (n > 0) - (n < 0)\n")
+
+
 class CountingSandbox:
     """A sandbox that counts judged runs (the real one does the work)."""
 
@@ -168,11 +216,7 @@ class CountingSandbox:
 
 
 def test_the_baseline_is_measured_once_per_task_and_reused(pool):
-    task = CodeTask(id="test/once", prompt="Write sign(n).", entry_point="sign",
-                    public_tests=(),
-                    hidden_tests=("assert candidate(5) == 1", "assert candidate(7) == 1",
-                                  f"assert candidate(-3) == -1  # {secrets.token_hex(4)}"),
-                    reference="def sign(n):\n    return (n > 0) - (n < 0)\n")
+    task = _new_sign_task("test/once")
     with pool.sandbox() as sandbox:
         counting = CountingSandbox(sandbox)
         first = grade_answer(counting, task, "def sign(n):\n    return 1\n", timeout_s=5.0,
@@ -186,25 +230,6 @@ def test_the_baseline_is_measured_once_per_task_and_reused(pool):
     assert first.verdict() == again.verdict() and plain.trivial_passed is None
     assert reward_of(first.outcome, first.passed, first.total, "fraction",
                      first.trivial_passed)[0] == 0.0
-
-
-RANKED = CodeTask(
-    id="test/ranked", prompt="Write yes_no(xs).", entry_point="yes_no", public_tests=(),
-    # Forty literals of input before the expected values: the compared-against ones are
-    # tried first, so the guess is caught whatever the inputs hold.
-    hidden_tests=("assert candidate(list(range(0))) == 'Yes' or candidate("
-                  + repr([f"w{i}" for i in range(40)]) + ") == 'Yes'",
-                  "assert candidate([1]) == 'No'", "assert candidate([2]) == 'No'",
-                  "assert candidate([3]) == 'No'"),
-    reference="def yes_no(xs):\n    return 'Yes' if not xs or len(xs) == 40 else 'No'\n",
-)
-
-
-def test_compared_against_values_are_guessed_before_the_inputs(pool):
-    reward, info = _step(pool, RANKED.id, "def yes_no(xs):\n    return 'No'\n", "fraction",
-                         env_id="sandgym/PythonTests-v0", tasks=[RANKED])
-    assert info["verdict"]["passed"] == 3 == info["verdict"]["trivial_passed"]
-    assert reward == 0.0
 
 
 def test_a_grade_without_a_baseline_says_nothing_about_it():
@@ -232,30 +257,6 @@ def test_shell_pays_no_partial_credit_for_submitting_at_once(pool):
         graded.close()
 
 
-NEGATIVE = CodeTask(
-    id="test/negative", prompt="Write f(n) returning n - 8.", entry_point="f",
-    public_tests=(),
-    hidden_tests=("assert candidate(1) == -7", "assert candidate(1) + 0 == -7",
-                  "assert candidate(9) == 1"),
-    reference="def f(n):\n    return n - 8\n",
-)
-
-
-def test_negative_literals_in_the_tests_count_as_constant_guesses(pool):
-    # -7 is minus a constant in the tests' syntax tree; a guess of it must earn nothing.
-    reward, info = _step(pool, NEGATIVE.id, "def f(n):\n    return -7\n", "fraction",
-                         env_id="sandgym/PythonTests-v0", tasks=[NEGATIVE])
-    assert info["verdict"]["passed"] == 2 == info["verdict"]["trivial_passed"]
-    assert reward == 0.0
-
-
-BROKEN_SETUP = CodeTask(
-    id="test/broken-setup", prompt="Write one().", entry_point="one", public_tests=(),
-    hidden_tests=("assert candidate() == 1",), test_setup="raise RuntimeError('broken')",
-    reference="def one():\n    return 1\n",
-)
-
-
 @pytest.mark.parametrize("mode", ["binary", "fraction"])
 def test_a_task_whose_setup_raises_is_a_sandbox_error_not_the_answers(pool, mode):
     env = gym.make("sandgym/PythonTests-v0", pool=pool, tasks=[BROKEN_SETUP], reward_mode=mode)
@@ -280,11 +281,7 @@ class FailingOnce(CountingSandbox):
 
 
 def test_a_baseline_the_infrastructure_lost_is_a_sandbox_error_then_measured_again(pool):
-    task = CodeTask(id="test/flaky", prompt="Write sign(n).", entry_point="sign",
-                    public_tests=(),
-                    hidden_tests=("assert candidate(5) == 1", "assert candidate(7) == 1",
-                                  f"assert candidate(-3) == -1  # {secrets.token_hex(4)}"),
-                    reference="def sign(n):\n    return (n > 0) - (n < 0)\n")
+    task = _new_sign_task("test/flaky")
     with pool.sandbox() as sandbox:
         flaky = FailingOnce(sandbox)
         lost = grade_answer(flaky, task, task.reference, timeout_s=5.0, trivial_baseline=True)
@@ -297,11 +294,7 @@ def test_a_baseline_the_infrastructure_lost_is_a_sandbox_error_then_measured_aga
 def test_concurrent_gradings_of_a_new_task_share_one_measurement(pool):
     from concurrent.futures import ThreadPoolExecutor
 
-    task = CodeTask(id="test/shared", prompt="Write sign(n).", entry_point="sign",
-                    public_tests=(),
-                    hidden_tests=("assert candidate(5) == 1", "assert candidate(7) == 1",
-                                  f"assert candidate(-3) == -1  # {secrets.token_hex(4)}"),
-                    reference="def sign(n):\n    return (n > 0) - (n < 0)\n")
+    task = _new_sign_task("test/shared")
     counters: list[CountingSandbox] = []
 
     def grade(_: int) -> Grade:
@@ -315,23 +308,6 @@ def test_concurrent_gradings_of_a_new_task_share_one_measurement(pool):
         grades = list(ex.map(grade, range(2)))
     assert [g.trivial_passed for g in grades] == [2, 2]
     assert sum(c.judged for c in counters) == 3  # one baseline run, two answers
-
-
-TOLERANT = CodeTask(
-    id="test/tolerant", prompt="Write mean(xs).", entry_point="mean", public_tests=(),
-    hidden_tests=("assert abs(candidate([3, 4]) - 3.5) < 1e-9",
-                  "assert abs(candidate([1, 6]) - 3.5) < 1e-9",
-                  "assert abs(candidate([2, 5]) - 3.5) < 1e-9",
-                  "assert abs(candidate([1, 2]) - 1.5) < 1e-9"),
-    reference="def mean(xs):\n    return sum(xs) / len(xs)\n",
-)
-
-
-def test_a_guess_of_a_value_compared_with_a_tolerance_earns_nothing(pool):
-    reward, info = _step(pool, TOLERANT.id, "def mean(xs):\n    return 3.5\n", "fraction",
-                         env_id="sandgym/PythonTests-v0", tasks=[TOLERANT])
-    assert info["verdict"]["passed"] == 3 == info["verdict"]["trivial_passed"]
-    assert reward == 0.0
 
 
 def test_shell_start_state_lost_by_the_infrastructure_is_a_sandbox_error_then_retried(pool):
@@ -357,3 +333,19 @@ def test_shell_start_state_lost_by_the_infrastructure_is_a_sandbox_error_then_re
         assert info["reward_components"]["trivial_passed"] == 1 and reward == 0.0
     finally:
         env.close()
+
+
+@pytest.mark.parametrize(("task", "guess", "passes"), [
+    # Forty literals of input come before the expected values: the compared-against
+    # ones are tried first, so the guess is caught whatever the inputs hold.
+    (RANKED, "def yes_no(xs):\n    return 'No'\n", 3),
+    # -7 is minus a constant in the tests' syntax tree.
+    (NEGATIVE, "def f(n):\n    return -7\n", 2),
+    # The expected value sits inside arithmetic on the answer.
+    (TOLERANT, "def mean(xs):\n    return 3.5\n", 3),
+], ids=["ranked", "negative", "tolerance"])
+def test_a_constant_guess_earns_nothing_however_the_tests_write_it(pool, task, guess, passes):
+    reward, info = _step(pool, task.id, guess, "fraction", env_id="sandgym/PythonTests-v0",
+                         tasks=[task])
+    assert info["verdict"]["passed"] == passes == info["verdict"]["trivial_passed"]
+    assert reward == 0.0
