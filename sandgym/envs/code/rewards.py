@@ -13,8 +13,10 @@ expect False four times, ``return False`` passed 0.8 of them, more than most hon
 attempts; and an empty reply (the prompt's stub returns None) failed its tests
 "cleanly", which CodeRL's classes scored above an attempt that crashed. A model
 learns whatever pays, so partial credit is paid only for doing better than guessing.
-The judge measures t once per task (`sandgym.envs.code.grading.trivial_passed`); when it
-could not, t is the total and no partial credit is paid.
+The judge measures t once per task (`sandgym.envs.code.grading.trivial_passed`; Shell-v0
+grades its untouched start state). A measurement that runs out of time makes t the
+total (no partial credit); one the infrastructure loses makes the grading a
+sandbox_error.
 
 A ``sandbox_error`` has no reward (None): the infrastructure failed, not the answer.
 """
@@ -55,9 +57,8 @@ def reward_of(outcome: str, passed: int, total: int, mode: str,
         total: hidden tests run.
         mode: one of REWARD_MODES.
         trivial_passed: most tests a trivial answer passes (see the module's docstring).
-            None: not measured, and partial credit counts from 0. That suits checks no
-            constant can satisfy (Shell-v0's); graders of Python answers measure it
-            whenever the mode is not ``binary``.
+            None: not measured, and partial credit counts from 0; the built-in graders
+            measure it whenever the mode is not ``binary``.
 
     Returns:
         (reward, components); reward is None for a sandbox_error.
