@@ -149,18 +149,19 @@ def _too_large_grade(task: CodeTask, code: str, error: RequestTooLargeError, pub
 
 
 def run_judge(sandbox: DockerSandbox, task: CodeTask, code: str, *, timeout_s: float,
-              public: bool = False) -> tuple[ExecResult, str]:
+              public: bool = False, trivial_only: bool = False) -> tuple[ExecResult, str]:
     """One judged run of ``code`` against task's tests; returns (result, nonce).
 
     The raw result (with the answer's stderr) is for diagnostics and tests; only
-    `parse_record` may turn it into a verdict.
+    `parse_record` may turn it into a verdict. With ``trivial_only`` the judge grades
+    no answer and measures the task's trivial baseline (`trivial_passed`).
     """
     nonce = secrets.token_hex(16)
     spec = {"nonce": nonce, "budget_s": timeout_s, "prefix": task.code_prefix,
             "setup": task.test_setup, "entry_point": task.entry_point,
             "hidden": list(task.hidden_tests),
             "public": list(task.public_tests) if public else None,
-            "public_feedback": public}
+            "public_feedback": public, "trivial_only": trivial_only}
     result = sandbox.run_judged(worker_program(code, task.entry_point, task.code_prefix),
                                 judge=JUDGE_PROGRAM, judge_input=json.dumps(spec).encode(),
                                 timeout=timeout_s + JUDGE_GRACE_S)
@@ -267,14 +268,9 @@ def trivial_passed(sandbox: DockerSandbox, task: CodeTask) -> int | None:
 
 def _measure_trivial(sandbox: DockerSandbox, task: CodeTask) -> int | None:
     total = len(task.hidden_tests)
-    nonce = secrets.token_hex(16)
-    spec = {"nonce": nonce, "budget_s": TRIVIAL_BUDGET_S, "prefix": task.code_prefix,
-            "setup": task.test_setup, "entry_point": task.entry_point,
-            "hidden": list(task.hidden_tests), "public": None, "trivial_only": True}
     try:
-        result = sandbox.run_judged(worker_program("", task.entry_point, task.code_prefix),
-                                    judge=JUDGE_PROGRAM, judge_input=json.dumps(spec).encode(),
-                                    timeout=TRIVIAL_BUDGET_S + JUDGE_GRACE_S)
+        result, nonce = run_judge(sandbox, task, "", timeout_s=TRIVIAL_BUDGET_S,
+                                  trivial_only=True)
     except SandboxError as e:
         logger.warning("task %s: measuring its trivial baseline failed: %s", task.id, e)
         return None

@@ -296,6 +296,11 @@ ECHOED_ARGUMENTS = 3
 _LITERAL_NODES = (ast.Constant, ast.UnaryOp, ast.List, ast.Tuple, ast.Dict, ast.Set)
 
 
+def _value_key(value):
+    """Tells values apart for de-duplication (1 and True and 1.0 are distinct answers)."""
+    return type(value).__name__, _safe_repr(value, 10 ** 6)
+
+
 def _literal(node):
     """The node's value if it is a literal (``-15`` is minus a constant), else a marker."""
     if not isinstance(node, _LITERAL_NODES):
@@ -331,7 +336,7 @@ def _literals(sources):
             for candidate in candidates:
                 value = _literal(candidate)
                 if value is not _literal:
-                    key = (type(value).__name__, _safe_repr(value, 10 ** 6))
+                    key = _value_key(value)
                     count, _ = compared.get(key, (0, value))
                     compared[key] = (count + 1, value)
     return [value for count, value in sorted(compared.values(), key=lambda item: -item[0])]
@@ -345,7 +350,7 @@ def trivial_answers(sources):
         return lambda *args, **kwargs: copy.deepcopy(value)
 
     for value in list(TRIVIAL_CONSTANTS) + _literals(sources):
-        key = (type(value).__name__, _safe_repr(value, 10 ** 6))
+        key = _value_key(value)
         if key in seen:
             continue
         seen.add(key)
