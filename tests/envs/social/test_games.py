@@ -14,12 +14,14 @@ from gymnasium.utils.env_checker import check_env
 from pettingzoo.test import api_test
 
 import sandgym.envs  # noqa: F401 - registers the sandgym/ envs
+from sandgym.envs.errors import EpisodeOverError
 from sandgym.envs.social.games import (
     PLAYERS,
     DebateGame,
     NegotiationGame,
     PrisonersDilemmaGame,
 )
+from sandgym.envs.social.games.negotiation import FORFEIT as NEGOTIATION_FORFEIT
 from sandgym.envs.social.games.negotiation import ITEMS
 from sandgym.envs.social.games.players import (
     always_defect,
@@ -262,3 +264,45 @@ def test_unscored_debate_passes_the_pettingzoo_api_test():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         api_test(DebateGame(judge=_unreadable_judge, rounds=1), num_cycles=50)
+
+
+@pytest.mark.parametrize("env_id, forfeit", [("sandgym/Debate-v0", -1.0),
+                                             ("sandgym/PrisonersDilemma-v0", FORFEIT),
+                                             ("sandgym/Negotiation-v0", NEGOTIATION_FORFEIT)])
+def test_a_learner_that_stops_playing_concedes_the_game(env_id, forfeit):
+    # A trainer's tool loop ends when the model stops calling `move`, and the episode is
+    # then finished the env's way (finish()). Stopping must never pay more than playing
+    # on: a debate is paid only at its end, so quitting kept 0 instead of a loss.
+    env = gym.make(env_id).unwrapped
+    env.reset(options={"task_id": env.task_ids[0]})
+    obs, reward, terminated, truncated, info = env.finish()
+    assert reward == forfeit and terminated and not truncated
+    assert info["verdict"] == {"status": "fail", "outcome": "forfeit", "invalid_moves": 0}
+    returns = info["reward_components"]["returns"]
+    assert returns[env.seat] == forfeit and info["reward_components"]["forfeited"] == env.seat
+    assert env.finish() is None  # nothing is paid twice
+    with pytest.raises(EpisodeOverError):
+        env.step("MOVE: C")
+
+
+def test_quitting_a_debate_through_the_trl_adapter_is_its_loss_and_the_opponents_win():
+    from sandgym.train.environment import adapter_class
+
+    rewards = {}
+    for quit_early in (False, True):
+        env = adapter_class("sandgym/Debate-v0")("sandgym/Debate-v0")
+        env.reset(task_id="stock_debater/0")
+        env.move("ARGUMENT: No.")  # short: the default judge prefers the longer side
+        if not quit_early:
+            env.move("ARGUMENT: No.")
+        rewards[quit_early] = env.get_reward()
+    assert rewards == {False: -1.0, True: -1.0}
+
+
+def test_conceding_a_finished_game_changes_nothing():
+    g = DebateGame(max_invalid=0)
+    g.reset(seed=1)
+    g.step("no format")  # forfeits
+    before = dict(g.returns)
+    g.concede(PLAYERS[1])
+    assert g.returns == before and g.forfeited == PLAYERS[0]

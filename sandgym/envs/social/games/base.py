@@ -3,7 +3,8 @@
 Every game here shares the AEC bookkeeping (agents, rewards, terminations, dead
 steps), text spaces, and the *invalid-move allowance*: a move the rules reject is not
 played; the player keeps the turn, sees why, and may try again, up to ``max_invalid``
-invalid moves per game; one more and it forfeits (`forfeit`). Games implement
+invalid moves per game; one more and it forfeits (`forfeit`); a player that stops
+playing before the game is over forfeits too (`concede`). Games implement
 `_start`, `_observe`, `_play` (apply a valid move or raise `InvalidMove`) and `_forfeit`.
 ``returns`` holds every player's total reward so far, which the single-agent view and
 the checks of reward sums read. ``unscored`` is set by a game whose outcome could not be
@@ -117,12 +118,33 @@ class TextGame(AECEnv):
             self.last_error[agent] = str(e)
             next_agent = agent
             if self.invalid[agent] > self.max_invalid:
-                self.forfeited = agent
-                self._forfeit(agent)
-                self._end()
+                self._forfeit_and_end(agent)
+        self.agent_selection = next_agent if next_agent is not None else agent
+        self._settle()
+
+    def concede(self, agent: str) -> None:
+        """``agent`` stops playing a game that is not over: scored as its forfeit.
+
+        Giving up must never pay more than playing on. A game that pays only at its end
+        (a debate) would otherwise leave a player who stops before its last move with 0,
+        better than the loss it was heading for, and the other player without its win.
+        """
+        if all(self.terminations.values()):
+            return
+        self._cumulative_rewards[agent] = 0.0
+        self.rewards = {a: 0.0 for a in self.agents}
+        self._forfeit_and_end(agent)
+        self._settle()
+
+    def _forfeit_and_end(self, agent: str) -> None:
+        self.forfeited = agent
+        self._forfeit(agent)
+        self._end()
+
+    def _settle(self) -> None:
+        """Add this step's rewards to the returns (and the AEC accumulators)."""
         for a, r in self.rewards.items():
             self.returns[a] += r
-        self.agent_selection = next_agent if next_agent is not None else agent
         self._accumulate_rewards()
         if all(self.terminations.values()):
             self.infos = {a: self._final_info(a) for a in self.agents}

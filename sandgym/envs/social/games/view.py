@@ -115,6 +115,23 @@ class GameEnv(gym.Env):
         self.moves += 1
         self.game.step(action)
         self._advance()
+        return self._result(before)
+
+    def finish(self) -> tuple[str, float, bool, bool, dict[str, Any]] | None:
+        """End a game the learner stopped playing: it concedes (the game's forfeit).
+
+        A trainer's tool loop ends when the model stops calling ``move``; without this,
+        a debate (paid only at its end) abandoned before the last argument kept 0 instead
+        of the loss it was heading for, so a model would learn to quit losing games.
+        """
+        if self.done:
+            return None
+        before = self.game.returns[self.seat]
+        self.game.concede(self.seat)
+        return self._result(before)
+
+    def _result(self, before: float) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        """The step's tuple: the learner's gain since ``before``, verdict and components."""
         reward = self.game.returns[self.seat] - before
         unscored = self._over() and self.game.unscored
         terminated = self._over() and not unscored
