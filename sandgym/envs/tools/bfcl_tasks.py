@@ -18,7 +18,12 @@ which the env checks the agent against. A task is rejected, with its reason in t
   never returns);
 * ``nondeterministic``: two replays disagree (a check could not be trusted);
 * ``checks_nothing``: no turn's gold changes the state or returns a result, so an agent
-  that does nothing would pass BFCL's state and response checks.
+  that does nothing would pass BFCL's state and response checks;
+* ``passes_by_reading``: no gold turn changes the state, and every result the gold
+  returns is also returned by some argument-free tool that changes nothing (a getter),
+  so an agent that only calls getters passes every turn without doing what was asked
+  (``multi_turn_base_139``: its write adds a stock that is already on the watchlist and
+  returns the watchlist, which ``get_watchlist()`` returns too).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from sandgym.envs.tools.bfcl_api import (
     API_CLASSES,
     GoldTurn,
     Session,
+    missing_results,
     state_diff,
 )
 from sandgym.envs.tools.bfcl_data import BFCLTask, parse_gold_call
@@ -168,6 +174,40 @@ def _checks_something(task: BFCLTask, gold: list[GoldTurn]) -> bool:
     return any(state_diff(idle, turn.state) or turn.results for turn in gold)
 
 
+def _getter_results_suffice(task: BFCLTask, gold: list[GoldTurn]) -> list[str] | None:
+    """The getters whose results cover every gold result, when no gold turn writes.
+
+    Models the laziest agent that can pass: it never writes, and on each turn that has
+    gold calls it calls every argument-free tool that leaves the state as it was. While
+    the gold changes nothing, that agent's state stays the gold's; it passes when its
+    results so far hold each turn's gold results (BFCL's response check). None when some
+    gold turn changes the state (then reading alone fails the state check) or the
+    getters miss a gold result.
+    """
+    reader = Session(task)
+    if any(state_diff(reader.instances, turn.state) for turn in gold):
+        return None
+    results: list[str] = []
+    used: list[str] = []
+    for t, turn in enumerate(gold):
+        reader.start_turn(t)
+        if not turn.calls:
+            continue  # an irrelevance turn: the reader does not call anything
+        for name in sorted(reader.tools):
+            before = reader.snapshot()
+            result = reader.run(ToolCall(name, {}))
+            if state_diff(reader.instances, before):
+                reader.instances = before  # a writer, not a getter: undo it
+                continue
+            if isinstance(result, str):
+                results.append(result)
+                if name not in used:
+                    used.append(name)
+        if missing_results(results, list(turn.results)):
+            return None
+    return used
+
+
 def validate_bfcl_tasks(tasks: Iterable[BFCLTask], *, domain: str = "bfcl_multi_turn"
                         ) -> tuple[list[BFCLTask], dict[str, list[GoldTurn]], TaskReport]:
     """Replay each task's gold; keep the tasks that replay, repeat and check something.
@@ -226,5 +266,10 @@ def _judge(task: BFCLTask, records: dict[str, list[GoldTurn]]) -> Rejection | No
     if not _checks_something(task, gold):
         return Rejection(task.id, "checks_nothing", "no gold turn changes the state or returns "
                          "a result: doing nothing would pass every check")
+    getters = _getter_results_suffice(task, gold)
+    if getters is not None:
+        return Rejection(task.id, "passes_by_reading", "no gold turn changes the state and "
+                         f"the getters {getters} return every gold result: an agent that only "
+                         "reads would pass every turn")
     records[task.id] = gold
     return None

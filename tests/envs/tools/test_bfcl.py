@@ -22,6 +22,7 @@ REJECTED = {
     "multi_turn_base_4": "gold_unproducible",   # tweets an alphabetised sort() output (#1367)
     "multi_turn_base_18": "gold_unproducible",  # tweets a diff() output with its newline dropped
     "multi_turn_base_173": "gold_call_failed",  # close_ticket(ticket_id='ticket_001'): an int id
+    "multi_turn_base_139": "passes_by_reading",  # get_watchlist() returns what its write does
 }
 
 
@@ -46,11 +47,12 @@ def _calls(*calls):
     return "\n".join(format_call(ToolCall(n, a)) for n, a in calls)
 
 
-def test_loader_accepts_197_of_200_and_reports_the_three_bad_gold_answers(bfcl):
+def test_loader_accepts_196_of_200_and_reports_the_four_it_rejects(bfcl):
     report = bfcl.report
     assert len(bfcl_tasks("base")) == 200
-    assert len(bfcl.task_ids) == 197 and report.counts() == {"gold_unproducible": 2,
-                                                              "gold_call_failed": 1}
+    assert len(bfcl.task_ids) == 196 and report.counts() == {"gold_unproducible": 2,
+                                                              "gold_call_failed": 1,
+                                                              "passes_by_reading": 1}
     assert {r.task_id: r.reason for r in report.rejected} == REJECTED
     details = {r.task_id: r.detail for r in report.rejected}
     assert "post_tweet" in details["multi_turn_base_4"]
@@ -58,8 +60,13 @@ def test_loader_accepts_197_of_200_and_reports_the_three_bad_gold_answers(bfcl):
         details["multi_turn_base_4"]
     assert "close_ticket" in details["multi_turn_base_173"] and \
         "bad_arguments" in details["multi_turn_base_173"]
+    # Its write adds a stock the watchlist already holds and returns the watchlist:
+    # calling get_watchlist() every turn passed it (a reviewer's reproducer).
+    assert "get_watchlist" in details["multi_turn_base_139"]
     as_dict = report.as_dict()
-    assert as_dict["accepted"] == 197 and as_dict["rejected"] == 3
+    assert as_dict["accepted"] == 196 and as_dict["rejected"] == 4
+    with pytest.raises(Exception, match="rejected on load.*passes_by_reading"):
+        bfcl.reset(options={"task_id": "multi_turn_base_139"})
     with pytest.raises(Exception, match="rejected on load.*gold_unproducible"):
         bfcl.reset(options={"task_id": "multi_turn_base_4"})
 
@@ -271,7 +278,8 @@ CATEGORY_REJECTIONS = {
     "sandgym/BFCLMultiTurnMissParam-v0": {  # base's tasks, one turn split off without a parameter
         "multi_turn_miss_param_4": "gold_unproducible",
         "multi_turn_miss_param_18": "gold_unproducible",
-        "multi_turn_miss_param_173": "gold_call_failed"},
+        "multi_turn_miss_param_173": "gold_call_failed",
+        "multi_turn_miss_param_139": "passes_by_reading"},
     "sandgym/BFCLMultiTurnLongContext-v0": {  # long states; 41 and 43 send a file's text
         "multi_turn_long_context_4": "gold_unproducible",  # with one space added
         "multi_turn_long_context_41": "gold_unproducible",
