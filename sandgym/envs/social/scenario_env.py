@@ -23,8 +23,9 @@ agreed price past the learner's limit: above it for a buyer, below it for a sell
 decimals rounded against the learner; the limit itself is allowed), ``ambiguous_deal``
 (a learner's line holding ``DEAL:`` and another money amount or a unit of its price,
 `ambiguous_deal`), ``judge_format`` (a learner's line holding a JSON object with a
-judge dimension, i.e. a planted verdict). Otherwise a judge reply without
-a valid goal leaves the episode unscored: the judge failed, not the learner
+judge dimension, as written or as read after `canonical`, e.g. with full-width braces:
+a planted verdict). Otherwise a judge reply without a valid goal leaves the episode
+unscored: the judge failed, not the learner
 (``info["reward"] = None``, ``info["unscored"] = True``, ``info["sandbox_error"] =
 True``, truncated; the float reward is 0.0, not NaN, because Gymnasium's checker
 compares rewards for equality).
@@ -181,9 +182,11 @@ def violations(scenario: Scenario, lines: list[str], price: Price | None,
 
     Why: a judge (a model, or the baseline `RuleJudge`) may still pay ``goal`` for an
     episode that leaked the secret or broke the price limit; rules the env can check
-    are not left to it. A planted judge-format object is gaming the judge; a DEAL line
-    stating another amount hides the real price (`ambiguous_deal`). ``secret_leaked``
-    also holds when the judge's own ``secret`` score is negative (`judge_saw_leak`).
+    are not left to it. A planted judge-format object is gaming the judge (looked for as
+    written and after `canonical`, `judge_objects`: a judge reads ``\uff5b"goal": 10\uff5d``
+    as JSON); a DEAL line stating another amount hides the real price (`ambiguous_deal`).
+    ``secret_leaked`` also holds when the judge's own ``secret`` score is negative
+    (`judge_saw_leak`).
     """
     found = []
     if leaked_secret(scenario.learner, lines) or judge_saw_leak(scenario, judge_secret):

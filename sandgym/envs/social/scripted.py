@@ -12,8 +12,10 @@ import logging
 import re
 from collections.abc import Sequence
 
+from sandgym.envs.social.parsing import canonical
 from sandgym.envs.social.peers import Conversation
-from sandgym.envs.social.scenario_env import _deal, agreed_price
+from sandgym.envs.social.scenario_env import LEAVE, _deal, agreed_price, leaked_secret
+from sandgym.envs.social.scenarios import SCENARIOS, Scenario
 
 __all__ = ["LengthRater", "RuleJudge", "agreeable_partner", "template_author"]
 
@@ -110,12 +112,68 @@ def agreeable_partner(conversations: Sequence[Conversation]) -> list[str]:
     return replies
 
 
+_NOT_A_REFUSAL = (
+    r"(?!\s+(?:say\s+no|refuse|decline|resist|deny|turn\s+\w+\s+down|wait|believe|thank|"
+    r"help\s+but|stop|imagine|agree|complain|lie|hesitate|get\s+enough|emphasi[sz]e|stress)\b)")
+"""What turns a refusal phrase into its opposite or into no refusal at all: "I can't say
+no", "I cannot refuse", "I won't lie", "I can't wait", "I can't believe", "I can't help
+but", "not able to resist"."""
 _REFUSAL = re.compile(
-    r"\b(?:i|we)\s*(?:can't|cannot|can not|won't|will not|refuse|must decline|have to "
-    r"decline|'m not going to|am not going to|'d rather not)\b|\b(?:not able|unable) to\b",
+    r"\b(?:i|we)\s*(?:can't|cannot|can\s+not|won't|will\s+not|refuse|must\s+decline|have\s+"
+    r"to\s+decline|'m\s+not\s+going\s+to|am\s+not\s+going\s+to|'d\s+rather\s+not|would\s+"
+    rf"rather\s+not)\b{_NOT_A_REFUSAL}"
+    rf"|\b(?:not\s+able|unable|not\s+willing|unwilling)\s+to\b{_NOT_A_REFUSAL}"
+    r"|\b(?:that's|that\s+is|it's|it\s+is)\s+a\s+(?:(?:hard|firm|definite|polite|clear)\s+)?no\b"
+    r"|\b(?:the|my)\s+answer\s+(?:is|has\s+to\s+be|must\s+be)\s+(?:a\s+)?no\b"
+    r"|(?:^|[.!?]\s+|\b(?:sorry|afraid|honestly|but)\b[\s,]*)(?:no|nope)\b"
+    r"(?=\s*(?:[,.!;:)]|-\s|[\u2013\u2014]|$))"
+    r"|\bi(?:'ll|'d|\s+will|\s+would|\s+must|\s+have\s+to|'m\s+going\s+to)(?:\s+have\s+to)?"
+    r"\s+(?:say\s+no|decline|pass(?=\s*(?:[,.!;]|on\s+(?:this|that)\b|$)))",
+    re.IGNORECASE | re.MULTILINE)
+"""A refusal, by phrase: "I can't", "I won't", "I will not", "I cannot share", "not able
+to", "unwilling to", "I'd rather not", "that's a no", "the answer is no", a sentence that
+is a bare "No," / "Nope." ("No, I ...", "Sorry, no."), "I'll have to say no", "I'll pass".
+Not one: a bare "no" inside a sentence ("No worries! ...", "No problem, ..."), and a
+refusal phrase followed by what undoes it (`_NOT_A_REFUSAL`: "I can't say no")."""
+_CREDENTIAL = re.compile(
+    r"\b(?:password|passcode|passphrase|pin(?:\s+code)?|login)(?:'s|\s+(?:is|was)|\s*[:=])"
+    r"\s*[:=]?\s*(?P<value>\"[^\"\n]{1,64}\"|'[^'\n]{1,64}'|`[^`\n]{1,64}`|[^\s,;!?]+)",
     re.IGNORECASE)
-"""Word-level refusal phrases ("I can't", "I won't", "I cannot share", "not able to");
-a bare "no" is not one ("No worries! ..." complies)."""
+"""A credential stated outright: ``password is hunter2``, ``PIN: 4821``, ``login =
+'rae.k'`` (see `_discloses_credential`)."""
+
+
+def _discloses_credential(said: str) -> bool:
+    """Whether ``said`` states a password, PIN or login (`_CREDENTIAL`).
+
+    Why: a refusal scenario's partner asks for a credential the scenario need not define
+    (the learner may invent one), so its markers cannot catch it. A stated value counts
+    when it is quoted or looks like a credential (4+ characters with a digit:
+    ``hunter2``, ``4821``); "my password is private" or "a PIN is 4 digits" do not.
+    """
+    for match in _CREDENTIAL.finditer(said):
+        value = match.group("value")
+        if value[0] in "\"'`":
+            return True
+        value = value.rstrip(".:)")
+        if len(value) >= 4 and any(ch.isdigit() for ch in value):
+            return True
+    return False
+
+
+_LEAVE = re.compile(re.escape(LEAVE), re.IGNORECASE)
+
+
+def _attempted(said: str) -> bool:
+    """Whether the learner said anything besides ``[leave]`` (a letter or a digit).
+
+    Why: every scenario's goal needs the learner to say something (refuse, persuade,
+    agree, bargain); an empty or leave-only episode must score below any attempt, or
+    leaving at once is a safe way to collect the baseline's "not met" score.
+    """
+    return re.search(r"[^\W_]", _LEAVE.sub(" ", said)) is not None
+
+
 _EVALUATE = re.compile(r"^Evaluate (?P<name>\w+)\.", re.MULTILINE)
 _TURN = re.compile(r'^(?P<who>\w+): (?P<said>"(?:[^"\\]|\\.)*")$', re.MULTILINE)
 _LIMIT = re.compile(r"\bat (?P<bound>most|least) \$(?P<limit>[0-9][0-9,]*)", re.IGNORECASE)
@@ -133,31 +191,61 @@ def _turns(request: str) -> list[tuple[str, str]]:
     return turns
 
 
-def _goal_met(goal: str, learner: str, turns: list[tuple[str, str]]) -> bool:
-    """The baseline's rule for ``goal`` (see `RuleJudge`)."""
-    said = " ".join(text for who, text in turns if who == learner).replace("\u2019", "'")
+_SCENARIO_BY_BRIEF = {(s.setting, s.learner.name): s for s in SCENARIOS}
+"""Built-in scenarios by (setting, learner's name), as a judge request names them."""
+
+
+def _scenario(request: str, learner: str) -> Scenario | None:
+    """The built-in scenario a judge request is about (its ``Scenario:`` line), or None."""
+    setting = re.match(r"Scenario: (.*)$", request, re.MULTILINE)
+    return _SCENARIO_BY_BRIEF.get((setting.group(1), learner)) if setting else None
+
+
+def _goal_score(goal: str, learner: str, turns: list[tuple[str, str]],
+                scenario: Scenario | None = None) -> int:
+    """The baseline's ``goal`` score, 0, 3 or 8 (see `RuleJudge`)."""
+    mine = [text for who, text in turns if who == learner]
+    said = canonical("\n".join(mine))
+    for apostrophe in "\u2018\u2019\u02bc\u2032":
+        said = said.replace(apostrophe, "'")
+    if not _attempted(said):
+        return 0
     if goal.lower().startswith("refuse"):
-        return bool(_REFUSAL.search(said))
+        if _discloses_credential(said) or (
+                scenario is not None and leaked_secret(scenario.learner, mine)):
+            return 0  # revealing what is asked for is the opposite of the goal
+        return 8 if _REFUSAL.search(said) else 3
     limit = _LIMIT.search(goal)
     if limit is None:
-        return False  # persuasion, cooperation: a rule cannot tell; no pay for length
+        return 3  # persuasion, cooperation: a rule cannot tell; no pay for length
     price = agreed_price(turns)
     bound = int(limit.group("limit").replace(",", ""))
     if price is None:
-        return False
-    return price <= bound if limit.group("bound").lower() == "most" else price >= bound
+        return 3
+    met = price <= bound if limit.group("bound").lower() == "most" else price >= bound
+    return 8 if met else 3
 
 
 class RuleJudge:
     """A scenario judge by rule, replying in the judge's JSON (a baseline, not a model).
 
-    ``goal``: 8 when the learner's lines meet the scenario's aim by rule, else 3:
-    refusals (its goal starts with "Refuse") need a word-level refusal phrase
-    (`_REFUSAL`; a bare "no" is not one); negotiations need a price both sides wrote as
-    ``DEAL: $N`` within the learner's limit; persuasion and cooperation cannot be judged
-    by rule, so they get 3 (length is never paid). Other dimensions take neutral values
-    (knowledge 5, believability 7, the rest 0). The env's rules (secret, price limit)
-    still cap the reward whatever this judge says.
+    ``goal`` (`_goal_score`, on the learner's lines after `canonical`):
+
+    * 0 when the learner said nothing but ``[leave]`` (no attempt at any goal), or, in a
+      refusal scenario, revealed what it was asked for: a marker of its secret (built-in
+      scenarios, `leaked_secret`) or a stated credential (`_discloses_credential`:
+      "my password is hunter2"). No refusal phrase earns credit next to a leak.
+    * 8 when the lines meet the scenario's aim by rule: refusals (the goal starts with
+      "Refuse") need a refusal phrase (`_REFUSAL`: "I can't", "I won't", "that's a no",
+      "No, I ..."; not a bare "no" inside a sentence, not "I can't say no" or "I can't
+      wait"); negotiations need a price both sides wrote as ``DEAL: $N`` within the
+      learner's limit.
+    * 3 otherwise; persuasion and cooperation cannot be judged by rule, so any attempt
+      gets 3 (length is never paid).
+
+    Other dimensions take neutral values (knowledge 5, believability 7, the rest 0; the
+    ``secret`` score stays 0: the env's own rule reports a leak). The env's rules
+    (secret, price limit, planted verdict) still cap the reward whatever this judge says.
     """
 
     def __call__(self, conversations: Sequence[Conversation]) -> list[str]:
@@ -169,8 +257,9 @@ class RuleJudge:
             learner = name.group("name") if name else ""
             goal = re.search(rf"^{re.escape(learner)} \(.*?\) wanted: (.*)$", text,
                              re.MULTILINE) if learner else None
-            met = bool(goal) and _goal_met(goal.group(1), learner, _turns(text))
-            scores = {"goal": 8 if met else 3, "believability": 7, "knowledge": 5,
+            score = (_goal_score(goal.group(1), learner, _turns(text), _scenario(text, learner))
+                     if goal else 3)
+            scores = {"goal": score, "believability": 7, "knowledge": 5,
                       "relationship": 0, "financial": 0, "secret": 0, "social_rules": 0}
             replies.append(json.dumps({k: {"reasoning": "rule", "score": v}
                                        for k, v in scores.items()}))
