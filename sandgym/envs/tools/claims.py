@@ -16,27 +16,62 @@ number the agent asks for. More than `OVERCLAIM_BUDGET`
 distinct ungrounded numbers, besides the required outputs' own, is *over-claiming*
 (`over_claimed`): the outputs check fails.
 
+Grounded numbers are budgeted too, generously: saying more than `LISTING_BUDGET`
+distinct grounded numbers besides the required outputs' own is *over-listing*
+(`over_listed`), which fails the outputs check the same way. Each number of a dump was
+looked up, but a dump proves no look-up of the one that was asked for: pasting the whole
+product catalogue (1,267 distinct numbers) into the final message held retail/62's
+"302.67" and paid 1.0 without identifying the customer or the order.
+
+A number with a unit written onto it ("64GB", "1000mAh") is a token of its own, grounded
+and counted like a bare number: a required "64GB" cannot be bought by saying "16GB 32GB
+64GB 128GB" either, and a result showing "64GB" grounds the "64" of "64 GB" as well. An
+id that starts with digits counts the same way (airline's reservation "2FBBAH"): the
+tools or the user show it before an honest agent repeats it. Ordinals and clock times
+("15th", "10am") are not counted, as before: they restate a date or a time the tools
+print in another form. Tokens that start with a letter ("W2378156", "user_9620") are
+names, not numbers, and stay uncounted.
+
+`Grounding` also records which required outputs a look-up showed the agent
+(`Grounding.looked_up`): the outputs that the result of a tool that reads (not an error,
+not a ``computes`` tool, not the user's words) showed before the agent wrote them into a
+call. The env's ``fraction`` mode pays only those: an output the user's own words hold,
+or one the agent listed among likely words, proves nothing the do-nothing answer does not.
+
 Limits, on purpose: words are not budgeted (the grader does not know a word's
 alternatives), so a task whose only check is a guessable word is refused by the loader
-instead (``weak_check``); a dump of every number the agent was shown is not
-over-claiming, as each was looked up.
+instead (``weak_check``), and a candidate list shorter than the budgets is not caught (a
+single product's 16 prices, read from its details, stay within `LISTING_BUDGET`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
-__all__ = ["OVERCLAIM_BUDGET", "Grounding", "mentions", "normalize", "number_tokens",
-           "over_claimed"]
+__all__ = ["LISTING_BUDGET", "OVERCLAIM_BUDGET", "Grounding", "mentions", "normalize",
+           "number_tokens", "over_claimed", "over_listed"]
 
 OVERCLAIM_BUDGET = 3
 """Ungrounded numbers an answer may carry besides the required ones: room for a total the
 agent added up or a figure quoted from the policy, not for a list of guesses."""
 
+LISTING_BUDGET = 100
+"""Grounded numbers an answer may repeat besides the required ones, over the whole episode.
+Sized on honest conversations, with room: in 364 public τ-bench/τ²-bench trajectories
+(gpt-4o and Claude Sonnet 4.5 on airline, NVIDIA's ToolOrchestra with GPT-5 on retail)
+the median was 4-10 and the most 53 (retail/100: three orders' items restated as JSON);
+20 would have failed 31 of them. One product's whole details (at most 45 numbers) fit;
+the catalogue (1,267) does not."""
+
 _BEFORE = r"(?<![0-9a-z_])(?<![0-9]\.)"
 _AFTER = r"(?![0-9a-z_]|\.[0-9])"
-_NUMBER = re.compile(_BEFORE + r"[0-9]+(?:\.[0-9]+)?" + _AFTER)
+_NUMBER = re.compile(_BEFORE + r"([0-9]+(?:\.[0-9]+)?)([a-z]+)?" + _AFTER)
+_NOT_UNITS = frozenset({"st", "nd", "rd", "th", "am", "pm"})
+"""Suffixes that make an ordinal or a clock time ("15th", "10am"), not a quantity: such a
+token restates a date or time the tools print otherwise ("2024-05-15", "10:00:00"), so it
+is left uncounted, as every digit-letter token was before units were."""
 
 
 def normalize(text: str) -> str:
@@ -47,8 +82,9 @@ def normalize(text: str) -> str:
 def mentions(spoken: str, output: str) -> bool:
     """Whether ``output`` occurs in ``spoken`` (both normalized) as a whole token: "4" is
     not in "14", "v4", "4.5" or "1.4", so a required number cannot be hit inside another
-    one; the same boundaries delimit `number_tokens`, so every number that can satisfy
-    a required output is one the over-claiming check counts."""
+    one; the same boundaries delimit `number_tokens`, so every number (bare or with a
+    unit, "64gb") that can satisfy a required output is one the over-claiming check
+    counts."""
     return re.search(_BEFORE + re.escape(output) + _AFTER, spoken) is not None
 
 
@@ -60,38 +96,95 @@ def _canonical(token: str) -> str:
         return token
 
 
+def _tokens(text: str) -> list[tuple[str, str]]:
+    """(canonical number, unit) of each counted token of normalized ``text``; unit "" for a
+    bare number."""
+    return [(_canonical(n), u or "") for n, u in _NUMBER.findall(text)
+            if u not in _NOT_UNITS]
+
+
 def number_tokens(text: str) -> set[str]:
-    """The numbers in ``text`` (normalized here), canonical, as whole tokens."""
-    return {_canonical(t) for t in _NUMBER.findall(normalize(text))}
+    """The numbers in ``text`` (normalized here), canonical, as whole tokens; a number with
+    a unit is one token ("064GB" is "64gb")."""
+    return {n + u for n, u in _tokens(normalize(text))}
+
+
+def _values(text: str) -> set[str]:
+    """`number_tokens`, plus the bare number of each token with a unit: a result showing
+    "64GB" shows 64 too, so an agent saying "64 GB" says a number it was shown."""
+    tokens = _tokens(normalize(text))
+    return {n + u for n, u in tokens} | {n for n, _ in tokens}
+
+
+def _by_value(text: str) -> str:
+    """Normalized ``text`` with every number (and its unit) in its canonical spelling
+    ("625.60" is "625.6"), so a required output matches a tool's JSON however either
+    spells the number."""
+    return _NUMBER.sub(lambda m: _canonical(m[1]) + (m[2] or ""), normalize(text))
 
 
 class Grounding:
-    """The numbers an episode showed the agent before the agent wrote them.
+    """The numbers an episode showed the agent before the agent wrote them, and the required
+    outputs a look-up showed it.
 
     Feed it the episode in order: `agent` for everything the agent wrote (each reply,
-    whole: its messages and its calls' arguments), `observed` for everything it was
-    shown (the first observation, user replies, results of tools that do not compute).
+    whole: its messages and its calls' arguments, the arguments also with
+    ``into_tools=True``), `observed` for everything it was shown (the first observation,
+    user replies, results of tools that do not compute; results with ``lookup=True``).
+
+    Args:
+        watch: the task's required outputs, whose look-ups `looked_up` records.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, watch: Iterable[str] = ()) -> None:
         self.authored: set[str] = set()
         self.grounded: set[str] = set()
+        self._watch = {output: _by_value(output) for output in watch}
+        self.looked_up: set[str] = set()
+        """The watched outputs a tool's result showed before the agent wrote them into a
+        call (the only way its own words can come back as a result)."""
+        self._written: set[str] = set()
 
-    def agent(self, text: str) -> None:
-        """The agent wrote ``text``: its new numbers can no longer be grounded."""
-        self.authored |= number_tokens(text) - self.grounded
+    def agent(self, text: str, *, into_tools: bool = False) -> None:
+        """The agent wrote ``text`` (``into_tools``: as a call's arguments, decoded): its new
+        numbers can no longer be grounded, nor, written into a call, its outputs looked up."""
+        self.authored |= _values(text) - self.grounded
+        if into_tools:
+            said = _by_value(text)
+            self._written |= {o for o, v in self._watch.items()
+                              if o not in self.looked_up and mentions(said, v)}
 
-    def observed(self, text: str) -> None:
-        """The agent was shown ``text``: its numbers the agent had not written are grounded."""
-        self.grounded |= number_tokens(text) - self.authored
+    def observed(self, text: str, *, lookup: bool = False) -> None:
+        """The agent was shown ``text``: its numbers the agent had not written are grounded;
+        ``lookup`` (a reading tool's result): so are the outputs in it the agent had not
+        written into a call."""
+        self.grounded |= _values(text) - self.authored
+        if lookup:
+            shown = _by_value(text)
+            self.looked_up |= {o for o, v in self._watch.items()
+                               if o not in self._written and mentions(shown, v)}
+
+
+def _allowed(required: tuple[str, ...]) -> set[str]:
+    return set().union(*(number_tokens(o) for o in required)) if required else set()
 
 
 def over_claimed(said: str, grounding: Grounding, required: tuple[str, ...],
                  budget: int = OVERCLAIM_BUDGET) -> list[str]:
     """The ungrounded numbers in ``said`` (besides the required outputs' own) when there are
     more than ``budget`` of them, else []: an answer that lists guesses pays nothing."""
-    allowed = set().union(*(number_tokens(o) for o in required)) if required else set()
-    ungrounded = number_tokens(said) - grounding.grounded - allowed
+    ungrounded = number_tokens(said) - grounding.grounded - _allowed(required)
     if len(ungrounded) <= budget:
         return []
     return sorted(ungrounded, key=lambda t: (len(t), t))
+
+
+def over_listed(said: str, grounding: Grounding, required: tuple[str, ...],
+                budget: int = LISTING_BUDGET) -> list[str]:
+    """The grounded numbers in ``said`` (besides the required outputs' own) when there are
+    more than ``budget`` of them, else []: an answer that repeats everything the tools
+    showed, so that the asked-for number is somewhere in it, pays nothing either."""
+    listed = (number_tokens(said) & grounding.grounded) - _allowed(required)
+    if len(listed) <= budget:
+        return []
+    return sorted(listed, key=lambda t: (len(t), t))

@@ -14,11 +14,14 @@ The episode ends when the agent calls ``done`` (or a terminal tool such as
 the error allowance is spent, or ``max_turns`` is reached (truncated). Then the reward:
 the agent's final state is diffed with the gold replay's (`StateDiff`), and the required
 outputs are looked for in the agent's messages, unless the agent over-claimed (said more
-than a few numbers it was never shown: `claims`), which fails the outputs check.
-``binary``: 1.0 only when both match exactly; ``fraction``: matched paths and outputs over
-all checked. ``info["verdict"]`` carries the diff, the outputs, any over-claiming, the
-error counts and, for a failed episode, its cause (``failure``: ``agent``,
-``user_simulator``, ``tool_error``, ``parse_error``).
+than a few numbers it was never shown) or over-listed (repeated more numbers than an answer
+needs: a dump of what the tools showed; `claims`), which fails the outputs check.
+``binary``: 1.0 only when both match exactly; ``fraction``: 1.0 for an exact match, else
+matched paths and *looked-up* outputs over all checked (an output pays only when a reading
+tool's result showed it to the agent: see `ToolEnv.grade_state`). ``info["verdict"]``
+carries the diff, the outputs, any over-claiming or over-listing, the error counts and,
+for a failed episode, its cause (``failure``: ``agent``, ``user_simulator``,
+``tool_error``, ``parse_error``).
 """
 
 from __future__ import annotations
@@ -36,11 +39,13 @@ from sandgym.envs.errors import EnvError, EpisodeOverError, UnknownTaskError
 from sandgym.envs.spaces import AnyText
 from sandgym.envs.tools.calls import CallError, ToolCall, format_call, parse_reply
 from sandgym.envs.tools.claims import (
+    LISTING_BUDGET,
     OVERCLAIM_BUDGET,
     Grounding,
     mentions,
     normalize,
     over_claimed,
+    over_listed,
 )
 from sandgym.envs.tools.diff import changes, compare
 from sandgym.envs.tools.domain import Domain, ToolContext
@@ -272,7 +277,7 @@ class ToolEnv(gym.Env[str, str]):
         self._invalid = 0
         self._wrote = False
         self._said: list[str] = []
-        self._grounding = Grounding()
+        self._grounding = Grounding(self.task.required_outputs)
         self._conversation: list[dict[str, str]] = []
         self._ctx = ToolContext(self.domain.fresh_state(), sandbox=self._episode_sandbox
                                 if self.domain.sandboxed else None, timeout_s=self.timeout_s)
@@ -303,8 +308,10 @@ class ToolEnv(gym.Env[str, str]):
         parsed = parse_reply(action)
         for call in parsed.calls:
             # The arguments as the tools see them: digits written as JSON escapes
-            # ("\u0035") are the agent's own numbers too, before any tool echoes them.
-            self._grounding.agent(json.dumps(call.arguments, ensure_ascii=False, default=str))
+            # ("\u0035") are the agent's own numbers too, before any tool echoes them; and
+            # an output written into a call is no longer looked up when a result shows it.
+            self._grounding.agent(json.dumps(call.arguments, ensure_ascii=False, default=str),
+                                  into_tools=True)
         if parsed.text:
             self._said.append(parsed.text)
         if parsed.error is not None:
@@ -357,15 +364,15 @@ class ToolEnv(gym.Env[str, str]):
         return self._continue(observation)
 
     def _ground(self, outputs: list[dict[str, Any]], lines: list[str]) -> None:
-        """What the calls showed the agent, except what a computing tool returned (it shows
-        whatever the agent's arguments ask for, so it proves no look-up) and errors (they
-        repeat the agent's own input: "Reservation 5000 5001 ... not found")."""
+        """What the calls showed the agent, as look-ups, except what a computing tool returned
+        (it shows whatever the agent's arguments ask for, so it proves no look-up) and
+        errors (they repeat the agent's own input: "Reservation 5000 5001 ... not found")."""
         for output, line in zip(outputs, lines, strict=True):
             if "error" in output:
                 continue
             spec = self.domain.tool(output.get("tool", ""))
             if spec is None or not spec.computes:
-                self._grounding.observed(line)
+                self._grounding.observed(line, lookup=True)
 
     def _after_errors(self, errors: list[CallError], outputs: list[dict[str, Any]], *,
                       end: str | None = None, observation: str | None = None) -> StepResult:
@@ -421,9 +428,22 @@ class ToolEnv(gym.Env[str, str]):
                     grounding: Grounding | None = None) -> tuple[float, dict]:
         """(reward, details) of a final state and what the agent said, for this task.
 
-        ``grounding``: the numbers the episode showed the agent (the episode's own when
-        None). Over-claiming (`claims.over_claimed`) pays no required output, in either
-        mode: otherwise an answer listing candidates would be paid for the right one.
+        ``grounding``: what the episode showed the agent (the episode's own when None).
+        Over-claiming (`claims.over_claimed`) and over-listing (`claims.over_listed`) pay
+        no required output, in either mode: otherwise an answer listing candidates, guessed
+        or copied from the tools, would be paid for the right one.
+
+        ``fraction`` pays partial credit only beyond what a trivial answer earns (the
+        project's rule; BFCL subtracts the turns a silent agent passes). Here the trivial
+        answers are doing nothing, echoing the user and listing likely words: each says an
+        output without reading the state, and "visa mastercard ... 64GB" earned retail/89
+        0.429. Subtracting a measured baseline cannot work, as a list of words has no fixed
+        content to measure; so the credit is tied to the evidence instead: a found output
+        pays in ``fraction`` only when a reading tool's result showed it to the agent before
+        the agent wrote it into a call (`Grounding.looked_up`). With no tool call nothing is
+        looked up and no path changes, so every do-nothing answer earns 0.0. An output the
+        agent computed (a total no result shows) pays only within an exact answer (1.0), as
+        in ``binary``; ``binary`` itself is unchanged.
         """
         volatile, unordered = state_paths(self.domain, task)
         made = changes(self.domain.pristine, state, volatile=volatile, unordered=unordered)
@@ -433,19 +453,29 @@ class ToolEnv(gym.Env[str, str]):
         if grounding is None:
             grounding = getattr(self, "_grounding", None) or Grounding()
         claims = over_claimed(spoken, grounding, task.required_outputs) if outputs else []
+        listed = over_listed(spoken, grounding, task.required_outputs) if outputs else []
         if claims:
             logger.info("%s: over-claiming, %d ungrounded numbers said (budget %d)",
                         task.id, len(claims), OVERCLAIM_BUDGET)
+        if listed:
+            logger.info("%s: over-listing, %d looked-up numbers repeated (budget %d)",
+                        task.id, len(listed), LISTING_BUDGET)
+        if claims or listed:
             outputs = dict.fromkeys(outputs, False)
+        looked_up = {o: found and o in grounding.looked_up for o, found in outputs.items()}
         hits = sum(outputs.values())
         checked = diff.checked + len(outputs)
         exact = diff.equal and hits == len(outputs)
-        fraction = 1.0 if exact else (diff.matched + hits) / checked if checked else 0.0
+        paid = diff.matched + sum(looked_up.values())
+        fraction = 1.0 if exact else paid / checked if checked else 0.0
         reward = (1.0 if exact else 0.0) if self.reward_mode == "binary" else fraction
         over = {"count": len(claims), "budget": OVERCLAIM_BUDGET,
                 "ungrounded": claims[:20]} if claims else None
-        return reward, {"diff": diff.as_dict(), "outputs": outputs, "exact": exact,
-                        "fraction": fraction, "over_claiming": over}
+        listing = {"count": len(listed), "budget": LISTING_BUDGET,
+                   "listed": listed[:20]} if listed else None
+        return reward, {"diff": diff.as_dict(), "outputs": outputs, "looked_up": looked_up,
+                        "exact": exact, "fraction": fraction, "over_claiming": over,
+                        "over_listing": listing}
 
     def _failure(self, ended_by: str) -> str:
         if getattr(self._user, "premature_stop", False) or ended_by == "user_error":
@@ -467,12 +497,16 @@ class ToolEnv(gym.Env[str, str]):
         self._release_sandbox()
         verdict = {"status": "pass" if details["exact"] else "fail", "ended_by": ended_by,
                    "diff": details["diff"], "outputs": details["outputs"],
-                   "over_claiming": details["over_claiming"], "errors": dict(self._errors),
+                   "over_claiming": details["over_claiming"],
+                   "over_listing": details["over_listing"],
+                   "outputs_looked_up": details["looked_up"], "errors": dict(self._errors),
                    "failure": None if details["exact"] else self._failure(ended_by)}
         components = {"mode": self.reward_mode, "state_equal": details["diff"]["equal"],
                       "outputs_found": sum(details["outputs"].values()),
                       "outputs_required": len(details["outputs"]),
+                      "outputs_looked_up": sum(details["looked_up"].values()),
                       "over_claiming": details["over_claiming"] is not None,
+                      "over_listing": details["over_listing"] is not None,
                       "fraction": details["fraction"], "value": reward}
         info = self._info(verdict, reward, components)
         return observation, float(reward), not truncated, truncated, info

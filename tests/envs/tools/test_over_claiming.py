@@ -1,6 +1,8 @@
 """Required outputs cannot be bought by listing candidates (`claims`): an answer that says
-more than a few numbers the episode never showed the agent is paid for no output, in
-either reward mode; an honest answer still scores 1.0 on every accepted τ² task."""
+more than a few numbers the episode never showed the agent, or repeats more than
+`LISTING_BUDGET` numbers the tools showed (a dump), is paid for no output, in either
+reward mode; ``fraction`` pays an output only when a look-up showed it; an honest answer
+still scores 1.0 on every accepted τ² task."""
 
 from __future__ import annotations
 
@@ -11,11 +13,13 @@ import pytest
 
 from sandgym.envs.tools.calls import ToolCall, format_call
 from sandgym.envs.tools.claims import (
+    LISTING_BUDGET,
     OVERCLAIM_BUDGET,
     Grounding,
     mentions,
     number_tokens,
     over_claimed,
+    over_listed,
 )
 from tests.envs.tools.test_tool_env import call, counter_env
 
@@ -23,6 +27,10 @@ RETAIL = "sandgym/Tau2Retail-v0"
 AIRLINE = "sandgym/Tau2Airline-v0"
 NUMERIC_AIRLINE = ["airline/7", "airline/11", "airline/14", "airline/18", "airline/23"]
 SPRAY = " ".join(map(str, range(501)))
+WORDS = ("visa mastercard amex paypal gift card camera tactile linear clicky white black full "
+         "compact chicago IL 64GB")
+"""Likely words of the retail catalogue: said with no tool call, fraction mode paid them
+0.429 on retail/89, 0.333 on retail/40, 0.25 on retail/43, 0.059 on retail/36."""
 
 
 def done(message: str) -> str:
@@ -60,7 +68,9 @@ def tau2(request):
 def test_numbers_are_the_tokens_a_required_output_can_match():
     assert number_tokens("Refund: $1,093.34 on 2024-05-15, ref #W2378156 (60.0)") == {
         "1093.34", "2024", "5", "15", "60"}
-    assert number_tokens("user_9620 v4 64gb 1.2.3") == set()
+    # a number with a unit is one token; ids, ordinals, clock times and dotted versions
+    # are not numbers
+    assert number_tokens("user_9620 v4 64GB 064gb 1.2.3 15th 10am") == {"64gb"}
     assert not mentions("it costs $1.60", "60") and mentions("balance: 60.", "60")
     assert all(mentions("a 7 b 70.5 c", t) for t in number_tokens("a 7 b 70.5 c"))
 
@@ -173,12 +183,12 @@ def test_a_natural_answer_scores_one_on_every_task_with_required_outputs(tau2):
     assert checked >= 5
 
 
-def test_grounded_numbers_may_be_listed_freely(retail):
-    # dumping what the tools showed is not a guess: each number was looked up
+def test_grounded_numbers_may_be_repeated_within_the_listing_budget(retail):
+    # repeating what the tools showed is not a guess: each number was looked up
     retail.reset(options={"task_id": "retail/40"})
     observation = retail.step(gold_reply(retail, "retail/40"))[0]
     shown = " ".join(sorted(number_tokens(observation)))
-    assert len(number_tokens(observation)) > OVERCLAIM_BUDGET + 2
+    assert OVERCLAIM_BUDGET + 2 < len(number_tokens(observation)) <= LISTING_BUDGET
     _, reward, _, _, info = retail.step(done(f"Your mastercard paid; gift card 60. {shown}"))
     assert reward == 1.0, info["verdict"]
     json.dumps(info)  # the verdict stays JSON-ready
@@ -210,3 +220,237 @@ def test_numbers_echoed_by_tool_errors_do_not_ground_guesses():
     assert terminated and reward == 0.0
     assert info["verdict"]["over_claiming"] is not None
     assert not any(info["verdict"]["outputs"].values())
+
+
+# ------------------------------------------------------------------ dumps (over-listing)
+
+
+def test_repeating_more_looked_up_numbers_than_the_budget_is_over_listing():
+    grounding = Grounding()
+    shown = [str(1000 + i) for i in range(LISTING_BUDGET + 1)]
+    grounding.observed(" ".join(shown))
+    assert over_listed(" ".join(shown[:LISTING_BUDGET]), grounding, ()) == []
+    assert over_listed(" ".join(shown), grounding, ()) == shown
+    assert over_listed(" ".join(shown), grounding, (shown[0],)) == []  # required: exempt
+    assert over_listed(" ".join(map(str, range(5000, 5200))), grounding, ()) == []  # unseen
+    assert over_claimed(" ".join(shown), grounding, ()) == []  # each was shown
+
+
+def _catalogue_dump(env) -> str:
+    """list_all_product_types, every product's details, all of it as one message."""
+    observation = env.step(call("list_all_product_types"))[0]
+    ids = list(json.loads(json.loads(observation)["result"]).values())
+    dump = []
+    for start in range(0, len(ids), 25):
+        observation = env.step("\n".join(call("get_product_details", product_id=p)
+                                          for p in ids[start:start + 25]))[0]
+        dump += [json.dumps(json.loads(line)["result"]) for line in observation.splitlines()]
+    return "Here is everything in our catalogue:\n" + "\n".join(dump)
+
+
+@pytest.mark.parametrize("mode", ["binary", "fraction"])
+def test_pasting_the_catalogue_into_the_answer_pays_nothing(mode):
+    # retail/62 is read-only: its outputs (a speaker's price and battery life) are the check.
+    # Without finding the customer or the order, the whole catalogue held both and paid 1.0.
+    env = gym.make(RETAIL, reward_mode=mode).unwrapped
+    try:
+        env.reset(options={"task_id": "retail/62"})
+        _, reward, terminated, _, info = env.step(done(_catalogue_dump(env)))
+    finally:
+        env.close()
+    assert terminated and reward == 0.0
+    assert info["verdict"]["over_claiming"] is None  # every number was shown...
+    over = info["verdict"]["over_listing"]  # ...but far more of them than an answer needs
+    assert over["count"] > 10 * LISTING_BUDGET and over["budget"] == LISTING_BUDGET
+    assert len(over["listed"]) == 20 and info["reward_components"]["over_listing"] is True
+    assert info["verdict"]["outputs"] == {"302.67": False, "20 hours": False}
+    json.dumps(info)
+
+
+def test_an_honest_answer_may_repeat_a_whole_product(retail):
+    # the budget is generous: a careful agent quoting every variant of the product it read
+    retail.reset(options={"task_id": "retail/62"})
+    observation = retail.step(gold_reply(retail, "retail/62"))[0]
+    variants = sorted(number_tokens(observation.splitlines()[-1]))
+    assert 30 < len(variants) <= LISTING_BUDGET
+    _, reward, _, _, info = retail.step(done(
+        "Your speaker cost $302.67 and its battery lasts 20 hours. Every variant we have: "
+        + " ".join(variants)))
+    assert reward == 1.0 and info["verdict"]["over_listing"] is None
+    assert info["reward_components"]["over_listing"] is False
+
+
+# ------------------------------------------------------------------ numbers with units
+
+
+def test_a_number_with_a_unit_is_grounded_and_counted():
+    grounding = Grounding()
+    grounding.observed('{"storage": "64GB"}')
+    assert {"64gb", "64"} <= grounding.grounded  # "64 GB" was shown too
+    guesses = "64GB (64 GB), or 128GB 256GB 512GB"
+    assert over_claimed(guesses, grounding, ()) == []  # three unseen sizes: the budget
+    assert over_claimed(guesses + " 1024GB", grounding, ()) == [
+        "128gb", "256gb", "512gb", "1024gb"]
+    assert over_claimed(guesses + " 1024GB", grounding, ("1024GB",)) == []
+    grounding.agent('{"storage": "2TB"}')  # written before any result showed it
+    grounding.observed('{"storage": "2TB"}')
+    assert "2tb" not in grounding.grounded and "2" not in grounding.grounded
+
+
+def test_storage_sizes_cannot_be_sprayed_for_a_required_size(retail):
+    # retail/43 requires "64GB" (the tablet's storage) among an address and a tracking id
+    task = retail.get_task("retail/43")
+    others = ", ".join(o for o in task.required_outputs if o != "64GB")
+    retail.reset(options={"task_id": "retail/43"})
+    retail.step(gold_reply(retail, "retail/43"))
+    _, reward, _, _, info = retail.step(done(
+        f"{others}. Your tablet has one of 16GB 32GB 64GB 128GB 256GB 512GB 1024GB."))
+    assert reward == 0.0 and "1024gb" in info["verdict"]["over_claiming"]["ungrounded"]
+    retail.reset(options={"task_id": "retail/43"})
+    retail.step(gold_reply(retail, "retail/43"))
+    _, reward, _, _, info = retail.step(done(f"{others}. Your tablet has 64GB (64 GB)."))
+    assert reward == 1.0, info["verdict"]
+
+
+# ------------------------------------------------------------------ fraction: look-ups only
+
+
+@pytest.fixture(scope="module", params=[RETAIL, AIRLINE])
+def tau2_fraction(request):
+    env = gym.make(request.param, reward_mode="fraction")
+    yield env.unwrapped
+    env.close()
+
+
+def _writes(env, task_id: str) -> bool:
+    return any(env.domain.tool(c.name).writes for c in env.get_task(task_id).gold_calls)
+
+
+def test_fraction_pays_nothing_to_an_answer_that_looks_nothing_up(tau2_fraction):
+    # Doing nothing, listing likely words, echoing the user, even saying the right outputs:
+    # with no tool call nothing was read from the state, so nothing is paid (the
+    # read-only retail/62 is the exception for the answer key, in both modes: its
+    # outputs are its whole check, and saying them is the task).
+    env = tau2_fraction
+    paid = []
+    for task_id in env.task_ids:
+        task = env.get_task(task_id)
+        messages = ["", WORDS, task.instruction, f"{WORDS} {task.instruction}"]
+        if _writes(env, task_id) and task.required_outputs:
+            messages.append("; ".join(task.required_outputs))
+        for message in messages:
+            env.reset(options={"task_id": task_id})
+            _, reward, terminated, _, info = env.step(done(message))
+            assert terminated
+            if reward:
+                paid.append((task_id, message[:30], round(reward, 3)))
+    assert paid == []
+    assert info["reward_components"]["outputs_looked_up"] == 0
+
+
+def test_fraction_pays_the_outputs_a_look_up_showed():
+    # retail/40: the reads show the gift card's balance and the card the order used; the
+    # payment change is not made, so the two outputs are all of the credit
+    env = gym.make(RETAIL, reward_mode="fraction").unwrapped
+    try:
+        reads = [c for c in env.get_task("retail/40").gold_calls
+                 if not env.domain.tool(c.name).writes]
+        env.reset(options={"task_id": "retail/40"})
+        env.step("\n".join(format_call(c) for c in reads))
+        _, reward, _, _, info = env.step(done(
+            "Was it visa, mastercard or amex? It was your mastercard; the gift card has $60."))
+    finally:
+        env.close()
+    assert info["verdict"]["outputs_looked_up"] == {"60": True, "mastercard": True}
+    assert info["reward_components"]["outputs_looked_up"] == 2
+    assert reward == pytest.approx(2 / 3)  # 2 outputs of (1 path + 2 outputs)
+
+
+def test_an_output_written_into_a_call_is_not_looked_up_by_its_echo():
+    grounding = Grounding(["Chicago", "625.60", "mastercard"])
+    grounding.observed("My daughter lives in Chicago.")  # the user's words: no look-up
+    grounding.agent("Did you pay by mastercard?")  # said to the user: reaches no tool
+    grounding.agent('{"city": "Chicago"}', into_tools=True)
+    grounding.observed('{"city": "Chicago", "brand": "mastercard"}', lookup=True)
+    grounding.observed('{"total": 625.6}', lookup=True)  # matched by value
+    assert grounding.looked_up == {"625.60", "mastercard"}
+
+
+def test_fraction_pays_no_output_the_agent_wrote_into_the_state_and_read_back():
+    # retail/43: writing the user's address with the city "Chicago" and the state "IL",
+    # then reading the profile, shows both words, but the agent wrote them: no look-up
+    env = gym.make(RETAIL, reward_mode="fraction").unwrapped
+    try:
+        env.reset(options={"task_id": "retail/43"})
+        env.step(call("modify_user_address", user_id="lucas_santos_6600", address1="1 Main St",
+                      address2="", city="Chicago", state="IL", country="USA", zip="60601"))
+        env.step(call("get_user_details", user_id="lucas_santos_6600"))
+        _, reward, _, _, info = env.step(done("It went to Chicago, IL."))
+    finally:
+        env.close()
+    verdict = info["verdict"]
+    assert verdict["diff"]["matched"] == 2  # the write took: city and state are the gold's
+    assert verdict["outputs"]["Chicago"] and verdict["outputs"]["IL"]
+    checked = verdict["diff"]["matched"] + verdict["diff"]["mismatches_total"]
+    assert reward == pytest.approx(2 / (checked + 7))  # the two paths, no output
+    assert not any(verdict["outputs_looked_up"].values())
+
+
+def _reads_before(env, write: ToolCall) -> list[ToolCall]:
+    """What a careful agent reads before a write: the order or reservation it changes, the
+    products of the items involved, the user, the flights it books."""
+    arguments = write.arguments
+    products = {item: product for product, record in env.domain.pristine.get("products", {})
+                .items() for item in record["variants"]}
+    reads = []
+    if "order_id" in arguments:
+        reads.append(ToolCall("get_order_details", {"order_id": arguments["order_id"]}))
+    reads += [ToolCall("get_product_details", {"product_id": products[item]})
+              for item in arguments.get("item_ids", []) + arguments.get("new_item_ids", [])
+              if item in products]
+    if "reservation_id" in arguments:
+        reads.append(ToolCall("get_reservation_details",
+                              {"reservation_id": arguments["reservation_id"]}))
+    if "user_id" in arguments:
+        reads.append(ToolCall("get_user_details", {"user_id": arguments["user_id"]}))
+    reads += [ToolCall("get_flight_status", {"flight_number": f["flight_number"],
+                                             "date": f["date"]})
+              for f in arguments.get("flights", []) if "flight_number" in f]
+    return [c for c in reads if env.domain.tool(c.name) is not None]
+
+
+@pytest.mark.parametrize("mode", ["binary", "fraction"])
+def test_a_careful_verbose_agent_scores_one_on_every_task(tau2, mode):
+    # One call per reply, reads before each write, then a final message that restates
+    # every write (its arguments, the prices of its items, the payments it made) with
+    # the outputs and a policy figure: neither budget may fail it.
+    tau2.reward_mode = mode
+    prices = {item: variant["price"] for product in tau2.domain.pristine.get(
+        "products", {}).values() for item, variant in product["variants"].items()}
+    try:
+        for task_id in tau2.task_ids:
+            task = tau2.get_task(task_id)
+            tau2.reset(options={"task_id": task_id})
+            said = []
+            for gold in task.gold_calls:
+                writes = tau2.domain.tool(gold.name).writes
+                for read in _reads_before(tau2, gold) if writes else []:
+                    tau2.step(format_call(read))
+                observation = tau2.step(format_call(gold))[0]
+                if not writes:
+                    continue
+                said.append(f"Done: {gold.name} {json.dumps(gold.arguments)}.")
+                said += [f"Item {i} is ${prices[i]}." for i in gold.arguments.get(
+                    "item_ids", []) + gold.arguments.get("new_item_ids", []) if i in prices]
+                result = json.loads(observation)["result"]
+                result = json.loads(result) if isinstance(result, str) and \
+                    result.startswith("{") else result
+                if isinstance(result, dict):
+                    said += [f"{p.get('transaction_type', 'payment')} ${p['amount']}."
+                             for p in result.get("payment_history", [])[-3:]]
+            said.append("As you asked: " + ", ".join(task.required_outputs) + ". A refund "
+                        "to a card takes 5 to 7 business days.")
+            _, reward, _, _, info = tau2.step(done(" ".join(said)))
+            assert reward == 1.0, (task_id, info["verdict"])
+    finally:
+        tau2.reward_mode = "binary"
