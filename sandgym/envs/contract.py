@@ -21,9 +21,13 @@ third-party env (`EnvTraits` reads them; `sandgym.envs.env_traits` by id):
 
 Optional instance members, used when present: ``task_ids`` (and
 ``options={"task_id": ...}`` in ``reset``), ``system_prompt``, ``reference_answer(task_id)``,
-``observe(task)`` and ``finish()`` (end an episode the agent left open, scored the way
+``observe(task)``, ``finish()`` (end an episode the agent left open, scored the way
 truncation would be; returns the closing step's 5-tuple, or None when the return so far
-stands).
+stands) and ``max_episode_turns`` (an int, often a property: the policy replies an episode
+of this env's tasks may need, e.g. its longest reference conversation; ``sandgym eval``
+plays with that turn limit unless ``--max-turns`` says otherwise; read it with
+`episode_turn_limit`). That one is an instance member rather than a trait because it
+depends on the instance's task set and settings.
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ from typing import Any, Protocol
 
 from sandgym.envs.errors import EnvError
 
-__all__ = ["ACT", "EnvTraits", "InvalidToolCall", "StepResult", "TextEnv", "Tool"]
+__all__ = ["ACT", "EnvTraits", "InvalidToolCall", "StepResult", "TextEnv", "Tool",
+           "episode_turn_limit"]
 
 StepResult = tuple[str, float, bool, bool, dict[str, Any]]
 """Gymnasium's 5-tuple for a text env: observation, reward, terminated, truncated, info."""
@@ -166,3 +171,25 @@ class EnvTraits:
                   for f in fields(cls)}
         values["tools"] = tuple(values["tools"]) or (ACT,)
         return cls(**values)
+
+
+def episode_turn_limit(env: Any) -> int | None:
+    """The ``max_episode_turns`` an env instance declares (wrappers looked through), or None.
+
+    Raises:
+        EnvError: the env declares something other than a positive int (a wrong limit
+            would silently truncate every episode, or never stop one).
+
+    Example:
+        >>> import gymnasium
+        >>> episode_turn_limit(gymnasium.Env()) is None
+        True
+    """
+    target = getattr(env, "unwrapped", env)
+    value = getattr(target, "max_episode_turns", None)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise EnvError(f"{type(target).__name__}.max_episode_turns must be a positive int, "
+                       f"got {value!r}")
+    return value

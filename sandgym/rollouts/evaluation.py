@@ -5,6 +5,10 @@ call per turn, `sandgym.agents.run_episodes`) whose width is the generation batc
 chosen independently of the sandbox pool: one-turn envs borrow a sandbox per step, so
 many episodes share a small pool; only envs whose episodes hold a sandbox
 (``holds_sandbox``) are capped at the pool's size.
+
+Episodes get the turn limit the env declares (``max_episode_turns``, e.g. BFCL's longest
+reference conversation), else `DEFAULT_MAX_TURNS`: a fixed 10 cut BFCL's longer tasks
+short, which read as a broken env rather than a too-small limit.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 16
 """Episodes played at once (one batched generate call per turn)."""
+DEFAULT_MAX_TURNS = 10
+"""Policy replies per episode for an env that declares no ``max_episode_turns``."""
 
 
 @dataclass
@@ -49,6 +55,24 @@ class EvalReport:
     policy: str
     samples: int
     tasks: list[TaskResult]
+    max_turns: int | None = None
+    """The turn limit the episodes were played with (None: not recorded)."""
+
+    @property
+    def episodes(self) -> int:
+        """Episodes played, sandbox errors included."""
+        return sum(t.episodes + t.sandbox_errors for t in self.tasks)
+
+    @property
+    def sandbox_errors(self) -> int:
+        """Episodes the infrastructure failed (not scored)."""
+        return sum(t.sandbox_errors for t in self.tasks)
+
+    @property
+    def nothing_measured(self) -> bool:
+        """Every episode ended in a sandbox error: the report's numbers say nothing about
+        the policy (``sandgym eval`` then exits 1 instead of reporting success)."""
+        return self.episodes > 0 and self.sandbox_errors == self.episodes
 
     @property
     def pass_at_k(self) -> dict[str, float | None]:
@@ -94,14 +118,15 @@ class EvalReport:
             "policy": self.policy,
             "tasks": len(self.tasks),
             "samples": self.samples,
-            "episodes": sum(t.episodes + t.sandbox_errors for t in self.tasks),
+            "max_turns": self.max_turns,
+            "episodes": self.episodes,
             "solved": sum(1 for t in self.tasks if t.passed > 0),
             "passed_episodes": sum(t.passed for t in self.tasks),
             "pass@k": self.pass_at_k,
             "pass@k_interval": self.pass_at_k_interval,
             "pass^k": self.pass_hat_k,
             "mean_reward": round(sum(rewards) / len(rewards), 6) if rewards else None,
-            "sandbox_errors": sum(t.sandbox_errors for t in self.tasks),
+            "sandbox_errors": self.sandbox_errors,
             "per_task": [asdict(t) for t in self.tasks],
         }
 
@@ -109,7 +134,7 @@ class EvalReport:
 def evaluate(env_id: str, policy: str = "canonical", *,
              env_kwargs: dict[str, Any] | None = None, limit: int | None = None,
              samples: int = 1, temperature: float | None = None, max_new_tokens: int = 512,
-             max_turns: int = 10, batch_size: int | None = None, pool: Any = None,
+             max_turns: int | None = None, batch_size: int | None = None, pool: Any = None,
              timeout_s: float | None = None, policy_options: dict[str, Any] | None = None,
              seed: int | None = None) -> EvalReport:
     """Play ``samples`` episodes per task and summarise them.
@@ -123,7 +148,8 @@ def evaluate(env_id: str, policy: str = "canonical", *,
         samples: episodes per task (k of pass@k goes up to it).
         temperature: sampling temperature; None: 0 for one sample, 0.8 for several.
         max_new_tokens: tokens per model reply.
-        max_turns: policy replies per episode at most.
+        max_turns: policy replies per episode at most; None: the env's declared
+            ``max_episode_turns``, else `DEFAULT_MAX_TURNS`.
         batch_size: episodes played at once (default 16), whatever the pool's size.
         pool: the `SandboxPool` sandboxed envs lease from (None: the default pool).
         timeout_s: the env's time budget per sandboxed request (None: the env's own).
@@ -133,6 +159,10 @@ def evaluate(env_id: str, policy: str = "canonical", *,
 
     Returns:
         The `EvalReport`.
+
+    Raises:
+        SandboxError: a sandboxed env's pool cannot start sandboxes (e.g.
+            `ImageNotFoundError`), before any episode is played.
 
     Example:
         >>> report = evaluate("sandgym/HumanEval-v0", "canonical", limit=4)  # doctest: +SKIP
@@ -153,13 +183,16 @@ def evaluate(env_id: str, policy: str = "canonical", *,
     with EpisodeBatches(env_id, env_kwargs=env_kwargs, batch_size=batch_size, pool=pool,
                         timeout_s=timeout_s) as batches:
         task_ids = batches.task_ids[:limit]
+        turns = max_turns if max_turns is not None else batches.default_max_turns
         player = build_policy(policy, env=batches.first_env, **(policy_options or {}))
         try:
             trajectories = batches.play(player, task_ids, samples=samples, sampling=sampling,
-                                        max_turns=max_turns)
+                                        max_turns=turns)
         finally:
             player.close()
-    return summarize(env_id, policy, task_ids, samples, trajectories)
+    report = summarize(env_id, policy, task_ids, samples, trajectories)
+    report.max_turns = turns
+    return report
 
 
 class EpisodeBatches:
@@ -188,10 +221,11 @@ class EpisodeBatches:
                                "(default_timeout_s); leave out the timeout")
             kwargs["timeout_s"] = timeout_s
         self.width = batch_size or DEFAULT_BATCH_SIZE
+        pool_to_check = None
         if traits.sandboxed:
             from sandgym.envs import default_pool
 
-            pool = pool or default_pool()
+            pool = pool_to_check = pool or default_pool()
             kwargs["pool"] = pool
             if traits.holds_sandbox:
                 self.width = min(self.width, pool.size)  # more would wait on held sandboxes
@@ -203,6 +237,11 @@ class EpisodeBatches:
         try:
             self._kwargs = self._injected.resolve(kwargs)  # "policy:SPEC" values
             self._envs = [gymnasium.make(env_id, **self._kwargs)]
+            if pool_to_check is not None:
+                # A pool that cannot start sandboxes (no image, no engine) fails here with
+                # its own error, once, instead of every episode waiting out an acquire
+                # timeout and ending as a sandbox error (what rollout workers do too).
+                pool_to_check.wait_ready()
         except BaseException:
             self.close()
             raise
@@ -217,13 +256,26 @@ class EpisodeBatches:
         """An env of the set (e.g. for a canonical policy's oracle)."""
         return self._envs[0]
 
+    @property
+    def default_max_turns(self) -> int:
+        """The env's declared ``max_episode_turns``, else `DEFAULT_MAX_TURNS`."""
+        from sandgym.envs.contract import episode_turn_limit
+
+        declared = episode_turn_limit(self.first_env)
+        return DEFAULT_MAX_TURNS if declared is None else declared
+
     def play(self, policy: Any, task_ids: Sequence[str], *, samples: int = 1,
-             sampling: Any = None, max_turns: int = 10) -> list[Any]:
-        """``samples`` episodes of each task, in batches; the trajectories in task order."""
+             sampling: Any = None, max_turns: int | None = None) -> list[Any]:
+        """``samples`` episodes of each task, in batches; the trajectories in task order.
+
+        ``max_turns`` None: `default_max_turns` (what the env declares, else 10).
+        """
         import gymnasium
 
         from sandgym.agents import run_episodes
 
+        if max_turns is None:
+            max_turns = self.default_max_turns
         queue = [t for t in task_ids for _ in range(samples)]
         width = max(1, min(self.width, len(queue)))
         while len(self._envs) < width:

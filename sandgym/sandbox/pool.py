@@ -14,6 +14,12 @@ Two promises hold whatever happens:
 * the pool remembers every container it created until that container is removed, and
   `close()` removes all of them: it waits for starts and removals under way, and a
   removal, once scheduled, can never be cancelled.
+
+A start that fails for a reason no retry can fix (the image is missing or speaks another
+protocol, the OCI runtime is not registered: `PERMANENT_ERRORS`) is not retried in the
+background: every caller waiting in `acquire` or `wait_ready` gets that typed error at
+once, rather than a `PoolTimeoutError` minutes later. A later `acquire` tries one start
+again (one cheap image check), so building the image heals a long-lived pool.
 """
 
 from __future__ import annotations
@@ -28,7 +34,14 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
-from sandgym.errors import PoolClosedError, PoolTimeoutError, SandboxError
+from sandgym.errors import (
+    ImageMismatchError,
+    ImageNotFoundError,
+    PoolClosedError,
+    PoolTimeoutError,
+    RuntimeUnavailableError,
+    SandboxError,
+)
 from sandgym.sandbox import cleanup
 from sandgym.sandbox.docker_sandbox import DockerSandbox, docker_client
 from sandgym.sandbox.image import DEFAULT_IMAGE
@@ -36,7 +49,12 @@ from sandgym.sandbox.limits import SandboxLimits
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SandboxPool"]
+__all__ = ["PERMANENT_ERRORS", "SandboxPool"]
+
+PERMANENT_ERRORS: tuple[type[SandboxError], ...] = (
+    ImageNotFoundError, ImageMismatchError, RuntimeUnavailableError)
+"""Start failures that waiting cannot cure: the user must act (build the image, register
+the runtime). The pool reports them at once instead of retrying until a timeout."""
 
 _BACKOFF_FIRST_S = 0.25
 _BACKOFF_MAX_S = 8.0
@@ -78,6 +96,8 @@ class SandboxPool:
         self._starting = 0
         self._closed = False
         self._last_error: BaseException | None = None
+        # A PERMANENT_ERRORS start failure: raised to every waiter, no background retries.
+        self._fatal: SandboxError | None = None
         self._backoff_s = 0.0
         self._closing = threading.Event()  # cuts a backoff wait short
         # Every sandbox this pool created and has not yet removed, whatever its state
@@ -102,9 +122,18 @@ class SandboxPool:
     # ------------------------------------------------------------------ acquire/release
 
     def acquire(self, timeout: float | None = 120.0) -> DockerSandbox:
-        """A healthy sandbox for the caller's exclusive use; give it back with release()."""
+        """A healthy sandbox for the caller's exclusive use; give it back with release().
+
+        Raises:
+            PoolTimeoutError: none became free (or could start) within ``timeout``.
+            SandboxError: one of `PERMANENT_ERRORS` (e.g. `ImageNotFoundError`) as soon
+                as a start fails that way: waiting would not help.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
+            # A permanent failure seen before this call is given one more start (the user
+            # may have built the image since); one that happens while waiting is raised.
+            self._fatal = None
             while True:
                 self._check_open()
                 while self._idle:
@@ -113,6 +142,8 @@ class SandboxPool:
                         self._in_use.add(sandbox)
                         return sandbox
                     self._retire_locked(sandbox, "found dead while idle")
+                if self._fatal is not None:
+                    raise _fresh(self._fatal) from self._fatal
                 if self._total_locked() < self.size:
                     self._schedule_start_locked()
                 if self._last_error is not None and self._starting == 0 and not self._in_use:
@@ -194,11 +225,19 @@ class SandboxPool:
             await self.arelease(sandbox)
 
     def wait_ready(self, timeout: float = 120.0) -> None:
-        """Block until every container of a pre-warmed pool has started."""
+        """Block until every container of a pre-warmed pool has started.
+
+        Raises:
+            SandboxError: no sandbox could start; one of `PERMANENT_ERRORS` (e.g.
+                `ImageNotFoundError`) as soon as a start fails that way.
+        """
         deadline = time.monotonic() + timeout
         with self._cond:
-            while self._starting and time.monotonic() < deadline:
+            while (self._starting and self._fatal is None
+                   and time.monotonic() < deadline):
                 self._cond.wait(deadline - time.monotonic())
+            if self._fatal is not None and not self._idle:
+                raise _fresh(self._fatal) from self._fatal
             if self._last_error is not None and not self._idle:
                 raise SandboxError(f"the pool cannot start sandboxes: {self._last_error}")
 
@@ -314,8 +353,10 @@ class SandboxPool:
     def _start_one(self) -> None:
         sandbox = None
         error = None
-        if self._backoff_s and self._closing.wait(self._backoff_s):
-            with self._cond:  # closed while backing off: nothing was created
+        if self._fatal is not None or (self._backoff_s and self._closing.wait(self._backoff_s)):
+            # Closed while backing off, or a start queued behind a permanent failure (it
+            # would fail the same way): nothing is created.
+            with self._cond:
                 self._starting -= 1
                 self._cond.notify_all()
             return
@@ -324,7 +365,10 @@ class SandboxPool:
                                     labels=self._labels)
         except BaseException as e:  # noqa: BLE001 - reported to waiting acquirers
             error = e
-            logger.warning("starting a sandbox failed: %s", e)
+            if isinstance(e, PERMANENT_ERRORS):
+                logger.debug("starting a sandbox failed for good: %s", e)
+            else:
+                logger.warning("starting a sandbox failed: %s", e)
         with self._cond:
             self._starting -= 1
             if sandbox is not None:
@@ -336,7 +380,20 @@ class SandboxPool:
                     self._idle.append(sandbox)
                     self._last_error = None
                 self._backoff_s = 0.0
+            elif isinstance(error, PERMANENT_ERRORS):
+                # No backoff: no background retry follows, and the next acquire's one
+                # retry should answer at once.
+                self._fatal = self._last_error = error
             else:
                 self._last_error = error
                 self._backoff_s = min(_BACKOFF_MAX_S, max(_BACKOFF_FIRST_S, 2 * self._backoff_s))
             self._cond.notify_all()
+
+
+def _fresh(error: SandboxError) -> SandboxError:
+    """A new exception of the same type and message, for one waiter: one instance raised
+    in several threads would share (and garble) its traceback."""
+    try:
+        return type(error)(str(error))
+    except TypeError:  # a subclass with another constructor
+        return SandboxError(str(error))

@@ -11,7 +11,13 @@ import uuid
 
 import pytest
 
-from sandgym.errors import PoolClosedError, PoolTimeoutError, SandboxError
+from sandgym.errors import (
+    EngineUnavailableError,
+    ImageNotFoundError,
+    PoolClosedError,
+    PoolTimeoutError,
+    SandboxError,
+)
 from sandgym.sandbox import SandboxPool, docker_client
 
 
@@ -279,3 +285,81 @@ def test_hung_sandbox_retired_right_before_close_is_removed():
         all=True, filters={"label": f"sandgym.test={label['sandgym.test']}"})
     assert left == []
     assert pool.stats()["live"] == 0
+
+
+# ------------------------------------------------------------------ permanent start errors
+
+
+class _MissingImageSandbox(_FakeSandbox):
+    """A start that fails as a missing image does, until ``image_built`` is set."""
+
+    image_built = False
+    attempts = 0
+
+    def __init__(self, image, limits, *, client, labels) -> None:
+        type(self).attempts += 1
+        if not type(self).image_built:
+            raise ImageNotFoundError(f"sandbox image {image!r} not found on this Docker "
+                                     "engine; run `sandgym image build`")
+        super().__init__(image, limits, client=client, labels=labels)
+
+
+@pytest.fixture
+def missing_image(fake_sandboxes, monkeypatch):
+    import sandgym.sandbox.pool as pool_module
+
+    _MissingImageSandbox.image_built = False
+    _MissingImageSandbox.attempts = 0
+    monkeypatch.setattr(pool_module, "DockerSandbox", _MissingImageSandbox)
+    return _MissingImageSandbox
+
+
+def test_a_missing_image_fails_acquire_at_once_not_after_the_timeout(missing_image):
+    # It used to retry in the background until the acquire timeout (120 s per episode
+    # group in `sandgym eval`), then surface as a sandbox error.
+    with SandboxPool(size=2, image="nope:latest", client=object()) as pool:
+        with pytest.raises(ImageNotFoundError, match="'nope:latest' not found.*image build"):
+            pool.acquire(timeout=60)
+        with pytest.raises(ImageNotFoundError):
+            pool.wait_ready(timeout=60)
+        # No background retries: a missing image does not appear by waiting.
+        attempts = missing_image.attempts
+        time.sleep(0.5)
+        assert missing_image.attempts == attempts
+        assert pool.stats()["starting"] == 0
+
+
+def test_a_pool_recovers_once_the_image_is_built(missing_image):
+    with SandboxPool(size=1, image="nope:latest", client=object()) as pool:
+        with pytest.raises(ImageNotFoundError):
+            pool.acquire(timeout=60)
+        missing_image.image_built = True  # `sandgym image build` ran meanwhile
+        box = pool.acquire(timeout=60)
+        assert box.healthy
+        pool.release(box)
+
+
+def test_a_transient_start_error_is_still_retried(fake_sandboxes, monkeypatch):
+    import sandgym.sandbox.pool as pool_module
+
+    failures = [EngineUnavailableError("the Docker engine does not answer")]
+
+    def flaky(image, limits, *, client, labels):
+        if failures:
+            raise failures.pop()
+        return _FakeSandbox(image, limits, client=client, labels=labels)
+
+    monkeypatch.setattr(pool_module, "DockerSandbox", flaky)
+    with SandboxPool(size=1, prewarm=False, client=object()) as pool:
+        box = pool.acquire(timeout=60)  # the engine came back: the retry started one
+        assert box.healthy
+        pool.release(box)
+
+
+def test_a_missing_image_on_the_real_engine_is_an_image_not_found_error():
+    with SandboxPool(size=2, image=f"sandgym-missing-{uuid.uuid4().hex[:12]}:latest") as pool:
+        with pytest.raises(ImageNotFoundError, match="not found"):
+            pool.wait_ready(timeout=60)
+        with pytest.raises(ImageNotFoundError, match="sandgym image build"):
+            pool.acquire(timeout=60)
+        assert pool.stats()["live"] == 0

@@ -147,6 +147,7 @@ class BFCLMultiTurnEnv(gym.Env[str, str]):
             raise EnvError(f"no BFCL task was accepted: {self.report.counts()}")
         self.tasks = accepted
         self._by_id = {t.id: t for t in accepted}
+        self._turn_limit: int | None = None  # max_episode_turns, computed when first asked
         self.task: BFCLTask | None = None
         self.done = True
         self.turn = 0
@@ -184,6 +185,16 @@ class BFCLMultiTurnEnv(gym.Env[str, str]):
                            for i in range(0, len(calls), size))
             replies.append(END_OF_TURN)
         return replies
+
+    @property
+    def max_episode_turns(self) -> int:
+        """Replies the longest accepted task's reference takes (its gold calls, chunked by
+        ``max_calls_per_turn``, plus one reply per user turn to end it): the turn limit
+        ``sandgym eval`` plays with by default. A fixed 10 truncated about one base task
+        in 15 even for the reference, which read as a broken env."""
+        if self._turn_limit is None:
+            self._turn_limit = max(len(self.reference_replies(t.id)) for t in self.tasks)
+        return self._turn_limit
 
     def reference_answer(self, task_id: str) -> str:
         """The first reference reply (`reference_replies` has them all)."""

@@ -446,3 +446,27 @@ def test_refusing_everything_earns_nothing_in_miss_param():
         assert info["verdict"]["turns_passed"] == idle and reward == 0.0, task_id
         gold, _ = _play(env, task_id, env.reference_replies(task_id))
         assert gold == 1.0, task_id
+
+
+@pytest.mark.parametrize("env_id", ["sandgym/BFCLMultiTurn-v0",
+                                    "sandgym/BFCLMultiTurnMissParam-v0",
+                                    "sandgym/BFCLMultiTurnLongContext-v0",
+                                    "sandgym/BFCLMultiTurnMissFunc-v0"])
+def test_the_declared_turn_limit_fits_every_reference_conversation(env_id):
+    # eval plays with max_episode_turns by default: a limit below the longest reference
+    # truncated 13 base tasks at the old fixed 10, and the env looked broken.
+    from sandgym.envs.contract import episode_turn_limit
+
+    ensure_registered()
+    env = gym.make(env_id)
+    limit = episode_turn_limit(env)
+    longest = max(len(env.unwrapped.reference_replies(t)) for t in env.unwrapped.task_ids)
+    assert limit == longest > 10
+
+
+def test_the_turn_limit_follows_the_calls_allowed_per_reply(bfcl):
+    # One call per reply splits the gold into more replies: the limit grows with them.
+    tight = BFCLMultiTurnEnv(max_calls_per_turn=1)
+    assert tight.max_episode_turns > bfcl.max_episode_turns
+    assert tight.max_episode_turns == max(len(tight.reference_replies(t))
+                                          for t in tight.task_ids)
