@@ -5,16 +5,16 @@ A required output (τ²'s ``communicate_info``) is found when it occurs in what 
 said as a whole token (`mentions`). Matching anywhere in free text can be gamed by
 saying many candidates ("your balance is 0 1 2 ... 500"), so the grader also counts the
 numbers the agent said that it was never shown (`Grounding`): a number is *grounded*
-when an observation showed it to the agent (the instruction, a user message, a tool
-result) before the agent itself wrote it (in a message or a call's arguments, read as
-the tools decode them, so digits spelled as JSON escapes count), so a number the agent
-made up and had echoed back (an argument written into the state and read again, a user
-simulator repeating it) stays ungrounded. Error observations and results of tools marked
-``computes`` (the calculator, model-written code) ground nothing: errors repeat the
-agent's own input ("Reservation 5000 not found"), and a computing tool can show any
-number the agent asks for. More than `OVERCLAIM_BUDGET`
-distinct ungrounded numbers, besides the required outputs' own, is *over-claiming*
-(`over_claimed`): the outputs check fails.
+when an observation showed it to the agent (the system prompt with the domain's policy,
+the instruction, a user message, a tool result) before the agent itself wrote it (in a
+message or a call's arguments, read as the tools decode them, so digits spelled as JSON
+escapes count), so a number the agent made up and had echoed back (an argument written
+into the state and read again, a user simulator repeating it) stays ungrounded. Error
+observations and results of tools marked ``computes`` (the calculator, model-written
+code) ground nothing: errors repeat the agent's own input ("Reservation 5000 not
+found"), and a computing tool can show any number the agent asks for. More than
+`OVERCLAIM_BUDGET` distinct ungrounded numbers, besides the required outputs' own, is
+*over-claiming* (`over_claimed`): the outputs check fails.
 
 Grounded numbers are budgeted too, generously: saying more than `LISTING_BUDGET`
 distinct grounded numbers besides the required outputs' own is *over-listing*
@@ -30,7 +30,10 @@ id that starts with digits counts the same way (airline's reservation "2FBBAH"):
 tools or the user show it before an honest agent repeats it. Ordinals and clock times
 ("15th", "10am") are not counted, as before: they restate a date or a time the tools
 print in another form. Tokens that start with a letter ("W2378156", "user_9620") are
-names, not numbers, and stay uncounted.
+names, not numbers, and stay uncounted; so are the markers of the agent's numbered lists
+(`strip_list_markers`), which also answer nothing. Sums of shown numbers are not grounded:
+on public airline episodes two or three shown numbers add up to every integer below
+3,000, and the required totals are such sums; a total takes room in the budget instead.
 
 `Grounding` also records which required outputs a look-up showed the agent
 (`Grounding.looked_up`): the outputs that the result of a tool that reads (not an error,
@@ -51,11 +54,11 @@ from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
 __all__ = ["LISTING_BUDGET", "OVERCLAIM_BUDGET", "Grounding", "mentions", "normalize",
-           "number_tokens", "over_claimed", "over_listed"]
+           "number_tokens", "over_claimed", "over_listed", "strip_list_markers"]
 
 OVERCLAIM_BUDGET = 3
 """Ungrounded numbers an answer may carry besides the required ones: room for a total the
-agent added up or a figure quoted from the policy, not for a list of guesses."""
+agent added up (figures quoted from the policy are grounded), not for a list of guesses."""
 
 LISTING_BUDGET = 100
 """Grounded numbers an answer may repeat besides the required ones, over the whole episode.
@@ -72,6 +75,42 @@ _NOT_UNITS = frozenset({"st", "nd", "rd", "th", "am", "pm"})
 """Suffixes that make an ordinal or a clock time ("15th", "10am"), not a quantity: such a
 token restates a date or time the tools print otherwise ("2024-05-15", "10:00:00"), so it
 is left uncounted, as every digit-letter token was before units were."""
+
+
+_LIST_MARKER = re.compile(
+    r"^(?P<lead>[ \t]*(?:[-*+>#][ \t]*)*(?:\*\*|__)?)(?P<n>[0-9]{1,3})[.)](?=\s|\*\*|__|$)",
+    re.MULTILINE)
+"""A list item's number at the start of a line ("1. ", "2) ", "- 3. ", "**4.** ",
+"### 5. "), read before `normalize` joins the lines."""
+
+
+def strip_list_markers(text: str) -> str:
+    """``text`` without the numbers of its numbered lists: they are formatting, neither a
+    claim nor an answer, so they are dropped both from the numbers counted against the
+    budgets and from the text required outputs are looked for in.
+
+    A marker is formatting only while it numbers a list: its value is 1 (a list, or a
+    nested one, begins) or one more than a previous marker of ``text`` that is still
+    open (a nested list may end and its parent go on: "1. 2. 1. 2. 3."). Anything
+    else at the start of a line ("60. That is your balance", a list that begins at 5)
+    stays a number. So a candidate list written as a numbered list ("1. ... 500.")
+    loses its markers altogether: they hit no required output and ground nothing.
+    """
+    open_levels: list[int] = []
+
+    def drop(match: re.Match[str]) -> str:
+        value = int(match["n"])
+        if value == 1:
+            open_levels.append(1)
+            return match["lead"]
+        for depth in range(len(open_levels) - 1, -1, -1):
+            if open_levels[depth] + 1 == value:
+                del open_levels[depth + 1:]
+                open_levels[depth] = value
+                return match["lead"]
+        return match[0]
+
+    return _LIST_MARKER.sub(drop, text)
 
 
 def normalize(text: str) -> str:
@@ -147,7 +186,9 @@ class Grounding:
 
     def agent(self, text: str, *, into_tools: bool = False) -> None:
         """The agent wrote ``text`` (``into_tools``: as a call's arguments, decoded): its new
-        numbers can no longer be grounded, nor, written into a call, its outputs looked up."""
+        numbers can no longer be grounded, nor, written into a call, its outputs looked up.
+        List markers included: were they dropped here, a numbered list of empty items
+        ("1. 2. ... 100.") echoed back by a user simulator would ground every number in it."""
         self.authored |= _values(text) - self.grounded
         if into_tools:
             said = _by_value(text)

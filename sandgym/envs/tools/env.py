@@ -46,6 +46,7 @@ from sandgym.envs.tools.claims import (
     normalize,
     over_claimed,
     over_listed,
+    strip_list_markers,
 )
 from sandgym.envs.tools.diff import changes, compare
 from sandgym.envs.tools.domain import Domain, ToolContext
@@ -278,6 +279,10 @@ class ToolEnv(gym.Env[str, str]):
         self._wrote = False
         self._said: list[str] = []
         self._grounding = Grounding(self.task.required_outputs)
+        # The system prompt (the domain's policy, the tools' schemas) is shown to the agent
+        # before anything else: quoting it ("a refund takes 5 to 7 business days") is not
+        # making numbers up. Shown, not looked up: it reads nothing from the task's state.
+        self._grounding.observed(self.system_prompt)
         self._conversation: list[dict[str, str]] = []
         self._ctx = ToolContext(self.domain.fresh_state(), sandbox=self._episode_sandbox
                                 if self.domain.sandboxed else None, timeout_s=self.timeout_s)
@@ -448,7 +453,8 @@ class ToolEnv(gym.Env[str, str]):
         volatile, unordered = state_paths(self.domain, task)
         made = changes(self.domain.pristine, state, volatile=volatile, unordered=unordered)
         diff = compare(self._gold[task.id].changes, made)
-        spoken = normalize(" ".join(said))
+        # list markers ("1. ", "2) ") are the agent's formatting: no claim, no answer
+        spoken = normalize(" ".join(strip_list_markers(s) for s in said))
         outputs = {o: mentions(spoken, normalize(o)) for o in task.required_outputs}
         if grounding is None:
             grounding = getattr(self, "_grounding", None) or Grounding()

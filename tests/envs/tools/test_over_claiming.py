@@ -17,9 +17,11 @@ from sandgym.envs.tools.claims import (
     OVERCLAIM_BUDGET,
     Grounding,
     mentions,
+    normalize,
     number_tokens,
     over_claimed,
     over_listed,
+    strip_list_markers,
 )
 from tests.envs.tools.test_tool_env import call, counter_env
 
@@ -144,10 +146,12 @@ def test_a_user_echoing_the_agents_guesses_does_not_ground_them():
 def test_the_calculator_grounds_nothing(airline):
     task_id = NUMERIC_AIRLINE[0]
     airline.reset(options={"task_id": task_id})
-    sums = [ToolCall("calculate", {"expression": f"{n} + 0.5 + 0.5"}) for n in range(6)]
-    airline.step("\n".join(format_call(c) for c in sums))  # results 1.0 ... 6.0
+    # (not 1 ... 6: the policy in the system prompt shows most of those)
+    sums = [ToolCall("calculate", {"expression": f"{n} + 0.5 + 0.5"})
+            for n in range(9000, 9006)]
+    airline.step("\n".join(format_call(c) for c in sums))  # results 9001.0 ... 9006.0
     airline.step(gold_reply(airline, task_id))
-    _, reward, _, _, info = airline.step(done("Amount: 1 2 3 4 5 6 " + " ".join(
+    _, reward, _, _, info = airline.step(done("Amount: 9001 9002 9003 9004 9005 9006 " + " ".join(
         airline.get_task(task_id).required_outputs)))
     assert reward == 0.0 and info["verdict"]["over_claiming"]
 
@@ -454,3 +458,70 @@ def test_a_careful_verbose_agent_scores_one_on_every_task(tau2, mode):
             assert reward == 1.0, (task_id, info["verdict"])
     finally:
         tau2.reward_mode = "binary"
+
+
+# ------------------------------------------------------------------ policy text, list markers
+
+
+def test_a_number_from_the_policy_is_grounded(tau2):
+    # the system prompt (policy and tool schemas) is shown before anything else: quoting it
+    # is not a guess, yet it is no look-up either (fraction mode pays nothing for it)
+    policy = number_tokens(tau2.domain.policy)
+    assert {"5", "7", "24"} <= policy
+    tau2.reset(options={"task_id": tau2.task_ids[0]})
+    assert policy <= tau2._grounding.grounded and not tau2._grounding.looked_up
+    grounding = Grounding()
+    grounding.observed(tau2.system_prompt)
+    quoted = ("Refunds take 5 to 7 business days; you may cancel within 24 hours; "
+              "up to 50 per bag; 30 days")
+    assert over_claimed(quoted + " 4001 4002 4003 4004", Grounding(), ()) != []
+    assert over_claimed(quoted + " 4001 4002 4003", grounding, ()) == []  # 3: the budget
+
+
+def test_a_numbered_list_is_not_over_claiming(retail):
+    # retail/40: the gold calls, then a final message formatted as a numbered list with a
+    # nested list: the markers are formatting, not numbers the agent made up
+    retail.reset(options={"task_id": "retail/40"})
+    retail.step(gold_reply(retail, "retail/40"))
+    message = ("Here is a summary:\n1. Your order was paid by mastercard.\n"
+               "2. Your gift card balance is $60.\n   1) nothing else changed\n"
+               "   2) no fee applies\n3. The new payment method is set.\n"
+               "4. Anything else?\n5. Have a nice day.\n6. Bye.")
+    _, reward, _, _, info = retail.step(done(message))
+    assert reward == 1.0 and info["verdict"]["over_claiming"] is None, info["verdict"]
+
+
+def test_list_markers_neither_answer_nor_hide_a_guess():
+    assert strip_list_markers("1. a\n2) b\n  1. c\n  2. d\n3. e") == " a\n b\n   c\n   d\n e"
+    # a "list" that does not count from 1 is a list of numbers
+    assert strip_list_markers("60. your balance\n61. or this") == "60. your balance\n61. or this"
+    # a candidate list written as a numbered list loses its markers: they hit no output
+    spray = "\n".join(f"{n}. maybe?" for n in range(1, 501))
+    assert not mentions(normalize(strip_list_markers(spray)), "60")
+
+
+def test_a_guessed_list_of_prices_is_still_over_claiming(retail):
+    # a numbered list of guessed totals: the markers go, the prices stay counted
+    retail.reset(options={"task_id": "retail/40"})
+    retail.step(gold_reply(retail, "retail/40"))
+    guesses = "\n".join(f"{i}. ${price}" for i, price in enumerate(
+        ["54.04", "60.00", "123.45", "199.99", "250.10", "302.67"], start=1))
+    _, reward, _, _, info = retail.step(done(f"Your mastercard; the balance is one of:\n{guesses}"))
+    assert reward == 0.0
+    assert set(info["verdict"]["over_claiming"]["ungrounded"]) >= {"54.04", "123.45", "199.99"}
+
+
+def test_a_spray_written_as_a_numbered_list_pays_nothing():
+    env = gym.make(RETAIL, reward_mode="fraction").unwrapped
+    try:
+        env.reset(options={"task_id": "retail/40"})
+        env.step(gold_reply(env, "retail/40"))
+        spray = "\n".join(f"{n}. maybe" for n in range(1, 501))
+        _, reward, _, _, info = env.step(done(f"mastercard. Balance options:\n{spray}"))
+        env.reset(options={"task_id": "retail/40"})
+        env.step(gold_reply(env, "retail/40"))
+        silent_env_reward = env.step(done("mastercard."))[1]
+    finally:
+        env.close()
+    assert not info["verdict"]["outputs"]["60"]  # no marker is the answer
+    assert reward == pytest.approx(silent_env_reward)
