@@ -13,8 +13,18 @@ Failure handling, in one place:
   ``sandbox_error`` rows whose ``error`` says the worker died;
 * an exception raised inside a worker (a bug, a broken policy) re-queues the batch;
   an episode exhausting its attempts that way aborts the run with the remote error;
+* workers that keep dying before finishing a batch (no image, no engine, a policy that
+  cannot load) abort the run with `WorkerStartError`; episodes whose attempts were all
+  spent on such workers never ran, so they are *not* written (a rerun with the fault
+  fixed plays them). Rows are only ever written for episodes a run is done with, so a
+  collection never holds two rows of one episode id and resume stays "skip what is
+  stored";
 * Ctrl-C stops the workers (their pools remove the containers), writes what finished,
   and raises `RolloutInterrupted` carrying the summary.
+
+What is checked before Ray starts: the policy spec (`check_policy_spec`), the env and
+its tasks, and that the output file was collected with the same settings
+(`run_identity`; `TrajectoryStore` refuses a mismatch).
 """
 
 from __future__ import annotations
@@ -39,14 +49,14 @@ from sandgym.rollouts.config import SANDBOX_RESOURCE, EpisodeSpec, RolloutConfig
 from sandgym.rollouts.errors import NoSandboxNodesError, RolloutError, WorkerStartError
 from sandgym.rollouts.progress import NullProgress, make_progress
 from sandgym.rollouts.result import CollectResult, CollectStats
-from sandgym.rollouts.storage import TrajectoryStore
+from sandgym.rollouts.storage import TrajectoryStore, strip_ansi
 from sandgym.rollouts.worker import PolicySource, RolloutWorker
 
 if TYPE_CHECKING:
     from sandgym.agents import SamplingParams
 
-__all__ = ["RolloutInterrupted", "collect", "default_sampling", "ray_session", "resolve_tasks",
-           "worker_capacity"]
+__all__ = ["RolloutInterrupted", "check_policy_spec", "collect", "default_sampling",
+           "ray_session", "resolve_tasks", "run_identity", "worker_capacity"]
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +106,9 @@ def collect(env_id: str, policy: PolicySource = "default", *, out: str | os.Path
 
     Raises:
         RolloutInterrupted: on Ctrl-C, after saving what finished (a KeyboardInterrupt).
+        sandgym.agents.PolicySpecError: ``policy`` is no valid spec (before Ray starts).
+        StorageError: ``out`` holds episodes collected with other settings
+            (`run_identity`), or another run is writing it.
         NoSandboxNodesError: the cluster has no node declaring ``sandgym_sandbox``.
         WorkerStartError: workers keep dying before finishing anything.
         RolloutError: an episode kept raising inside the workers.
@@ -109,6 +122,8 @@ def collect(env_id: str, policy: PolicySource = "default", *, out: str | os.Path
     config = config or RolloutConfig()
     if num_workers < 1:
         raise ValueError(f"num_workers must be >= 1, got {num_workers}")
+    if isinstance(policy, str):
+        check_policy_spec(policy)
     label = policy if isinstance(policy, str) else _factory_name(policy)
     if sampling is None:
         sampling = default_sampling(samples_per_task)
@@ -118,7 +133,8 @@ def collect(env_id: str, policy: PolicySource = "default", *, out: str | os.Path
     reporter = progress if isinstance(progress, NullProgress) else make_progress(progress)
     out = Path(out)
     store = TrajectoryStore(out, row_group_size=config.row_group_size,
-                            flush_interval_s=config.flush_interval_s)
+                            flush_interval_s=config.flush_interval_s,
+                            identity=run_identity(env_id, label, sampling, config))
     todo = [spec for spec in plan if spec.episode_id not in store.finished_ids]
     stats = CollectStats(total=len(todo), skipped=len(plan) - len(todo))
     if stats.skipped:
@@ -151,6 +167,65 @@ def collect(env_id: str, policy: PolicySource = "default", *, out: str | os.Path
     if interrupted:
         raise RolloutInterrupted(result)
     return result
+
+
+def check_policy_spec(spec: str) -> None:
+    """Raise the `PolicySpecError` a worker would raise for ``spec``, loading nothing.
+
+    A bad spec otherwise surfaces only once Ray has started and every worker has died
+    on it, buried under pages of worker tracebacks. This accepts what
+    `sandgym.agents.policy_from_spec` accepts (``canonical``, ``default``, a well-formed
+    ``openai:URL#MODEL``, an existing model, adapter or run directory) and hands
+    anything else to that parser, which rejects it before constructing a policy, so the
+    message is the one ``sandgym eval`` shows. Whether a server answers, or ``canonical``
+    suits the env, is left to the workers.
+
+    Raises:
+        sandgym.agents.PolicySpecError: ``spec`` is none of the accepted forms.
+
+    Example:
+        >>> check_policy_spec("openai:http://127.0.0.1:8000/v1#m")
+        >>> check_policy_spec("nonsense")                      # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        sandgym.agents.errors.PolicySpecError: policy spec 'nonsense' is not a known form; ...
+    """
+    from sandgym.agents import PolicySpecError, policy_from_spec
+    from sandgym.agents.specs import _is_model_dir
+    from sandgym.rollouts.policies import CANONICAL
+
+    spec = spec.strip()
+    if spec in (CANONICAL, "default"):
+        return
+    if spec.startswith("openai:"):
+        url, sep, model = spec[len("openai:"):].rpartition("#")
+        if sep and url and model:
+            return
+    else:
+        path = Path(spec).expanduser()
+        if any(candidate.is_dir() and _is_model_dir(candidate)
+               for candidate in (path / "adapter", path / "model", path)):
+            return
+    policy_from_spec(spec)  # raises: every valid form returned above
+    raise PolicySpecError(f"policy spec {spec!r} is not a known form")  # pragma: no cover
+
+
+def run_identity(env_id: str, policy: str, sampling: SamplingParams | None,
+                 config: RolloutConfig) -> dict[str, Any]:
+    """What makes a collection's episodes what they are, stored with its file.
+
+    The episode id (``ENV|TASK|SAMPLE``) names none of it, so resuming with another
+    policy, env kwargs (``reward_mode``, ``timeout_s``), sampling or turn limit would
+    silently skip episodes played differently and mix two runs in one file;
+    `TrajectoryStore` refuses that. Left out on purpose: the task list and the number
+    of samples (growing a collection is what resume is for) and how the run is
+    scheduled (workers, batch size, retries, ``policy_options`` such as device).
+    """
+    import dataclasses
+
+    return {"env_id": env_id, "policy": policy, "env_kwargs": dict(config.env_kwargs),
+            "sampling": dataclasses.asdict(sampling) if sampling is not None else None,
+            "max_turns": config.max_turns}
 
 
 def _factory_name(factory: Any) -> str:
@@ -412,6 +487,14 @@ class _Run:
         self.starting: dict[Any, _Slot] = {}  # a worker's start-up ref -> its slot
         self.slots: list[_Slot] = []
         self.start_failures = 0
+        self.last_start_error: BaseException | None = None
+        self.batches_ok = 0
+        self.unstarted: list[dict[str, Any]] = []
+        """Failure records of episodes whose attempts all went to workers that died
+        before finishing a batch: written once a batch of this run proves workers can
+        play (as for any worker death: the episode may be the culprit), dropped when the
+        run ends in `WorkerStartError` or without any batch played, since such episodes
+        never ran and a fixed rerun must play them."""
 
     # ------------------------------------------------------------------ loop
 
@@ -433,6 +516,29 @@ class _Run:
             self.store.maybe_flush()
             if reporter is not None:
                 reporter.update(self.stats)
+        if self.unstarted and not self.batches_ok:  # no worker ever played a batch
+            self._abort_start(None)
+        self._write_unstarted()  # others did: these workers died at a bad time
+
+    def _abort_start(self, cause: BaseException | None) -> None:
+        """Give up on workers that cannot start, leaving their episodes unstored."""
+        if self.unstarted:
+            logger.warning("%d episode(s) never ran (their workers died starting); they are "
+                           "not stored, so a rerun with the same --out plays them",
+                           len(self.unstarted))
+            self.unstarted = []
+        cause = cause or self.last_start_error
+        raise WorkerStartError(
+            f"{self.start_failures} rollout workers in a row died before finishing a "
+            f"batch; last error: {strip_ansi(str(cause))}. Check Docker and the sandbox "
+            "image on the worker nodes (`sandgym image status`) and the policy spec.") \
+            from cause
+
+    def _write_unstarted(self) -> None:
+        """Store the held-back failures: a batch finished, so workers can play."""
+        records, self.unstarted = self.unstarted, []
+        for record in records:
+            self._write(record)
 
     def _new_slot(self, index: int) -> _Slot:
         worker = RolloutWorker(self.env_id, self.policy, self.config, sampling=self.sampling)
@@ -497,6 +603,8 @@ class _Run:
             slot.batches_done += 1
             slot.last_progress = time.monotonic()
             self.start_failures = 0
+            self.batches_ok += 1
+            self._write_unstarted()
             self._accept(batch, result)
             if self.stats.warm_at is None and all(s.batches_done for s in self.slots):
                 self.stats.mark_warm()
@@ -542,18 +650,19 @@ class _Run:
                 del self.starting[ref]
         logger.warning("rollout worker %d: %s; %d episode(s) will be retried", slot.index,
                        reason, len(lost))
+        start_failure = slot.batches_done == 0
         for spec in lost:
             if spec.attempt < self.config.max_attempts:
                 self._requeue(spec)
+            elif start_failure:
+                self.unstarted.append(self._failure_record(spec, reason))
             else:
                 self._write(self._failure_record(spec, reason))
-        if slot.batches_done == 0:
+        if start_failure:
             self.start_failures += 1
+            self.last_start_error = cause
             if self.start_failures >= self.config.worker_start_failures:
-                raise WorkerStartError(
-                    f"{self.start_failures} rollout workers in a row died before finishing a "
-                    f"batch; last error: {cause}. Check Docker and the sandbox image on the "
-                    "worker nodes (`sandgym image status`) and the policy spec.") from cause
+                self._abort_start(cause)
         slot.worker.kill()
         self.slots[slot.index] = self._new_slot(slot.index)
         self.stats.worker_restarts += 1

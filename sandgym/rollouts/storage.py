@@ -15,13 +15,23 @@ When a run ends (finished, failed or interrupted) the parts are merged into
 A run that crashed before merging leaves its parts; the next run counts them as
 finished and merges them. `load_trajectories` reads the file and any leftover parts.
 
+Every file (the collection and each part) carries the run's identity in its Parquet
+key-value metadata under `RUN_METADATA_KEY`: what decides an episode's outcome (env id,
+env kwargs, policy, sampling, max turns). The episode id (``ENV|TASK|SAMPLE``) says
+none of that, so without it a resume with another ``--policy`` or ``--env-arg`` would
+skip "finished" episodes played differently and mix two runs in one file. A store
+opened with an ``identity`` refuses a collection made with another one; each file is
+written atomically with its metadata, so no sidecar can disagree with the rows.
+
 The schema is `SCHEMA` (documented field by field in `FIELDS` and docs/rollouts.md).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -37,8 +47,9 @@ if TYPE_CHECKING:
 
     from sandgym.agents import Trajectory
 
-__all__ = ["FIELDS", "SCHEMA", "TrajectoryStore", "finished_episode_ids", "iter_records",
-           "load_trajectories", "parquet_sources"]
+__all__ = ["FIELDS", "RUN_METADATA_KEY", "SCHEMA", "TrajectoryStore", "finished_episode_ids",
+           "iter_records", "load_trajectories", "parquet_sources", "stored_identity",
+           "strip_ansi"]
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +101,18 @@ SCHEMA = pa.schema([pa.field(name, type_, nullable=nullable, metadata={"doc": do
 _NAMES = [name for name, *_ in FIELDS]
 _LOCK_SUFFIX = ".lock"
 _PARTS_SUFFIX = ".parts"
+RUN_METADATA_KEY = b"sandgym.run"
+"""Parquet key-value metadata key holding the run identity (JSON) of a collection."""
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+
+
+def strip_ansi(text: str | None) -> str | None:
+    """``text`` without terminal escape codes.
+
+    Errors raised in Ray workers arrive with the colours of the worker's traceback;
+    stored, they would show up as ``\\x1b[31m`` noise in every reader of the file.
+    """
+    return _ANSI.sub("", text) if text else text
 
 
 def _parts_dir(path: Path) -> Path:
@@ -112,7 +135,10 @@ def _to_table(records: list[Mapping[str, Any]]) -> pa.Table:
         unknown = set(record) - set(_NAMES)
         if unknown:
             logger.debug("dropping fields not in the rollout schema: %s", sorted(unknown))
-        rows.append({name: record.get(name) for name in _NAMES})
+        row = {name: record.get(name) for name in _NAMES}
+        if isinstance(row["error"], str):
+            row["error"] = strip_ansi(row["error"])
+        rows.append(row)
     try:
         return pa.Table.from_pylist(rows, schema=SCHEMA)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
@@ -143,6 +169,45 @@ def finished_episode_ids(path: str | os.PathLike[str]) -> set[str]:
             raise StorageError(f"cannot read {source} ({e}); move it aside to start over") from e
         ids.update(column.to_pylist())
     return ids
+
+
+def stored_identity(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The run identity stored with the collection at ``path``, or None.
+
+    The collection file's is authoritative; a collection never merged (the first run
+    crashed) has it in its leftover parts. None: nothing stored yet, or files written
+    before identities were stored.
+    """
+    for source in parquet_sources(path):
+        try:
+            metadata = pq.read_schema(source).metadata or {}
+        except (OSError, pa.ArrowException) as e:
+            raise StorageError(f"cannot read {source} ({e}); move it aside to start over") from e
+        if RUN_METADATA_KEY in metadata:
+            try:
+                return json.loads(metadata[RUN_METADATA_KEY])
+            except ValueError as e:
+                raise StorageError(f"{source}: unreadable run metadata ({e}); use another "
+                                   "--out") from e
+    return None
+
+
+def _normalized(identity: Mapping[str, Any]) -> dict[str, Any]:
+    """``identity`` as it reads back from JSON (tuples as lists, odd values as text)."""
+    return json.loads(json.dumps(identity, sort_keys=True, default=str))
+
+
+def _differences(stored: Mapping[str, Any], current: Mapping[str, Any], prefix: str = ""
+                 ) -> list[str]:
+    """``field: STORED stored, CURRENT now`` for each differing (nested) field."""
+    diffs = []
+    for key in sorted(set(stored) | set(current)):
+        old, new = stored.get(key), current.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            diffs += _differences(old, new, f"{prefix}{key}.")
+        elif old != new:
+            diffs.append(f"{prefix}{key}: {old!r} stored, {new!r} now")
+    return diffs
 
 
 def iter_records(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
@@ -185,9 +250,15 @@ class TrajectoryStore:
         row_group_size: records buffered before a part is written.
         flush_interval_s: a buffered record is written at most this late (checked on
             `append` and `maybe_flush`).
+        identity: what makes this run's episodes what they are (env id, env kwargs,
+            policy, sampling, max turns; JSON-able). Stored in every file written; a
+            collection stored with another identity is refused. One stored without
+            any (an older sandgym) is resumed with a warning. None: no check, and the
+            stored identity is kept.
 
     Raises:
-        StorageError: another run holds the file's lock.
+        StorageError: another run holds the file's lock, or the collection was made
+            with another identity.
 
     Example:
         >>> with TrajectoryStore("runs/x.parquet") as store:          # doctest: +SKIP
@@ -196,7 +267,8 @@ class TrajectoryStore:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, row_group_size: int = 64,
-                 flush_interval_s: float = 10.0) -> None:
+                 flush_interval_s: float = 10.0,
+                 identity: Mapping[str, Any] | None = None) -> None:
         from filelock import FileLock, Timeout
 
         self.path = Path(path)
@@ -221,9 +293,36 @@ class TrajectoryStore:
         try:
             self._discard_temporaries()
             self.finished_ids = finished_episode_ids(self.path)
+            self.identity = self._check_identity(identity)
         except BaseException:
             self._lock.release()
             raise
+
+    def _check_identity(self, identity: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """The identity to store: refuse a collection made by a different run."""
+        stored = stored_identity(self.path)
+        if identity is None:
+            return stored
+        current = _normalized(identity)
+        if stored is None:
+            if self.finished_ids:
+                logger.warning("%s has no stored run settings (written by an older sandgym); "
+                               "resuming without checking that policy, env and sampling "
+                               "match", self.path)
+            return current
+        diffs = _differences(stored, current)
+        if diffs:
+            raise StorageError(f"{self.path} was collected with other settings ("
+                               f"{'; '.join(diffs)}); resuming would mix them in one file. "
+                               "Choose another --out, or rerun with the stored settings")
+        return current
+
+    def _schema(self) -> pa.Schema:
+        """`SCHEMA` with this run's identity in its metadata (when known)."""
+        if self.identity is None:
+            return SCHEMA
+        return SCHEMA.with_metadata({RUN_METADATA_KEY: json.dumps(self.identity,
+                                                                  sort_keys=True)})
 
     def append(self, record: Mapping[str, Any]) -> None:
         """Buffer one record; write a part when the buffer is full or old."""
@@ -245,7 +344,7 @@ class TrajectoryStore:
         """Write buffered records as one complete part file (temp name, then rename)."""
         if not self._buffer:
             return
-        table = _to_table(self._buffer)
+        table = _to_table(self._buffer).replace_schema_metadata(self._schema().metadata)
         self._parts.mkdir(parents=True, exist_ok=True)
         self._seq += 1
         name = f"part-{time.time_ns():020d}-{os.getpid()}-{self._seq:06d}.parquet"
@@ -273,7 +372,7 @@ class TrajectoryStore:
             return
         tmp = self.path.with_name(f".{self.path.name}.merge.tmp")
         seen: set[str] = set()
-        with pq.ParquetWriter(tmp, SCHEMA) as writer:
+        with pq.ParquetWriter(tmp, self._schema()) as writer:
             for source in parquet_sources(self.path):
                 file = pq.ParquetFile(source)
                 for i in range(file.num_row_groups):

@@ -104,3 +104,25 @@ def test_workers_that_cannot_start_abort_with_the_cause(ray_start, tmp_path):
     with pytest.raises(WorkerStartError, match=re.escape("2 rollout workers in a row died")):
         collect(FLAKY_ID, REPLY_OK, out=tmp_path / "x.parquet", num_workers=1,
                 config=config, progress=False)
+
+
+def test_episodes_that_never_ran_are_not_stored_and_a_fixed_rerun_plays_them(ray_start,
+                                                                            tmp_path):
+    out = tmp_path / "x.parquet"
+    # Every attempt of the first batch goes to a worker that dies starting: before the
+    # fix those episodes were stored as sandbox_error rows that the rerun then skipped.
+    broken = RolloutConfig(batch_size=2, max_attempts=2, worker_start_failures=3,
+                           env_kwargs={"num_tasks": 2, "only_in_pid": os.getpid()})
+    with pytest.raises(WorkerStartError) as aborted:
+        collect(FLAKY_ID, REPLY_OK, out=out, num_workers=1, config=broken, progress=False)
+    assert "\x1b[" not in str(aborted.value)
+    assert not out.exists() and not (tmp_path / "x.parquet.parts").exists()
+
+    fixed = RolloutConfig(batch_size=2, env_kwargs={"num_tasks": 2})
+    result = collect(FLAKY_ID, REPLY_OK, out=out, num_workers=1, config=fixed,
+                     progress=False)
+    assert (result.episodes, result.skipped, result.sandbox_errors) == (2, 0, 0)
+    ds = load_trajectories(out)
+    assert sorted(ds["episode_id"]) == sorted(episode_id(FLAKY_ID, f"t{i}", 0)
+                                              for i in range(2))
+    assert set(ds["final_reward"]) == {1.0}

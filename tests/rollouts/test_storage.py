@@ -10,7 +10,7 @@ import pytest
 
 from sandgym.agents import Trajectory
 from sandgym.rollouts import SCHEMA, StorageError, TrajectoryStore, load_trajectories
-from sandgym.rollouts.storage import finished_episode_ids, parquet_sources
+from sandgym.rollouts.storage import finished_episode_ids, parquet_sources, stored_identity
 
 
 def record(i: int, **extra) -> dict:
@@ -94,3 +94,57 @@ def test_bad_suffix_and_missing_file_are_explained(tmp_path):
         TrajectoryStore(tmp_path / "run.jsonl")
     with pytest.raises(StorageError, match=re.escape("no trajectories at")):
         load_trajectories(tmp_path / "none.parquet")
+
+
+IDENTITY = {"env_id": "env", "policy": "canonical", "env_kwargs": {},
+            "sampling": {"temperature": 0.0, "max_new_tokens": 256}, "max_turns": 10}
+
+
+def test_a_collection_made_with_other_settings_is_refused(tmp_path):
+    out = tmp_path / "run.parquet"
+    with TrajectoryStore(out, identity=IDENTITY, row_group_size=1) as store:
+        store.append(record(0))
+    assert stored_identity(out) == IDENTITY
+    other = {**IDENTITY, "policy": "default", "env_kwargs": {"reward_mode": "fraction"}}
+    with pytest.raises(StorageError, match=re.escape(
+            "collected with other settings (env_kwargs.reward_mode: None stored, 'fraction' "
+            "now; policy: 'canonical' stored, 'default' now)")) as refused:
+        TrajectoryStore(out, identity=other)
+    assert "another --out" in str(refused.value) and "\n" not in str(refused.value)
+    with TrajectoryStore(out, identity=dict(IDENTITY)) as store:  # same settings: resumes
+        assert store.finished_ids == {"env|t0|0"}
+        store.append(record(1))
+    assert sorted(load_trajectories(out)["episode_id"]) == ["env|t0|0", "env|t1|0"]
+    assert stored_identity(out) == IDENTITY  # kept through the merge
+
+
+def test_leftover_parts_carry_the_identity_of_the_crashed_run(tmp_path):
+    out = tmp_path / "run.parquet"
+    crashed = TrajectoryStore(out, identity=IDENTITY, row_group_size=1)
+    crashed.append(record(0))
+    crashed._lock.release()  # a crash: parts written, never merged
+    assert not out.exists() and stored_identity(out) == IDENTITY
+    with pytest.raises(StorageError, match="policy: 'canonical' stored, 'other' now"):
+        TrajectoryStore(out, identity={**IDENTITY, "policy": "other"})
+
+
+def test_a_collection_without_stored_settings_resumes_with_a_warning(tmp_path, caplog):
+    out = tmp_path / "run.parquet"
+    with TrajectoryStore(out) as store:  # as sandgym wrote it before identities
+        store.append(record(0))
+    assert stored_identity(out) is None
+    with caplog.at_level("WARNING", logger="sandgym.rollouts.storage"):
+        with TrajectoryStore(out, identity=IDENTITY) as store:
+            assert store.finished_ids == {"env|t0|0"}
+            store.append(record(1))
+    assert "no stored run settings" in caplog.text
+    assert stored_identity(out) == IDENTITY  # from now on it is checked
+
+
+def test_stored_error_text_has_no_terminal_colours(tmp_path):
+    out = tmp_path / "run.parquet"
+    with TrajectoryStore(out) as store:
+        store.append(record(0, sandbox_error=True, final_reward=None,
+                            error="\x1b[36mray::_WorkerActor.__init__()\x1b[39m "
+                                  "\x1b[1;31mfailed\x1b[0m"))
+    assert load_trajectories(out)[0]["error"] == "ray::_WorkerActor.__init__() failed"
