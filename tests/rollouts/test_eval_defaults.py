@@ -84,3 +84,18 @@ def test_a_missing_image_fails_eval_at_once_with_one_line():
     assert f"image '{image}' not found" in errors[0]
     assert "sandgym image build" in errors[0]
     assert "solved" not in proc.stdout
+
+
+def test_tool_envs_declare_their_own_turn_limit():
+    # τ² episodes may run 30 turns; eval's generic 10 would truncate what the env allows.
+    import gymnasium
+
+    from sandgym.envs import ensure_registered
+    from sandgym.envs.contract import episode_turn_limit
+
+    ensure_registered()
+    env = gymnasium.make("sandgym/Tau2Retail-v0", max_turns=23)
+    try:
+        assert episode_turn_limit(env) == 23
+    finally:
+        env.close()

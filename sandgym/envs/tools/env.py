@@ -233,6 +233,15 @@ class ToolEnv(gym.Env[str, str]):
         """Ids of the accepted tasks, in order."""
         return [t.id for t in self.tasks]
 
+    @property
+    def max_episode_turns(self) -> int:
+        """The env's own turn limit (``max_turns``), as eval's default ``--max-turns``.
+
+        A policy stopped by eval's generic 10 replies would be scored on an episode this
+        env allows to run on (30 turns by default): a truncation the env never made.
+        """
+        return self.max_turns
+
     def get_task(self, task_id: str) -> ToolTask:
         """The accepted task with this id (a rejected or unknown id is an error)."""
         try:
