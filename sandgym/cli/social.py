@@ -83,9 +83,15 @@ def simulate(
                                    "phase at once)."),
     seed: int = typer.Option(0, help="Seeds the grid, questions and sampling."),
     out: str = typer.Option(..., help="Records, streamed to this .parquet file."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier run's "
+                                   "--out file and its .parts (default: refuse)."),
 ) -> None:
     """Run a society; print its stats (ratings asked, unparsable share, means) as JSON."""
     from sandgym.envs.social import ParquetSink, Society, SocietyConfig, record_schema
+    from sandgym.envs.social.storage import refuse_existing
+
+    if not overwrite:  # before a model loads: a killed run's parts are records to keep
+        refuse_existing(out)
 
     config = SocietyConfig(agents=agents, rounds=rounds, radius=radius,
                            random_raters=random_raters,
@@ -122,7 +128,7 @@ def simulate(
                     stats.ratings)
 
     try:
-        with ParquetSink(out, record_schema()) as sink:
+        with ParquetSink(out, record_schema(), overwrite=overwrite) as sink:
             stats = society.run(sink=sink.write, progress=progress)
     finally:
         for p in closables:
@@ -138,13 +144,41 @@ export_app = typer.Typer(help="Alignment datasets from social runs (datasets.loa
 app.add_typer(export_app, name="export")
 
 
-def _export(kind: str, source: str, out: str, rows: list[dict[str, Any]], columns: list[str],
-            records: int) -> None:
+def _export(kind: str, source: str, out: str, rows: list[dict[str, Any]], records: int,
+            why_empty: str) -> None:
+    """Save the rows; with none, `EmptyExportError` (one ``error:`` line, exit 1) says
+    ``why_empty`` and nothing is written."""
     from sandgym.train.export import save_rows
 
-    save_rows(rows, out, kind=kind, columns=columns,
-              stats={"source": source, "records": records, "rows": len(rows)})
+    path = save_rows(rows, out, kind=kind, why_empty=why_empty,
+                     stats={"source": source, "records": records, "rows": len(rows)})
+    logger.info("%s export: %d rows from %d records -> %s", kind, len(rows), records, path)
     typer.echo(json.dumps({"kind": kind, "out": out, "rows": len(rows), "records": records}))
+
+
+def _read(source: str, want: str) -> list[dict[str, Any]]:
+    """The records of ``source``, checked to be ``want`` (``society`` or ``scenario``).
+
+    Why: a rollout file or the other social kind used to fail deep in the export with a
+    KeyError traceback; this names the command that reads the file instead.
+    """
+    from sandgym.envs.social.storage import RecordKindError, read_records, record_kind
+
+    records = read_records(source)
+    kind = record_kind(records)
+    if kind in (want, "empty"):
+        return records
+    right = {"rollout": f"`sandgym export sft|dpo --from {source}`",
+             "society": f"`sandgym social export dpo|ranked --from {source}`",
+             "scenario": f"`sandgym social export sft --from {source}`"}
+    what = {"rollout": "rollouts (from `sandgym rollout`/`eval`)",
+            "society": "a society run (from `sandgym social simulate`)",
+            "scenario": "scenario episodes (from `sandgym social scenarios`)"}
+    if kind in right:
+        raise RecordKindError(f"{source} holds {what[kind]}, not {what[want]}: export it with "
+                              f"{right[kind]}")
+    raise RecordKindError(f"{source} holds neither a society run nor scenario episodes; "
+                          f"expected {what[want]}")
 
 
 @export_app.command("dpo")
@@ -157,12 +191,12 @@ def export_dpo(
 ) -> None:
     """Best vs worst revision per question as prompt/chosen/rejected for DPOTrainer."""
     from sandgym.envs.social.export import society_dpo_rows
-    from sandgym.envs.social.storage import read_records
 
-    records = read_records(source)
+    records = _read(source, "society")
     _export("social-dpo", source, out, society_dpo_rows(records, min_gap=min_gap),
-            ["prompt", "chosen", "rejected", "question_id", "chosen_rating",
-             "rejected_rating", "gap"], len(records))
+            len(records), f"no question had two different rated revisions at least "
+            f"--min-gap {min_gap:g} apart in mean peer rating; lower --min-gap (or run "
+            "more agents or rounds)")
 
 
 @export_app.command("ranked")
@@ -172,12 +206,10 @@ def export_ranked(
 ) -> None:
     """Stable Alignment's ranked responses: per question, every rated answer, best first."""
     from sandgym.envs.social.export import society_ranked_rows
-    from sandgym.envs.social.storage import read_records
 
-    records = read_records(source)
-    _export("social-ranked", source, out, society_ranked_rows(records),
-            ["question_id", "question", "responses", "ratings", "stages", "agents"],
-            len(records))
+    records = _read(source, "society")
+    _export("social-ranked", source, out, society_ranked_rows(records), len(records),
+            "no answer had a valid peer rating")
 
 
 @export_app.command("sft")
@@ -190,11 +222,11 @@ def export_sft(
 ) -> None:
     """SOTOPIA-π-style SFT records: the learner's side of well-judged scenario episodes."""
     from sandgym.envs.social.export import scenario_sft_rows
-    from sandgym.envs.social.storage import read_records
 
-    records = read_records(source)
+    records = _read(source, "scenario")
     _export("social-sft", source, out, scenario_sft_rows(records, min_goal=min_goal),
-            ["messages", "scenario_id", "goal"], len(records))
+            len(records), f"no episode without a rule violation had a judged goal above "
+            f"--min-goal {min_goal:g}; lower --min-goal")
 
 
 @app.command("scenarios")
@@ -210,12 +242,17 @@ def scenarios(
     max_new_tokens: int = typer.Option(96, min=1, help="Tokens per line."),
     seed: int = typer.Option(0, help="Sampling seed."),
     out: str = typer.Option(..., help="Episode records, written to this .parquet file."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier run's "
+                                   "--out file and its .parts (default: refuse)."),
 ) -> None:
     """Play each scenario once; judged episodes go to Parquet (then `export sft`)."""
     from sandgym.envs.social.scenario_env import ScenarioEnv
     from sandgym.envs.social.scenario_runs import play_scenarios, scenario_record_schema
     from sandgym.envs.social.scripted import RuleJudge, agreeable_partner
-    from sandgym.envs.social.storage import ParquetSink
+    from sandgym.envs.social.storage import ParquetSink, refuse_existing
+
+    if not overwrite:
+        refuse_existing(out)
 
     def build(spec: str, scripted: Any, tokens: int) -> tuple[Any, Any]:
         if spec == "scripted":
@@ -236,7 +273,7 @@ def scenarios(
     judge, judge_p = build(judge_policy, RuleJudge(), 400)
     env = ScenarioEnv(partner, judge, max_turns=max_turns)
     try:
-        with ParquetSink(out, scenario_record_schema()) as sink:
+        with ParquetSink(out, scenario_record_schema(), overwrite=overwrite) as sink:
             records = play_scenarios(env, learner, env.task_ids[:limit] if limit else None,
                                      on_record=lambda r: sink.write([r]))
     finally:

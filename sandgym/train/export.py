@@ -24,13 +24,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sandgym.errors import SandgymError
+
 if TYPE_CHECKING:
     from sandgym.agents.trajectory import Trajectory
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ExportResult", "dpo_pairs", "export_dpo", "export_sft", "is_success", "save_rows",
-           "sft_rows"]
+__all__ = ["EmptyExportError", "ExportResult", "dpo_pairs", "export_dpo", "export_sft",
+           "is_success", "save_rows", "sft_rows"]
+
+
+class EmptyExportError(SandgymError):
+    """Nothing qualified for an export; the message says why and what to change.
+
+    Why an error and not an empty dataset: ``datasets.load_from_disk`` cannot load a
+    dataset saved with no rows (IndexError), and an exit status of 0 let a pipeline go on
+    to train on nothing. So nothing is written.
+    """
 
 
 @dataclass
@@ -80,18 +91,37 @@ def is_success(record: Any, min_reward: float | None = None) -> bool:
     return verdict.ok if verdict.status else reward > 0
 
 
+@dataclass
+class _SftCounts:
+    """How `sft_rows` sorted the episodes (for a log line that adds up)."""
+
+    passed: int = 0
+    """Successful episodes (`is_success`)."""
+    no_reply: int = 0
+    """Successful episodes without an assistant message (nothing to imitate)."""
+    duplicates: int = 0
+    """Successful episodes dropped by ``dedupe`` (same conversation as a kept one)."""
+
+
 def sft_rows(records: Iterable[Any], *, min_reward: float | None = None,
-             dedupe: bool = True) -> list[dict[str, Any]]:
-    """Rows ``{messages, task_id, env_id, episode_id, reward}`` of successful episodes."""
+             dedupe: bool = True, counts: _SftCounts | None = None) -> list[dict[str, Any]]:
+    """Rows ``{messages, task_id, env_id, episode_id, reward}`` of successful episodes.
+
+    ``counts``, when given, is filled with how many passed and why some were not kept.
+    """
+    counts = counts if counts is not None else _SftCounts()
     rows, seen = [], set()
     for traj in _decode(records):
         if not is_success(traj, min_reward):
             continue
+        counts.passed += 1
         messages = _messages(traj)
         if not any(m["role"] == "assistant" for m in messages):
+            counts.no_reply += 1
             continue
         key = json.dumps(messages, sort_keys=True)
         if dedupe and key in seen:
+            counts.duplicates += 1
             continue
         seen.add(key)
         rows.append({"messages": messages, "task_id": traj.task_id, "env_id": traj.env_id,
@@ -173,17 +203,23 @@ def _records(source: str | os.PathLike[str]) -> list[Trajectory]:
 
 
 def save_rows(rows: list[dict[str, Any]], out: str | os.PathLike[str], *, kind: str,
-              columns: list[str], stats: dict[str, Any]) -> Path:
+              stats: dict[str, Any], why_empty: str = "no row qualified") -> Path:
     """Write rows as a Hugging Face dataset plus ``sandgym_export.json`` (the stats).
 
-    ``columns`` names the columns of an empty export, so that it still loads with
-    ``datasets.load_from_disk`` (the social family's exports are written here too).
+    The social family's exports are written here too. With no rows nothing is written
+    and `EmptyExportError` says ``why_empty``: ``datasets.load_from_disk`` cannot load
+    a dataset saved without rows.
+
+    Raises:
+        EmptyExportError: ``rows`` is empty.
     """
     from datasets import Dataset
     from datasets.utils import logging as ds_logging
 
+    if not rows:
+        raise EmptyExportError(f"nothing to export to {out}: {why_empty}")
     out = Path(out)
-    dataset = Dataset.from_list(rows) if rows else Dataset.from_dict({c: [] for c in columns})
+    dataset = Dataset.from_list(rows)
     bars = ds_logging.is_progress_bar_enabled()
     ds_logging.disable_progress_bar()  # a bar per small save is noise in CLI output
     try:
@@ -192,7 +228,6 @@ def save_rows(rows: list[dict[str, Any]], out: str | os.PathLike[str], *, kind: 
         if bars:
             ds_logging.enable_progress_bar()
     (out / "sandgym_export.json").write_text(json.dumps({"kind": kind, **stats}, indent=2))
-    logger.info("%s export: %d rows -> %s", kind, len(rows), out)
     return out
 
 
@@ -203,15 +238,32 @@ def export_sft(source: str | os.PathLike[str], out: str | os.PathLike[str], *,
     Load it with ``datasets.load_from_disk(out)`` and pass it to ``SFTTrainer``.
     """
     records = _records(source)
-    rows = sft_rows(records, min_reward=min_reward, dedupe=dedupe)
+    counts = _SftCounts()
+    rows = sft_rows(records, min_reward=min_reward, dedupe=dedupe, counts=counts)
     usable = sum(_reward(r) is not None for r in records)
     stats = {"source": str(source), "episodes": len(records), "usable": usable,
-             "rows": len(rows)}
+             "passed": counts.passed, "duplicates": counts.duplicates, "rows": len(rows)}
     path = save_rows(rows, out, kind="sft", stats=stats,
-                     columns=["messages", "task_id", "env_id", "episode_id", "reward"])
-    logger.info("SFT export: %d of %d episodes succeeded -> %s", len(rows), len(records), path)
+                     why_empty=_why_no_sft(len(records), usable, counts, min_reward))
+    logger.info("SFT export: %d of %d episodes passed, %d duplicates dropped, %d without a "
+                "reply; %d rows written -> %s", counts.passed, len(records), counts.duplicates,
+                counts.no_reply, len(rows), path)
     return ExportResult("sft", path, len(rows), len(records), usable,
                         len({r["task_id"] for r in rows}))
+
+
+def _why_no_sft(episodes: int, usable: int, counts: _SftCounts,
+                min_reward: float | None) -> str:
+    """Why an SFT export has no row, and the option that would change it."""
+    if not usable:
+        return f"none of the {episodes} episodes was scored (all sandbox errors)"
+    if not counts.passed:
+        if min_reward is not None:
+            return (f"no episode of {usable} scored reached --min-reward {min_reward:g}; "
+                    "lower --min-reward")
+        return (f"no episode of {usable} scored passed; pass --min-reward to keep "
+                "episodes by return instead")
+    return f"none of the {counts.passed} episodes that passed has an assistant reply"
 
 
 def export_dpo(source: str | os.PathLike[str], out: str | os.PathLike[str], *,
@@ -227,9 +279,13 @@ def export_dpo(source: str | os.PathLike[str], out: str | os.PathLike[str], *,
     usable = sum(_reward(r) is not None for r in records)
     stats = {"source": str(source), "episodes": len(records), "usable": usable,
              "rows": len(pairs)}
-    path = save_rows(pairs, out, kind="dpo", stats=stats,
-                     columns=["prompt", "chosen", "rejected", "task_id", "env_id",
-                              "chosen_reward", "rejected_reward"])
+    if usable:
+        why = (f"no task had a better and a worse episode (a reward gap above --min-margin "
+               f"{min_margin:g} with different replies); collect several samples per task "
+               "with a temperature above 0, or lower --min-margin")
+    else:
+        why = f"none of the {len(records)} episodes was scored (all sandbox errors)"
+    path = save_rows(pairs, out, kind="dpo", stats=stats, why_empty=why)
     logger.info("DPO export: %d pairs from %d episodes -> %s", len(pairs), len(records), path)
     return ExportResult("dpo", path, len(pairs), len(records), usable,
                         len({p["task_id"] for p in pairs}))

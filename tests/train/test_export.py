@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import gymnasium as gym
 import pytest
@@ -83,8 +84,6 @@ def test_dpo_pairs_are_reward_ranked_within_a_task(rollouts, tmp_path):
 
 
 def test_cli_exports_and_reports_counts(rollouts, tmp_path):
-    import json
-
     import typer
 
     from sandgym.cli import export as export_cli
@@ -102,3 +101,40 @@ def test_cli_exports_and_reports_counts(rollouts, tmp_path):
                                        "--out", str(tmp_path / "x")])
     assert missing.exit_code != 0
     assert "no trajectories" in str(missing.exception)
+
+
+def test_an_export_with_nothing_qualifying_fails_and_writes_nothing(rollouts, tmp_path):
+    """An empty dataset does not load (`load_from_disk`: IndexError): say why instead."""
+    from sandgym.train.export import EmptyExportError
+
+    path, _ = rollouts
+    with pytest.raises(EmptyExportError, match=r"reached --min-reward 2; lower --min-reward"):
+        export_sft(path, tmp_path / "sft", min_reward=2.0)
+    with pytest.raises(EmptyExportError, match="no task had a better and a worse episode"):
+        export_dpo(path, tmp_path / "dpo", min_margin=5.0)
+    assert not (tmp_path / "sft").exists() and not (tmp_path / "dpo").exists()
+
+
+def test_cli_export_of_nothing_is_one_error_line_and_status_1(rollouts, tmp_path, capsys):
+    from sandgym.cli import run
+
+    path, _ = rollouts
+    assert run(["export", "dpo", "--from", str(path), "--out", str(tmp_path / "dpo"),
+                "--min-margin", "5"]) == 1
+    errors = [line for line in capsys.readouterr().err.splitlines()
+              if line.startswith("error:")]
+    assert len(errors) == 1 and "EmptyExportError" in errors[0] and "--min-margin" in errors[0]
+    assert not (tmp_path / "dpo").exists()
+
+
+def test_sft_export_logs_one_line_counting_passed_duplicates_and_written(rollouts, tmp_path,
+                                                                         caplog):
+    path, _ = rollouts
+    with caplog.at_level("INFO", logger="sandgym.train.export"):
+        export_sft(path, tmp_path / "sft")
+    lines = [r.getMessage() for r in caplog.records if r.name == "sandgym.train.export"]
+    assert len(lines) == 1, lines
+    assert "2 of 7 episodes passed, 1 duplicates dropped" in lines[0]
+    assert "1 rows written" in lines[0]
+    stats = json.loads((tmp_path / "sft" / "sandgym_export.json").read_text())
+    assert (stats["passed"], stats["duplicates"], stats["rows"]) == (2, 1, 1)

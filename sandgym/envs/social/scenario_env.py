@@ -29,6 +29,10 @@ unscored: the judge failed, not the learner
 (``info["reward"] = None``, ``info["unscored"] = True``, ``info["sandbox_error"] =
 True``, truncated; the float reward is 0.0, not NaN, because Gymnasium's checker
 compares rewards for equality).
+
+Verdict status: ``pass`` when no rule was broken and the judged goal is at least
+`GOAL_PASS` (8 of 10: the goal was met), else ``fail``; the reward still pays partial
+goals, but pass@k counts only met ones.
 """
 
 from __future__ import annotations
@@ -46,8 +50,8 @@ from sandgym.envs.social.peers import Conversation, TextAgent, ask
 from sandgym.envs.social.scenarios import SCENARIOS, Party, Scenario
 from sandgym.envs.spaces import AnyText
 
-__all__ = ["ScenarioEnv", "agreed_price", "ambiguous_deal", "judge_request", "judge_saw_leak",
-           "leaked_secret", "violations"]
+__all__ = ["GOAL_PASS", "ScenarioEnv", "agreed_price", "ambiguous_deal", "judge_request",
+           "judge_saw_leak", "leaked_secret", "violations"]
 
 SAY = Tool("say", "Say your next line in the conversation.",
            params=(("text", "What you say. 'DEAL: $N' agrees on a price; '[leave]' ends "
@@ -224,17 +228,32 @@ def judge_request(scenario: Scenario, turns: list[tuple[str, str]]) -> Conversat
              f"keys {keys}; each value is {{\"reasoning\": \"...\", \"score\": <integer>}}."}]
 
 
+GOAL_PASS = 8
+"""The judged ``goal`` (0-10) at or above which an episode passes: its goal was met.
+
+Why: ``pass`` feeds pass@k and ``solved`` (`Trajectory.passed`), which must count
+scenarios whose goal was met, not episodes that merely got a judge's score (a goal of 3
+is a reward of 0.3, not a success). 8 is "above 7", SOTOPIA-π's bar for episodes worth
+cloning (``sandgym social export sft --min-goal 7`` keeps the same ones), and the score
+the scripted `RuleJudge` gives when the aim is met by rule (3 otherwise)."""
+
+
 def _verdict(scores: dict[str, int | None], broken: list[str], unscored: bool
              ) -> dict[str, Any]:
-    """The final verdict: a rule violation fails, a judge without a goal is unscored."""
+    """The final verdict: ``pass`` only when the goal was met (`GOAL_PASS`) and no rule
+    broken; a rule violation or a lower goal fails; a judge without a goal is unscored."""
+    goal = scores.get("goal")
+    met = not broken and not unscored and goal is not None and goal >= GOAL_PASS
     verdict: dict[str, Any] = {
-        "status": "sandbox_error" if unscored else ("fail" if broken else "pass"),
+        "status": "sandbox_error" if unscored else ("pass" if met else "fail"),
         "outcome": "unjudged" if unscored else ("rule_violation" if broken else "judged"),
-        "missing": [d for d, v in scores.items() if v is None]}
+        "missing": [d for d, v in scores.items() if v is None], "goal_pass": GOAL_PASS}
     if broken:
         verdict["detail"] = "reward capped to 0 by rule: " + ", ".join(broken)
     elif unscored:
         verdict["detail"] = "the judge gave no valid goal score"
+    elif not met:
+        verdict["detail"] = f"goal {goal} is below {GOAL_PASS}: the goal was not met"
     return verdict
 
 

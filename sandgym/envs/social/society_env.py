@@ -14,6 +14,10 @@ raters failed, not the learner. The step then says so (``info["reward"] = None``
 loop records no return and exports drop it; the float reward is 0.0, not NaN, only
 because Gymnasium's checker compares rewards for equality (NaN != NaN).
 
+Verdict status of a rated revision: ``pass`` when the peers' mean rating is at least
+`PASS_RATING` (5 of 7: on average they found it good), else ``fail``. The reward pays
+every rating; pass@k and ``solved`` count only the revisions the peers approved.
+
 The raters read the answer as one JSON string (`prompts.fenced_answer`). An answer
 holding a rating line (``Rating: 7``, the rating grammar of `parse_rating`) is gaming
 the raters: a rater restating it writes two ratings, which would parse as missing and
@@ -42,7 +46,7 @@ from sandgym.envs.social.prompts import (
 from sandgym.envs.social.questions import PERSONAS, QUESTIONS, Question
 from sandgym.envs.spaces import AnyText
 
-__all__ = ["SocietyEnv"]
+__all__ = ["PASS_RATING", "SocietyEnv"]
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +54,22 @@ ANSWER = Tool("answer", "Answer the question (first turn) or give the revised an
               "after reading the feedback (second turn).",
               params=(("text", "The answer, as plain text."),),
               returns="The peers' ratings and reasons, or the final feedback.")
+
+
+PASS_RATING = 5.0
+"""The peers' mean rating (1-7) of the revision at or above which an episode passes.
+
+Why: ``pass`` feeds pass@k and ``solved`` (`Trajectory.passed`), which must count answers
+the peers judged good, not answers that were merely rated (a mean of 2 is a reward of
+0.17, not a success). 5 is the first rating above the scale's neutral midpoint (4): on
+average the peers agree the revision is good (reward ``(5 - 1) / 6`` = 0.67 and up)."""
+
+
+def _status(mean: float | None) -> str:
+    """``sandbox_error`` unrated, ``pass`` at or above `PASS_RATING`, else ``fail``."""
+    if mean is None:
+        return "sandbox_error"
+    return "pass" if mean >= PASS_RATING else "fail"
 
 
 def _gaming(answer: str) -> str | None:
@@ -177,13 +197,16 @@ class SocietyEnv(gym.Env):
         mean = mean_score([r for _, r in ratings])
         missing = sum(r.missing for _, r in ratings)
         reward = None if mean is None else (mean - 1.0) / 6.0
-        verdict = {"status": "fail" if mean is None else "pass", "stage": "revision",
+        verdict = {"status": _status(mean), "stage": "revision",
                    "outcome": "unrated" if mean is None else "rated",
-                   "mean_rating": mean, "passed": len(ratings) - missing, "total": len(ratings),
+                   "mean_rating": mean, "pass_rating": PASS_RATING,
+                   "passed": len(ratings) - missing, "total": len(ratings),
                    "draft_mean_rating": mean_score([r for _, r in self.draft_ratings])}
         if mean is None:
-            verdict["status"] = "sandbox_error"
             verdict["detail"] = "no peer gave a valid rating of the revision"
+        elif mean < PASS_RATING:
+            verdict["detail"] = (f"the peers' mean rating {mean:.2f} is below {PASS_RATING:g}: "
+                                 "they did not find the revision good")
         info = {**base, "verdict": verdict,
                 "reward_components": {"mean_rating": mean, "missing_ratings": missing,
                                       "normalised": reward},

@@ -3,7 +3,8 @@
 Each `ParquetSink.write` is one part file (``X.parquet.parts/part-00001.parquet``),
 complete on disk as soon as the call returns; `close` merges the parts into
 ``X.parquet`` and removes them. A run killed half way leaves its parts, which
-`read_records` reads the same way (so nothing already rated is lost).
+`read_records` reads the same way (so nothing already rated is lost). For that promise
+to hold, a new sink refuses a path whose file or parts exist unless told to overwrite.
 """
 
 from __future__ import annotations
@@ -14,21 +15,50 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from sandgym.envs.errors import EnvError
+
 logger = logging.getLogger(__name__)
 
-__all__ = ["ParquetSink", "read_records"]
+__all__ = ["OutputExistsError", "ParquetSink", "RecordKindError", "read_records",
+           "record_kind", "refuse_existing"]
+
+
+class OutputExistsError(EnvError, FileExistsError):
+    """The output of a run already exists (an earlier run's file or a killed run's parts)."""
+
+
+class RecordKindError(EnvError):
+    """A records file is not the kind a command reads (e.g. rollouts given to a social
+    export)."""
 
 
 def _parts_dir(path: Path) -> Path:
     return path.with_name(path.name + ".parts")
 
 
+def refuse_existing(path: str | os.PathLike[str]) -> None:
+    """Raise `OutputExistsError` when ``path`` or its ``.parts`` directory exists.
+
+    Why: replacing them deleted an earlier run, or the parts a killed run left (records
+    the module promises stay readable), without a word.
+    """
+    path = Path(path)
+    found = [p for p in (path, _parts_dir(path)) if p.exists()]
+    if found:
+        raise OutputExistsError(
+            f"{' and '.join(str(p) for p in found)} already exist{'s' if len(found) == 1 else ''}"
+            f" (an earlier run's records); choose another --out, or pass --overwrite to "
+            "replace them")
+
+
 class ParquetSink:
     """Append lists of flat dict records with a fixed schema to one Parquet file.
 
     Args:
-        path: the ``.parquet`` file (its folder is created; an existing file is replaced).
+        path: the ``.parquet`` file (its folder is created).
         schema: a ``pyarrow.Schema``; every record is cast to it (absent keys: null).
+        overwrite: replace an existing file and its parts; otherwise they raise
+            `OutputExistsError` (`refuse_existing`).
 
     Example:
         >>> import pyarrow as pa                                      # doctest: +SKIP
@@ -36,14 +66,19 @@ class ParquetSink:
         ...     sink.write([{"a": 1}])
     """
 
-    def __init__(self, path: str | os.PathLike[str], schema: Any) -> None:
+    def __init__(self, path: str | os.PathLike[str], schema: Any, *,
+                 overwrite: bool = False) -> None:
         self.path = Path(path)
+        if not overwrite:
+            refuse_existing(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.schema = schema
         self.rows = 0
         self._parts = _parts_dir(self.path)
-        shutil.rmtree(self._parts, ignore_errors=True)
-        self.path.unlink(missing_ok=True)
+        if overwrite:
+            logger.info("replacing %s and its parts (--overwrite)", self.path)
+            shutil.rmtree(self._parts, ignore_errors=True)
+            self.path.unlink(missing_ok=True)
         self._parts.mkdir()
         self._count = 0
         self._closed = False
@@ -97,3 +132,19 @@ def read_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
         return pa.concat_tables([pq.read_table(str(p)) for p in parts]).to_pylist()
     raise FileNotFoundError(f"no records at {path}; write some first (e.g. "
                             f"`sandgym social simulate --out {path}`)")
+
+
+def record_kind(records: list[dict[str, Any]]) -> str:
+    """What wrote ``records``: ``society`` (`sandgym social simulate`), ``scenario``
+    (`sandgym social scenarios`), ``rollout`` (`sandgym rollout`/`eval`), ``empty``, or
+    ``unknown``; read from the first record's keys (one file holds one kind)."""
+    if not records:
+        return "empty"
+    keys = records[0].keys()
+    if {"kind", "run_id", "question_id"} <= keys:
+        return "society"
+    if {"scenario_id", "goal", "messages"} <= keys:
+        return "scenario"
+    if {"episode_id", "messages"} <= keys or "env_id" in keys:
+        return "rollout"
+    return "unknown"

@@ -359,3 +359,16 @@ def test_deal_prices_read_decimals_and_round_against_the_learner():
     reward, info = _play_out(env, "negotiation/00", "DEAL: $180.01")
     assert reward == 0.0 and info["rules"]["violations"] == ["price_beyond_limit"]
     assert info["rules"]["agreed_price"] == 180.01
+
+
+@pytest.mark.parametrize("goal, status", [(3, "fail"), (7, "fail"), (8, "pass"), (10, "pass")])
+def test_a_judged_episode_passes_only_when_its_goal_was_met(goal, status):
+    """A judged goal of 3 is a reward of 0.3, not a solved scenario (pass@k, solved)."""
+    from sandgym.envs.social.scenario_env import GOAL_PASS
+
+    env = gym.make("sandgym/Scenario-v0", judge=_judge(goal), max_turns=1).unwrapped
+    reward, info = _play_line(env, "persuasion/00", "Please consider it. [leave]")
+    assert reward == pytest.approx(goal / 10) and info["rules"]["violations"] == []
+    assert info["verdict"]["status"] == status and info["verdict"]["outcome"] == "judged"
+    assert info["verdict"]["goal_pass"] == GOAL_PASS == 8
+    assert ("detail" in info["verdict"]) == (status == "fail")

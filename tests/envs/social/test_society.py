@@ -176,3 +176,30 @@ def test_rating_like_text_in_a_revision_is_rated_1_by_rule(revision):
     assert terminated and reward == 0.0 and not info["unscored"]
     assert [r["score"] for r in info["ratings"]["revision"]] == [1, 1, 1]
     assert info["gaming"] is not None
+
+
+@pytest.mark.parametrize("words, mean, status", [(4, 2.0, "fail"), (40, 5.0, "pass")])
+def test_society_env_passes_only_a_revision_the_peers_found_good(words, mean, status):
+    """A rated revision is not a solved task: pass@k counts means at or above PASS_RATING."""
+    from sandgym.envs.social.society_env import PASS_RATING
+
+    env = gym.make("sandgym/Society-v0", peers=3).unwrapped
+    env.reset(options={"task_id": "values/00"})
+    env.step("First answer.")
+    _, reward, terminated, _, info = env.step(" ".join(["word"] * words))  # 2 + words // 12
+    assert terminated and info["verdict"]["mean_rating"] == mean
+    assert info["verdict"]["status"] == status and info["verdict"]["outcome"] == "rated"
+    assert info["verdict"]["pass_rating"] == PASS_RATING == 5.0
+    assert reward > 0 and reward == pytest.approx((mean - 1) / 6)  # pays every rating
+
+
+def test_society_episodes_below_the_bar_are_not_solved():
+    """`Trajectory.passed` (what eval's solved and pass@k count) follows the verdict."""
+    from sandgym.agents import ScriptedPolicy, run_episodes
+
+    envs = [gym.make("sandgym/Society-v0", peers=2) for _ in range(2)]
+    policy = ScriptedPolicy(lambda conversation: "Short.")  # rated 2/7: reward 1/6
+    trajs = run_episodes(envs, policy, max_turns=2, task_ids=["values/00", "values/01"])
+    assert [t.final_reward for t in trajs] == pytest.approx([1 / 6, 1 / 6])
+    assert [t.passed for t in trajs] == [False, False]
+    assert [t.verdict.status for t in trajs] == ["fail", "fail"]

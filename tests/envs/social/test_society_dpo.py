@@ -58,8 +58,7 @@ def test_society_run_exports_dpo_pairs_that_train_two_dpo_steps(policy, tmp_path
         assert row["chosen_rating"] - row["rejected_rating"] >= 2.0
     assert society_ranked_rows(records)[0]["ratings"] == sorted(
         society_ranked_rows(records)[0]["ratings"], reverse=True)
-    out = save_rows(rows, tmp_path / "dpo", kind="social-dpo",
-                    columns=list(rows[0]), stats={})
+    out = save_rows(rows, tmp_path / "dpo", kind="social-dpo", stats={})
     dataset = load_from_disk(str(out)).select_columns(["prompt", "chosen", "rejected"])
     dataset = dataset.select([i % len(dataset) for i in range(2)])
 
