@@ -21,7 +21,8 @@ from typing import Any
 from sandgym.agents.base import Policy
 from sandgym.agents.errors import PolicySpecError
 
-__all__ = ["CANONICAL", "POLICY_SPEC_HELP", "Oracle", "policy_from_spec"]
+__all__ = ["CANONICAL", "POLICY_SPEC_HELP", "Oracle", "check_policy_spec", "model_dir_of",
+           "policy_from_spec"]
 
 CANONICAL = "canonical"
 POLICY_SPEC_HELP = ("'default' (the shipped SmolLM2-135M-Instruct), 'openai:URL#MODEL' (an "
@@ -82,17 +83,66 @@ def policy_from_spec(spec: str, *, oracle: Oracle | None = None, **options: Any)
     if spec == "scripted":
         raise PolicySpecError("policy 'scripted' needs its replies; build a ScriptedPolicy")
     path = Path(spec).expanduser()
-    # A training run holding a model (runs/X/adapter or runs/X/model: its own config.json
-    # is the run's settings, not a model's), or a model or LoRA adapter directory.
+    candidate = model_dir_of(path)
+    if candidate is not None:
+        from sandgym.agents.transformers_policy import TransformersPolicy
+
+        options.setdefault("name", path.name)
+        return TransformersPolicy(candidate, **options)
+    if path.is_dir():
+        reason = "is a directory with no model, adapter/ or model/ in it"
+    elif "/" in spec or spec.startswith((".", "~")):
+        reason = "names no directory (no such path)"
+    else:
+        reason = "is not a known form"
+    raise PolicySpecError(f"policy spec {spec!r} {reason}; use {POLICY_SPEC_HELP}")
+
+
+def model_dir_of(path: str | Path) -> Path | None:
+    """The model or LoRA adapter directory a path spec names, or None.
+
+    A training run holds its model in ``adapter/`` or ``model/`` (the run's own
+    config.json is its settings, not a model's); otherwise the path itself must be a model
+    or adapter directory.
+    """
+    path = Path(path).expanduser()
     for candidate in (path / "adapter", path / "model", path):
         if candidate.is_dir() and _is_model_dir(candidate):
-            from sandgym.agents.transformers_policy import TransformersPolicy
+            return candidate
+    return None
 
-            options.setdefault("name", path.name)
-            return TransformersPolicy(candidate, **options)
-    reason = ("is a directory with no model, adapter/ or model/ in it" if path.is_dir()
-              else "is not a known form")
-    raise PolicySpecError(f"policy spec {spec!r} {reason}; use {POLICY_SPEC_HELP}")
+
+def check_policy_spec(spec: str) -> None:
+    """Raise the `PolicySpecError` `policy_from_spec` would raise for ``spec``, loading
+    nothing.
+
+    Why: a rollout's workers build the policy; a bad spec otherwise surfaces only once Ray
+    has started and every worker has died on it, under pages of worker tracebacks.
+    Accepted here: ``canonical``, ``default``, a well-formed ``openai:URL#MODEL``, an
+    existing model, adapter or run directory. Whether a server answers, or ``canonical``
+    suits the env, is left to whoever builds the policy.
+
+    Raises:
+        PolicySpecError: ``spec`` is none of the accepted forms.
+
+    Example:
+        >>> check_policy_spec("openai:http://127.0.0.1:8000/v1#m")
+        >>> check_policy_spec("nonsense")                      # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        sandgym.agents.errors.PolicySpecError: policy spec 'nonsense' is not a known form; ...
+    """
+    spec = spec.strip()
+    if spec in (CANONICAL, "default"):
+        return
+    if spec.startswith("openai:"):
+        url, sep, model = spec[len("openai:"):].rpartition("#")
+        if sep and url and model:
+            return
+    elif model_dir_of(spec) is not None:
+        return
+    policy_from_spec(spec)  # raises: every valid form returned above
+    raise PolicySpecError(f"policy spec {spec!r} is not a known form")  # pragma: no cover
 
 
 def _is_model_dir(path: Path) -> bool:

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import ray
 
+from sandgym.agents.specs import check_policy_spec
 from sandgym.rollouts.config import SANDBOX_RESOURCE, EpisodeSpec, RolloutConfig, plan_episodes
 from sandgym.rollouts.errors import NoSandboxNodesError, RolloutError, WorkerStartError
 from sandgym.rollouts.progress import NullProgress, make_progress
@@ -167,47 +168,6 @@ def collect(env_id: str, policy: PolicySource = "default", *, out: str | os.Path
     if interrupted:
         raise RolloutInterrupted(result)
     return result
-
-
-def check_policy_spec(spec: str) -> None:
-    """Raise the `PolicySpecError` a worker would raise for ``spec``, loading nothing.
-
-    A bad spec otherwise surfaces only once Ray has started and every worker has died
-    on it, buried under pages of worker tracebacks. This accepts what
-    `sandgym.agents.policy_from_spec` accepts (``canonical``, ``default``, a well-formed
-    ``openai:URL#MODEL``, an existing model, adapter or run directory) and hands
-    anything else to that parser, which rejects it before constructing a policy, so the
-    message is the one ``sandgym eval`` shows. Whether a server answers, or ``canonical``
-    suits the env, is left to the workers.
-
-    Raises:
-        sandgym.agents.PolicySpecError: ``spec`` is none of the accepted forms.
-
-    Example:
-        >>> check_policy_spec("openai:http://127.0.0.1:8000/v1#m")
-        >>> check_policy_spec("nonsense")                      # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        sandgym.agents.errors.PolicySpecError: policy spec 'nonsense' is not a known form; ...
-    """
-    from sandgym.agents import PolicySpecError, policy_from_spec
-    from sandgym.agents.specs import _is_model_dir
-    from sandgym.rollouts.policies import CANONICAL
-
-    spec = spec.strip()
-    if spec in (CANONICAL, "default"):
-        return
-    if spec.startswith("openai:"):
-        url, sep, model = spec[len("openai:"):].rpartition("#")
-        if sep and url and model:
-            return
-    else:
-        path = Path(spec).expanduser()
-        if any(candidate.is_dir() and _is_model_dir(candidate)
-               for candidate in (path / "adapter", path / "model", path)):
-            return
-    policy_from_spec(spec)  # raises: every valid form returned above
-    raise PolicySpecError(f"policy spec {spec!r} is not a known form")  # pragma: no cover
 
 
 def run_identity(env_id: str, policy: str, sampling: SamplingParams | None,

@@ -120,14 +120,15 @@ class _EngineCaps:
 
     def refuse_oom_floor(self, error: Exception) -> None:
         """The engine cannot grant CAP_SYS_RESOURCE (its own bounding set lacks it)."""
+        # One line, once per process: it shows on every command that starts a sandbox
+        # on such an engine, and the engine's own explanation is a paragraph of runc.
         if self.oom_floor:
             logger.warning(
-                "this Docker engine cannot grant CAP_SYS_RESOURCE (%s); sandboxes start "
-                "without it, so code under test can lower its oom_score_adj to the "
-                "executor's level and an out-of-memory request may end the container. "
-                "Such a request is still scored `oom` (the engine's OOM event is checked), "
-                "never as a sandbox error; the pool replaces the container.",
-                getattr(error, "explanation", None) or error)
+                "this Docker engine cannot grant CAP_SYS_RESOURCE: sandboxes start without "
+                "it, so an out-of-memory request may end its container (still scored "
+                "`oom`, and replaced); README, security model")
+            logger.debug("the engine refused CAP_SYS_RESOURCE: %s",
+                         getattr(error, "explanation", None) or error)
         self.oom_floor = False
 
 

@@ -39,16 +39,17 @@ def _cli(argv: list[str]) -> int:
     return run(argv)
 
 
-@pytest.mark.parametrize("spec", ["nonsense", "no/such/model-dir"])
-def test_a_bad_policy_spec_is_one_error_line_before_ray_starts(spec, no_ray, tmp_path,
+@pytest.mark.parametrize("spec, reason", [("nonsense", "is not a known form"),
+                                          ("no/such/model-dir", "names no directory")])
+def test_a_bad_policy_spec_is_one_error_line_before_ray_starts(spec, reason, no_ray, tmp_path,
                                                                 capsys):
     out = tmp_path / "t6.parquet"
     code = _cli(["rollout", "--env", HUMANEVAL, "--policy", spec, "--limit", "1",
                  "--out", str(out)])
     err = capsys.readouterr().err
     assert code == 1
-    assert err.startswith(f"error: PolicySpecError: policy spec {spec!r} is not a known "
-                          "form; use 'default'"), err
+    assert err.startswith(f"error: PolicySpecError: policy spec {spec!r} {reason}"), err
+    assert "; use 'default'" in err.splitlines()[0], err
     assert len(err.splitlines()) <= 2, err  # the error and the DEBUG hint, no traceback
     assert not out.exists()
 
