@@ -110,6 +110,7 @@ class ToolEnvironment:
             kwargs["pool"] = pool
         self._env_id = env_id
         self._env = gym.make(env_id, **kwargs)
+        _warn_if_scripted_grader(env_id, self._env)
         self._stats = stats or _Stats()
         self._closed = False
         self._recorder: StepRecorder | None = None
@@ -397,6 +398,24 @@ class EnvironmentFactory:
     def __repr__(self) -> str:
         return (f"EnvironmentFactory({self.env_id!r}, adapter={self.cls.__name__}, "
                 f"instances={len(self._instances)})")
+
+
+_WARNED_SCRIPTED: set[str] = set()
+
+
+def _warn_if_scripted_grader(env_id: str, env: Any) -> None:
+    """Warn once per env id and process when the env grades with a scripted baseline.
+
+    Why: the social envs' defaults (a length rater, a rule judge, a longer-argument-wins
+    judge) exist for offline checks; a model trained on them learns what they pay for
+    (length, stock phrases), not the skill. The env says so in ``scripted_grader``.
+    """
+    grader = getattr(getattr(env, "unwrapped", env), "scripted_grader", None)
+    if grader and env_id not in _WARNED_SCRIPTED:
+        _WARNED_SCRIPTED.add(env_id)
+        logger.warning("%s grades with %s: training on it teaches what that rule pays for, "
+                       "not the skill; pass a model judge or raters (--env-arg, "
+                       "docs/social.md)", env_id, grader)
 
 
 def environment_factory(env_id: str, *, pool_size: int | None = None, pool: Any = None,

@@ -288,6 +288,8 @@ class ScenarioEnv(gym.Env):
             raise EnvError(f"max_turns must be >= 1, got {max_turns}")
         self.partner = partner or agreeable_partner
         self.judge = judge or RuleJudge()
+        self.scripted_grader: str | None = None if judge else (
+            "the scripted RuleJudge (goal phrases and deal prices by rule)")
         self.max_turns = max_turns
         self.tasks = [s for s in SCENARIOS if s.category in categories]
         if not self.tasks:

@@ -108,10 +108,12 @@ class SocietyEnv(gym.Env):
             raise EnvError(f"peers must be in 1..{len(PERSONAS) - 1}, got {peers}")
         if mode not in MODES:
             raise EnvError(f"mode must be one of {MODES}, got {mode!r}")
+        self.scripted_grader: str | None = None
         if raters is None:
             from sandgym.envs.social.scripted import LengthRater
 
             raters = LengthRater()
+            self.scripted_grader = "the scripted LengthRater (rates answers by their length)"
         self.raters = raters
         self.mode = mode
         self.persona = PERSONAS[persona % len(PERSONAS)]

@@ -306,3 +306,25 @@ def test_conceding_a_finished_game_changes_nothing():
     before = dict(g.returns)
     g.concede(PLAYERS[1])
     assert g.returns == before and g.forfeited == PLAYERS[0]
+
+
+@pytest.mark.parametrize("env_id", ["sandgym/Debate-v0", "sandgym/Society-v0",
+                                    "sandgym/Scenario-v0"])
+def test_training_on_a_scripted_grader_warns_once(env_id, caplog):
+    # The defaults grade by rule (length, stock phrases): fine for offline checks, but a
+    # model trained on them learns the rule. The TRL adapter says so, once per env id.
+    from sandgym.train import environment as adapter_module
+
+    adapter_module._WARNED_SCRIPTED.discard(env_id)
+    cls = adapter_module.adapter_class(env_id)
+    with caplog.at_level("WARNING", logger="sandgym.train.environment"):
+        cls(env_id)
+        cls(env_id)
+    warnings_ = [r for r in caplog.records if "grades with the scripted" in r.getMessage()]
+    assert len(warnings_) == 1 and env_id in warnings_[0].getMessage()
+    assert gym.make(env_id).unwrapped.scripted_grader
+
+
+def test_an_injected_judge_is_not_a_scripted_grader():
+    env = gym.make("sandgym/Debate-v0", judge=lambda convs: ["Winner: A"] * len(convs))
+    assert env.unwrapped.scripted_grader is None

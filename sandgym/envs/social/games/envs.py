@@ -56,3 +56,5 @@ class DebateEnv(GameEnv):
         pool = opponents or {"stock_debater": as_agent(stock_debater)}
         super().__init__(functools.partial(DebateGame, judge, rounds=rounds,
                                            max_invalid=max_invalid), pool, **kwargs)
+        self.scripted_grader: str | None = None if judge else (
+            "the scripted longer_wins judge (the longer argument wins)")
