@@ -27,6 +27,12 @@ def test_a_mistyped_env_id_is_one_line_with_the_suggestion():
     assert "SANDGYM_LOG_LEVEL=DEBUG" in result.stderr
 
 
+def test_an_env_id_without_the_namespace_points_at_the_list():
+    result = sandgym("eval", "--env", "HumanEval-v0")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "see `sandgym envs list`; sandgym's own ids start with `sandgym/`" in result.stderr
+
+
 def test_no_docker_engine_says_what_to_do_in_one_line():
     result = sandgym("sandbox", "exec", "--code", "print(1)",
                      DOCKER_HOST="unix:///nonexistent/docker.sock")
@@ -66,3 +72,11 @@ def test_rollout_tasks_given_a_file_points_at_env_arg(tmp_path):
     assert result.returncode == 2
     assert "--env-arg tasks=FILE" in result.stderr
     assert not (tmp_path / "r.parquet").exists()
+
+
+def test_version_prints_the_installed_version():
+    from importlib.metadata import version
+
+    result = sandgym("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"sandgym {version('sandgym')}"

@@ -42,6 +42,25 @@ for _name in _COMMAND_MODULES:
     importlib.import_module(_name).register(app)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"sandgym {version('sandgym')}")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            typer.echo("sandgym (not installed: no version)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_print_version,
+                                       is_eager=True, help="Print the version and exit.")
+          ) -> None:
+    # No docstring: the app's own help text stays the one `sandgym --help` shows.
+    pass
+
+
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Errors that mean a mistake in the command or a missing part, not a bug of ours.
 
@@ -77,6 +96,18 @@ def _usage_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+def _names_an_unknown_env(error: BaseException) -> bool:
+    """Gymnasium's error for an env id it does not know (a name, version or namespace)."""
+    try:
+        import gymnasium.error
+    except ImportError:  # pragma: no cover - gymnasium is a dependency
+        return False
+    unknown = tuple(getattr(gymnasium.error, name) for name in (
+        "NameNotFound", "NamespaceNotFound", "VersionNotFound", "UnregisteredEnv")
+        if hasattr(gymnasium.error, name))
+    return isinstance(error, unknown)
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI; a user error is one ``error:`` line on stderr and status 1.
 
@@ -101,6 +132,8 @@ def run(argv: list[str] | None = None) -> int:
     except _user_errors() as e:
         logger.debug("the command failed", exc_info=True)
         message = str(e).strip() or type(e).__name__
+        if _names_an_unknown_env(e) and "sandgym envs list" not in message:
+            message += " (see `sandgym envs list`; sandgym's own ids start with `sandgym/`)"
         typer.echo(f"error: {type(e).__name__}: {message}", err=True)
         if not logger.isEnabledFor(logging.DEBUG):
             typer.echo("(SANDGYM_LOG_LEVEL=DEBUG shows the traceback)", err=True)

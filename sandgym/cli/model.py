@@ -24,10 +24,13 @@ def fetch(force: bool = typer.Option(False, help="Convert again even if already 
 
 @app.command("path")
 def path() -> None:
-    """Print the default model's directory (exit 1 if it has not been fetched yet)."""
+    """Print the default model's directory (nothing on stdout, exit 1, if it has not been
+    fetched yet: ``$(sandgym model path)`` must never hand a caller a directory that holds
+    no model)."""
     from sandgym.agents.default_model import default_model_dir, is_default_model_ready
 
-    typer.echo(str(default_model_dir()))
     if not is_default_model_ready():
-        typer.echo("not fetched yet: run `sandgym model fetch`", err=True)
+        typer.echo(f"not fetched yet ({default_model_dir()}): run `sandgym model fetch`",
+                   err=True)
         raise typer.Exit(1)
+    typer.echo(str(default_model_dir()))

@@ -26,8 +26,9 @@ def test_model_path_before_fetch_says_how(app, monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("SANDGYM_HOME", str(tmp_path))
     result = CliRunner().invoke(app, ["model", "path"])
     assert result.exit_code == 1
-    assert str(tmp_path / "models" / "SmolLM2-135M-Instruct") in result.output
-    assert "not fetched yet: run `sandgym model fetch`" in result.output
+    assert result.stdout == ""  # $(sandgym model path) never yields a directory with no model
+    assert str(tmp_path / "models" / "SmolLM2-135M-Instruct") in result.stderr
+    assert "run `sandgym model fetch`" in result.stderr
 
 
 def test_chat_plays_a_whole_episode(app) -> None:
