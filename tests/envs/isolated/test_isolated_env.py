@@ -245,8 +245,12 @@ def test_dropped_env_is_removed():
 
 def test_wheel_package(tmp_path):
     """A built wheel is unpacked into the image (no pip there, no code run to install)."""
+    # Built from a copy: setuptools writes build/ and *.egg-info into the source tree, and
+    # the example's src/ (what make_isolated copies into images) must stay as shipped.
+    source = shutil.copytree(PACKAGE, tmp_path / "source",
+                             ignore=shutil.ignore_patterns("build", "*.egg-info"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                    "--no-build-isolation", "--no-index", "-w", str(tmp_path), str(PACKAGE)],
+                    "--no-build-isolation", "--no-index", "-w", str(tmp_path), str(source)],
                    check=True, timeout=300, cwd=tmp_path)
     (wheel,) = tmp_path.glob("untrusted_env-*.whl")
     env = make_isolated(WALK, wheel)
