@@ -82,6 +82,11 @@ def _shared_prompts(env: Any, observations: dict[str, str]) -> dict[tuple[str, s
     return out
 
 
+_NO_REFERENCES = ("has no task set with reference answers; the canonical policy (eval's "
+                  "default) needs one: pass --policy default (the shipped model) or another "
+                  "policy")
+
+
 def canonical_policy(env: Any) -> Policy:
     """A ScriptedPolicy that answers every task of ``env`` with its reference answer.
 
@@ -104,13 +109,11 @@ def canonical_policy(env: Any) -> Policy:
 
     unwrapped = getattr(env, "unwrapped", env)
     if not hasattr(unwrapped, "reference_answer"):
-        raise ValueError(f"{type(unwrapped).__name__} has no task set with reference answers; "
-                         "the canonical policy needs one")
+        raise ValueError(f"{type(unwrapped).__name__} {_NO_REFERENCES}")
     observations = task_observations(env)
     by_prompt = {obs: task_id for task_id, obs in observations.items()}
     if not by_prompt:
-        raise ValueError(f"{type(unwrapped).__name__} has no task set with reference answers; "
-                         "the canonical policy needs one")
+        raise ValueError(f"{type(unwrapped).__name__} {_NO_REFERENCES}")
     by_context = _shared_prompts(env, observations)
 
     def reply(messages: list[dict]) -> str:
