@@ -22,12 +22,13 @@ third-party env (`EnvTraits` reads them; `sandgym.envs.env_traits` by id):
 Optional instance members, used when present: ``task_ids`` (and
 ``options={"task_id": ...}`` in ``reset``), ``system_prompt``, ``reference_answer(task_id)``,
 ``observe(task)``, ``finish()`` (end an episode the agent left open, scored the way
-truncation would be; returns the closing step's 5-tuple, or None when the return so far
-stands) and ``max_episode_turns`` (an int, often a property: the policy replies an episode
-of this env's tasks may need, e.g. its longest reference conversation; ``sandgym eval``
-plays with that turn limit unless ``--max-turns`` says otherwise; read it with
-`episode_turn_limit`). That one is an instance member rather than a trait because it
-depends on the instance's task set and settings.
+truncation would be, or, in the two-player games, as the learner conceding; returns the
+closing step's 5-tuple, or None when the return so far stands) and
+``max_episode_turns`` (an int, often a property: the policy replies an episode of this
+env's tasks may need, e.g. its longest reference conversation; ``sandgym eval`` plays with
+that turn limit unless ``--max-turns`` says otherwise, and ``sandgym train grpo`` caps tool
+calls at it; read it with `episode_turn_limit`). That one is an instance member rather
+than a trait because it depends on the instance's task set and settings.
 """
 
 from __future__ import annotations

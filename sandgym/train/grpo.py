@@ -89,8 +89,9 @@ class GRPORunConfig:
     lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha."})
     pool_size: int | None = field(default=None, metadata={
         "help": "Sandboxes in the training pool; None: one per completion of a step."})
-    max_turns: int = field(default=3, metadata={
-        "help": "Tools / ray modes: most tool calls (turns) per episode."})
+    max_turns: int | None = field(default=None, metadata={
+        "help": "Tools / ray modes: most tool calls (turns) per episode; None: the env's "
+                "declared limit (max_episode_turns), else 3."})
     num_workers: int = field(default=2, metadata={"help": "Ray mode: rollout workers."})
     address: str | None = field(default=None, metadata={
         "help": "Ray mode: cluster address ('auto' joins a running one); None starts one."})
@@ -118,6 +119,8 @@ class GRPORunConfig:
                              f"prompt), got {self.num_generations}")
         if self.prompts_per_step < 1:
             raise ValueError(f"prompts_per_step must be >= 1, got {self.prompts_per_step}")
+        if self.max_turns is not None and self.max_turns < 1:
+            raise ValueError(f"max_turns must be >= 1, got {self.max_turns}")
         if self.split == "test":
             raise ValueError("split='test' would train on the held-out tasks that measure the "
                              "gain; train on 'train' (or your own split) and evaluate on test")
@@ -232,6 +235,38 @@ def _warn_config_changes(out: Path, config: GRPORunConfig) -> None:
                        ", ".join(f"{k}={before.get(k)!r}->{now[k]!r}" for k in changed))
 
 
+_DEFAULT_MAX_TURNS = 3
+
+
+def _turn_limit(config: GRPORunConfig, env_kwargs: dict[str, Any]) -> int:
+    """The episode's turn cap: ``config.max_turns``, else what the env declares, else 3.
+
+    Why the env's limit: an episode the cap cuts short is finished the env's way
+    (``finish()``), and for a game that is the learner conceding. PrisonersDilemma-v0 plays
+    5 rounds; the old fixed cap of 3 turned every game into a forfeit (-5).
+    """
+    import gymnasium
+
+    from sandgym.envs.contract import episode_turn_limit
+
+    declared = None
+    try:
+        env = gymnasium.make(config.env_id, **env_kwargs)
+        try:
+            declared = episode_turn_limit(env)
+        finally:
+            env.close()
+    except Exception:  # noqa: BLE001 - the run itself reports a bad env; this only sizes a cap
+        logger.debug("could not read %s's turn limit", config.env_id, exc_info=True)
+    if config.max_turns is None:
+        return declared or _DEFAULT_MAX_TURNS
+    if declared is not None and config.max_turns < declared:
+        logger.warning("max_turns %d is below %s's own turn limit %d: an episode cut by it is "
+                       "finished the env's way (a game the learner is still playing counts "
+                       "as conceded)", config.max_turns, config.env_id, declared)
+    return config.max_turns
+
+
 def train_grpo(config: GRPORunConfig) -> GRPORunResult:
     """Run GRPO on execution feedback and write everything under ``config.out``.
 
@@ -310,6 +345,7 @@ def _train(config: GRPORunConfig, out: Path, checkpoint: Path | None, graceful: 
     extra: dict[str, Any] = {}
     env_kwargs = training_env_kwargs(config.env_id, config.split, config.env_kwargs)
     env_kwargs, injected = inject_policies(mode, env_kwargs)
+    max_turns = _turn_limit(config, env_kwargs) if mode in ("tools", "ray") else 1
     if mode == "reward":
         from sandgym.envs import env_traits
         from sandgym.train.rewards import execution_reward
@@ -344,7 +380,7 @@ def _train(config: GRPORunConfig, out: Path, checkpoint: Path | None, graceful: 
         dataset = prompts_dataset(config.env_id, limit=config.limit, env_kwargs=env_kwargs)
         rollout = RayRolloutFunc(config.env_id, model=str(model_path),
                                  num_workers=config.num_workers, address=config.address,
-                                 max_turns=config.max_turns, work_dir=out / "rollout_policy",
+                                 max_turns=max_turns, work_dir=out / "rollout_policy",
                                  env_kwargs=env_kwargs)
         reward_funcs, timers = [rollout_reward], [rollout]
         extra["rollout_func"] = rollout
@@ -368,7 +404,7 @@ def _train(config: GRPORunConfig, out: Path, checkpoint: Path | None, graceful: 
         logging_steps=1, save_strategy="no", report_to=config.report_to,
         bf16=on_gpu and torch.cuda.is_bf16_supported(),
         use_cpu=not on_gpu, gradient_checkpointing=False, dataloader_pin_memory=False,
-        max_tool_calling_iterations=config.max_turns if mode == "tools" else None,
+        max_tool_calling_iterations=max_turns if mode == "tools" else None,
         disable_tqdm=not config.progress, **vllm,
     )
     closers = list(timers) + ([injected] if injected is not None else [])

@@ -296,6 +296,8 @@ def test_quitting_a_debate_through_the_trl_adapter_is_its_loss_and_the_opponents
         if not quit_early:
             env.move("ARGUMENT: No.")
         rewards[quit_early] = env.get_reward()
+        game = env._env.unwrapped.game
+        assert game.returns == {PLAYERS[0]: -1.0, PLAYERS[1]: 1.0}  # zero-sum: its win
     assert rewards == {False: -1.0, True: -1.0}
 
 
@@ -328,3 +330,28 @@ def test_training_on_a_scripted_grader_warns_once(env_id, caplog):
 def test_an_injected_judge_is_not_a_scripted_grader():
     env = gym.make("sandgym/Debate-v0", judge=lambda convs: ["Winner: A"] * len(convs))
     assert env.unwrapped.scripted_grader is None
+
+
+@pytest.mark.parametrize("env_id", ["sandgym/PrisonersDilemma-v0", "sandgym/Negotiation-v0",
+                                    "sandgym/Debate-v0"])
+def test_a_game_ends_within_its_declared_turn_limit_even_with_invalid_moves(env_id):
+    # Harnesses cap episodes at max_episode_turns; a game must never need more, or the
+    # cap would cut it and finish() would count it as conceded.
+    env = gym.make(env_id).unwrapped
+    env.reset(options={"task_id": env.task_ids[0]})
+    turns, done = 0, False
+    while not done:
+        turns += 1
+        *_, terminated, truncated, _ = env.step("not a move in any game's format")
+        done = terminated or truncated
+    assert turns <= env.max_episode_turns  # invalid moves only: a forfeit within the bound
+    valid = {"sandgym/PrisonersDilemma-v0": "MOVE: C",
+             "sandgym/Negotiation-v0": "PROPOSE: books=0 hats=0 balls=0",
+             "sandgym/Debate-v0": "ARGUMENT: a point."}[env_id]
+    env.reset(options={"task_id": env.task_ids[0]})
+    turns, done = 0, False
+    while not done:
+        turns += 1
+        *_, terminated, truncated, _ = env.step(valid)
+        done = terminated or truncated
+    assert turns <= env.max_episode_turns and env.game.forfeited is None

@@ -169,6 +169,18 @@ class TextGame(AECEnv):
         """The game's public record (history, outcome), JSON-ready."""
         return {}
 
+    def valid_moves_per_player(self) -> int | None:
+        """The most valid moves one player can make in a game (None: no fixed bound)."""
+        return None
+
+    def moves_per_player(self) -> int | None:
+        """The most moves one player can make, invalid ones included (None: unbounded).
+
+        Each player may make ``max_invalid`` invalid moves; the next one forfeits.
+        """
+        valid = self.valid_moves_per_player()
+        return None if valid is None else valid + self.max_invalid + 1
+
     def _start(self, options: dict[str, Any]) -> None:
         raise NotImplementedError
 

@@ -111,6 +111,10 @@ class DebateGame(TextGame):
         self._end()
         return self._other(agent)
 
+    def valid_moves_per_player(self) -> int:
+        """One player's valid moves in a whole game."""
+        return self.rounds
+
     def _forfeit(self, agent: str) -> None:
         self.winner = self._other(agent)
         self._give({agent: -1.0, self.winner: 1.0})

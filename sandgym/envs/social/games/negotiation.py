@@ -132,6 +132,10 @@ class NegotiationGame(TextGame):
                 self._end()
         return self._other(agent)
 
+    def valid_moves_per_player(self) -> int:
+        """One player's valid moves in a whole game."""
+        return (self.max_moves + 1) // 2  # the players alternate
+
     def _forfeit(self, agent: str) -> None:
         self._give({agent: FORFEIT})
 

@@ -83,6 +83,10 @@ class PrisonersDilemmaGame(TextGame):
             self._end()
         return PLAYERS[0]
 
+    def valid_moves_per_player(self) -> int:
+        """One player's valid moves in a whole game."""
+        return self.rounds
+
     def _forfeit(self, agent: str) -> None:
         self._give({agent: FORFEIT})
 

@@ -70,6 +70,14 @@ class GameEnv(gym.Env):
         self.done = True
 
     @property
+    def max_episode_turns(self) -> int:
+        """The learner's moves at most: the game's bound (its valid moves and invalid-move
+        allowance), within ``max_moves``. A trainer or eval capping an episode below it
+        would cut games the env lets run, and a cut game is finished as conceded."""
+        bound = self.game.moves_per_player()
+        return self.max_moves if bound is None else min(self.max_moves, bound)
+
+    @property
     def system_prompt(self) -> str:
         """How to play."""
         return "You play a text game. Answer with a move in exactly the format the rules give."
@@ -122,7 +130,9 @@ class GameEnv(gym.Env):
 
         A trainer's tool loop ends when the model stops calling ``move``; without this,
         a debate (paid only at its end) abandoned before the last argument kept 0 instead
-        of the loss it was heading for, so a model would learn to quit losing games.
+        of the loss it was heading for, so a model would learn to quit losing games. A cap
+        on turns cannot tell stopping from being stopped, so harnesses cap at
+        `max_episode_turns` (``max_moves``), where the env truncates the game itself.
         """
         if self.done:
             return None
