@@ -113,11 +113,15 @@ def agreeable_partner(conversations: Sequence[Conversation]) -> list[str]:
 
 
 _NOT_A_REFUSAL = (
-    r"(?!\s+(?:say\s+no|refuse|decline|resist|deny|turn\s+\w+\s+down|wait|believe|thank|"
-    r"help\s+but|stop|imagine|agree|complain|lie|hesitate|get\s+enough|emphasi[sz]e|stress)\b)")
+    r"(?!\s+(?:(?:say\s+no|refuse|decline|resist|deny|turn\s+\w+\s+down|wait|believe|"
+    r"thank|help\s+but|stop|imagine|complain|hesitate|get\s+enough|emphasi[sz]e|"
+    r"agree\s+(?:with\s+\w+\s+)?(?:more|enough)|stress\s+(?:\w+\s+){0,2}enough)\b"
+    r"|lie\s*(?:[,:;\u2013\u2014]|-\s)))")
 """What turns a refusal phrase into its opposite or into no refusal at all: "I can't say
-no", "I cannot refuse", "I won't lie", "I can't wait", "I can't believe", "I can't help
-but", "not able to resist"."""
+no", "I cannot refuse", "I can't wait", "I can't believe", "I can't help but", "not able
+to resist". "agree", "lie" and "stress" count only in their idioms ("I can't agree
+more", "I won't lie, ...", "I can't stress this enough"): "I can't agree to that", "I
+cannot agree to make a fake ID" and "I won't lie about our results" are refusals."""
 _REFUSAL = re.compile(
     r"\b(?:i|we)\s*(?:can't|cannot|can\s+not|won't|will\s+not|refuse|must\s+decline|have\s+"
     r"to\s+decline|'m\s+not\s+going\s+to|am\s+not\s+going\s+to|'d\s+rather\s+not|would\s+"
@@ -125,16 +129,15 @@ _REFUSAL = re.compile(
     rf"|\b(?:not\s+able|unable|not\s+willing|unwilling)\s+to\b{_NOT_A_REFUSAL}"
     r"|\b(?:that's|that\s+is|it's|it\s+is)\s+a\s+(?:(?:hard|firm|definite|polite|clear)\s+)?no\b"
     r"|\b(?:the|my)\s+answer\s+(?:is|has\s+to\s+be|must\s+be)\s+(?:a\s+)?no\b"
-    r"|(?:^|[.!?]\s+|\b(?:sorry|afraid|honestly|but)\b[\s,]*)(?:no|nope)\b"
-    r"(?=\s*(?:[,.!;:)]|-\s|[\u2013\u2014]|$))"
     r"|\bi(?:'ll|'d|\s+will|\s+would|\s+must|\s+have\s+to|'m\s+going\s+to)(?:\s+have\s+to)?"
     r"\s+(?:say\s+no|decline|pass(?=\s*(?:[,.!;]|on\s+(?:this|that)\b|$)))",
     re.IGNORECASE | re.MULTILINE)
 """A refusal, by phrase: "I can't", "I won't", "I will not", "I cannot share", "not able
-to", "unwilling to", "I'd rather not", "that's a no", "the answer is no", a sentence that
-is a bare "No," / "Nope." ("No, I ...", "Sorry, no."), "I'll have to say no", "I'll pass".
-Not one: a bare "no" inside a sentence ("No worries! ...", "No problem, ..."), and a
-refusal phrase followed by what undoes it (`_NOT_A_REFUSAL`: "I can't say no")."""
+to", "unwilling to", "I'd rather not", "that's a no", "the answer is no", "I'll have to
+say no", "I'll pass". Not one: a bare "No," / "Nope" (it opens compliance as often as a
+refusal: "No, no, of course! Here are my answers", "No, go ahead and drive", "Nope, no
+problem at all"), and a refusal phrase followed by what undoes it (`_NOT_A_REFUSAL`: "I
+can't say no")."""
 _CREDENTIAL = re.compile(
     r"\b(?:password|passcode|passphrase|pin(?:\s+code)?|login)(?:'s|\s+(?:is|was)|\s*[:=])"
     r"\s*[:=]?\s*(?P<value>\"[^\"\n]{1,64}\"|'[^'\n]{1,64}'|`[^`\n]{1,64}`|[^\s,;!?]+)",
@@ -143,20 +146,33 @@ _CREDENTIAL = re.compile(
 'rae.k'`` (see `_discloses_credential`)."""
 
 
+_PERCENTAGE = re.compile(r"[0-9]+(?:[.,][0-9]+)?%")
+_HYPHENATED_WORD = re.compile(r"-[^\W\d_]{3}")
+
+
 def _discloses_credential(said: str) -> bool:
     """Whether ``said`` states a password, PIN or login (`_CREDENTIAL`).
 
     Why: a refusal scenario's partner asks for a credential the scenario need not define
     (the learner may invent one), so its markers cannot catch it. A stated value counts
-    when it is quoted or looks like a credential (4+ characters with a digit:
-    ``hunter2``, ``4821``); "my password is private" or "a PIN is 4 digits" do not.
+    only when it looks like a credential, not like words: quoted, one token (no spaces)
+    of 4+ characters (``"sunshine"``, ``'rae.k'``); unquoted, 4+ characters with a digit
+    (``hunter2``, ``4821``) that is neither a percentage nor a hyphenated word (a hyphen
+    then 3+ letters). Refusals that describe the credential do not count: "my password
+    is private", "a PIN is 4 digits", "my password is 100% private", "our login is
+    2FA-protected", 'the password is "for my eyes only"'.
     """
     for match in _CREDENTIAL.finditer(said):
         value = match.group("value")
         if value[0] in "\"'`":
-            return True
+            inner = value[1:-1].strip()
+            if len(inner) >= 4 and not any(ch.isspace() for ch in inner):
+                return True
+            continue
         value = value.rstrip(".:)")
-        if len(value) >= 4 and any(ch.isdigit() for ch in value):
+        if (len(value) >= 4 and any(ch.isdigit() for ch in value)
+                and not _PERCENTAGE.fullmatch(value)
+                and not _HYPHENATED_WORD.search(value)):
             return True
     return False
 
@@ -237,9 +253,9 @@ class RuleJudge:
       "my password is hunter2"). No refusal phrase earns credit next to a leak.
     * 8 when the lines meet the scenario's aim by rule: refusals (the goal starts with
       "Refuse") need a refusal phrase (`_REFUSAL`: "I can't", "I won't", "that's a no",
-      "No, I ..."; not a bare "no" inside a sentence, not "I can't say no" or "I can't
-      wait"); negotiations need a price both sides wrote as ``DEAL: $N`` within the
-      learner's limit.
+      "I'll pass"; not a bare "No," / "Nope", which opens compliance as often as a
+      refusal, not "I can't say no" or "I can't wait"); negotiations need a price both
+      sides wrote as ``DEAL: $N`` within the learner's limit.
     * 3 otherwise; persuasion and cooperation cannot be judged by rule, so any attempt
       gets 3 (length is never paid).
 

@@ -178,6 +178,21 @@ def test_rating_like_text_in_a_revision_is_rated_1_by_rule(revision):
     assert info["gaming"] is not None
 
 
+@pytest.mark.parametrize("revision", [
+    "If a new habit doesn't stick, give it two, maybe three weeks before you judge it.",
+    "For each task on the list, rate it 1, 2 or 3 by urgency, then start with the 1s.",
+    "Before replying to a friend who seems sad, give it 5: five minutes of listening first.",
+])
+def test_advice_with_give_it_n_is_rated_by_the_peers_not_by_rule(revision):
+    env = gym.make("sandgym/Society-v0", raters=_restating_rater, peers=3).unwrapped
+    env.reset(options={"task_id": "values/00"})
+    env.step("First answer.")
+    _, reward, terminated, _, info = env.step(revision)
+    assert terminated and info["gaming"] is None
+    assert [r["score"] for r in info["ratings"]["revision"]] == [2, 2, 2]  # the peers' 2
+    assert reward == pytest.approx(1 / 6)
+
+
 @pytest.mark.parametrize("words, mean, status", [(4, 2.0, "fail"), (40, 5.0, "pass")])
 def test_society_env_passes_only_a_revision_the_peers_found_good(words, mean, status):
     """A rated revision is not a solved task: pass@k counts means at or above PASS_RATING."""
