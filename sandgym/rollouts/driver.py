@@ -22,9 +22,10 @@ Failure handling, in one place:
 * Ctrl-C stops the workers (their pools remove the containers), writes what finished,
   and raises `RolloutInterrupted` carrying the summary.
 
-What is checked before Ray starts: the policy spec (`check_policy_spec`), the env and
-its tasks, and that the output file was collected with the same settings
-(`run_identity`; `TrajectoryStore` refuses a mismatch).
+What is checked before Ray starts: the policy spec (`check_policy_spec`; a model path
+only when Ray runs here, see `_preflight_policy`), the env and its tasks, and that the
+output file was collected with the same settings (`run_identity`; `TrajectoryStore`
+refuses a mismatch).
 """
 
 from __future__ import annotations
@@ -107,7 +108,9 @@ def collect(env_id: str, policy: PolicySource = "default", *, out: str | os.Path
 
     Raises:
         RolloutInterrupted: on Ctrl-C, after saving what finished (a KeyboardInterrupt).
-        sandgym.agents.PolicySpecError: ``policy`` is no valid spec (before Ray starts).
+        sandgym.agents.PolicySpecError: ``policy`` is no valid spec (before Ray starts;
+            a model path only without an ``address``: a cluster's workers load it from
+            their own filesystem, `_preflight_policy`).
         StorageError: ``out`` holds episodes collected with other settings
             (`run_identity`), or another run is writing it.
         NoSandboxNodesError: the cluster has no node declaring ``sandgym_sandbox``.
@@ -124,7 +127,7 @@ def collect(env_id: str, policy: PolicySource = "default", *, out: str | os.Path
     if num_workers < 1:
         raise ValueError(f"num_workers must be >= 1, got {num_workers}")
     if isinstance(policy, str):
-        check_policy_spec(policy)
+        _preflight_policy(policy, address)
     label = policy if isinstance(policy, str) else _factory_name(policy)
     if sampling is None:
         sampling = default_sampling(samples_per_task)
@@ -170,6 +173,64 @@ def collect(env_id: str, policy: PolicySource = "default", *, out: str | os.Path
     return result
 
 
+def _joins_cluster(address: str | None) -> bool:
+    """Whether ``address`` joins an existing Ray cluster (None and ``local`` start one)."""
+    return address is not None and address.strip() not in ("", "local")
+
+
+def _is_path_spec(spec: str) -> bool:
+    """Whether a policy spec is written as a path (``runs/x``, ``./m``, ``~/m``, ``/m``).
+
+    The same test `policy_from_spec` uses to say a spec "names no directory"; a bare
+    word (``defualt``) is not a path here, so it is still checked as a typo.
+    """
+    spec = spec.strip()
+    return "/" in spec or os.sep in spec or spec.startswith((".", "~"))
+
+
+def _preflight_policy(spec: str, address: str | None) -> None:
+    """`check_policy_spec` as far as the driver can tell, before Ray starts.
+
+    A model directory is loaded by the workers, from *their* filesystem. When Ray runs
+    here (no ``address``, or ``local``) that is this one, so a path that holds no model
+    is refused now. A driver joining a cluster (``auto``, ``ray://HOST:10001``: e.g. a
+    laptop whose model lives on the cluster's storage) cannot see it, so a path spec is
+    left to the workers; the other forms (``default``, ``canonical``, ``openai:...``,
+    bare words) are checked as always.
+
+    Raises:
+        sandgym.agents.PolicySpecError: ``spec`` is no valid spec.
+    """
+    if _joins_cluster(address) and _is_path_spec(spec) \
+            and not spec.strip().startswith("openai:"):
+        logger.info("policy %r is a path: not checked here, since the workers of the "
+                    "cluster at %s load it from their own filesystem", spec, address)
+        return
+    check_policy_spec(spec)
+
+
+def _identity_policy(policy: str) -> str:
+    """``policy`` as a run identity names it: a model path made absolute.
+
+    ``runs/x``, ``./runs/x`` and ``/home/me/runs/x`` are one policy; the named forms
+    (``default``, ``canonical``, ``openai:URL#MODEL``) and a factory's name are kept as
+    written (a bare word only counts as a path when it is a directory here).
+    """
+    from sandgym.agents.specs import CANONICAL
+
+    spec = policy.strip()
+    if spec in (CANONICAL, "default", "scripted") or spec.startswith("openai:"):
+        return spec
+    if _is_path_spec(spec) or Path(spec).is_dir():
+        return str(Path(spec).expanduser().resolve())
+    return spec
+
+
+_IDENTITY_IGNORED_ENV_KWARGS = frozenset({"tasks"})
+"""Env kwargs that choose which tasks are played, not how: left out of `run_identity`
+(``--env-arg tasks=FILE`` may change between runs, like ``--tasks``)."""
+
+
 def run_identity(env_id: str, policy: str, sampling: SamplingParams | None,
                  config: RolloutConfig) -> dict[str, Any]:
     """What makes a collection's episodes what they are, stored with its file.
@@ -177,13 +238,17 @@ def run_identity(env_id: str, policy: str, sampling: SamplingParams | None,
     The episode id (``ENV|TASK|SAMPLE``) names none of it, so resuming with another
     policy, env kwargs (``reward_mode``, ``timeout_s``), sampling or turn limit would
     silently skip episodes played differently and mix two runs in one file;
-    `TrajectoryStore` refuses that. Left out on purpose: the task list and the number
-    of samples (growing a collection is what resume is for) and how the run is
-    scheduled (workers, batch size, retries, ``policy_options`` such as device).
+    `TrajectoryStore` refuses that. Left out on purpose: the task list (``--tasks``,
+    ``--limit`` and the ``tasks`` env kwarg) and the number of samples (growing a
+    collection is what resume is for) and how the run is scheduled (workers, batch
+    size, retries, ``policy_options`` such as device). A path policy is stored absolute
+    (`_identity_policy`), so ``runs/x`` and ``./runs/x`` resume one collection.
     """
     import dataclasses
 
-    return {"env_id": env_id, "policy": policy, "env_kwargs": dict(config.env_kwargs),
+    env_kwargs = {key: value for key, value in config.env_kwargs.items()
+                  if key not in _IDENTITY_IGNORED_ENV_KWARGS}
+    return {"env_id": env_id, "policy": _identity_policy(policy), "env_kwargs": env_kwargs,
             "sampling": dataclasses.asdict(sampling) if sampling is not None else None,
             "max_turns": config.max_turns}
 
@@ -482,16 +547,14 @@ class _Run:
 
     def _abort_start(self, cause: BaseException | None) -> None:
         """Give up on workers that cannot start, leaving their episodes unstored."""
+        held_back = [record["episode_id"] for record in self.unstarted]
         if self.unstarted:
             logger.warning("%d episode(s) never ran (their workers died starting); they are "
                            "not stored, so a rerun with the same --out plays them",
                            len(self.unstarted))
             self.unstarted = []
         cause = cause or self.last_start_error
-        raise WorkerStartError(
-            f"{self.start_failures} rollout workers in a row died before finishing a "
-            f"batch; last error: {strip_ansi(str(cause))}. Check Docker and the sandbox "
-            "image on the worker nodes (`sandgym image status`) and the policy spec.") \
+        raise WorkerStartError(_start_error_message(self.start_failures, cause, held_back)) \
             from cause
 
     def _write_unstarted(self) -> None:
@@ -681,6 +744,35 @@ class _Run:
         self.slots = []
         self.inflight.clear()
         self.starting.clear()
+
+
+_HELD_BACK_SHOWN = 5
+"""Held-back episode ids a `WorkerStartError` names (then how many more)."""
+
+
+def _start_error_message(failures: int, cause: BaseException | None,
+                        held_back: Sequence[str] = ()) -> str:
+    """The `WorkerStartError` text: the cause, where to look, and what was not stored.
+
+    Workers dying in their first batch look like workers that cannot start, but the
+    culprit may be an episode (one that gets its worker OOM-killed): its attempts all
+    end that way, it is held back, never stored, and every resume plays it first and
+    ends here again. So the held-back ids are named (the first `_HELD_BACK_SHOWN` and
+    the count), with the way out: a rerun that leaves them out.
+    """
+    text = (f"{failures} rollout workers in a row died before finishing a batch; last "
+            f"error: {strip_ansi(str(cause))}. Check Docker and the sandbox image on the "
+            "worker nodes (`sandgym image status`) and the policy spec.")
+    if held_back:
+        shown = ", ".join(held_back[:_HELD_BACK_SHOWN])
+        more = len(held_back) - _HELD_BACK_SHOWN
+        if more > 0:
+            shown += f" and {more} more"
+        text += (f" {len(held_back)} episode(s) never ran and are not stored ({shown}); "
+                 "a rerun plays them first. If those episodes themselves kill their "
+                 "workers (e.g. out of memory), every rerun ends here: rerun with them "
+                 "excluded (--tasks listing the other task ids).")
+    return text
 
 
 def _first_line(error: BaseException) -> str:

@@ -20,8 +20,9 @@ key-value metadata under `RUN_METADATA_KEY`: what decides an episode's outcome (
 env kwargs, policy, sampling, max turns). The episode id (``ENV|TASK|SAMPLE``) says
 none of that, so without it a resume with another ``--policy`` or ``--env-arg`` would
 skip "finished" episodes played differently and mix two runs in one file. A store
-opened with an ``identity`` refuses a collection made with another one; each file is
-written atomically with its metadata, so no sidecar can disagree with the rows.
+opened with an ``identity`` refuses a collection made with another one (ignoring the
+``tasks`` env kwarg and sampling fields only one side knows: `_comparable`); each file
+is written atomically with its metadata, so no sidecar can disagree with the rows.
 
 The schema is `SCHEMA` (documented field by field in `FIELDS` and docs/rollouts.md).
 """
@@ -197,6 +198,27 @@ def _normalized(identity: Mapping[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(identity, sort_keys=True, default=str))
 
 
+def _comparable(stored: Mapping[str, Any], current: Mapping[str, Any]
+                ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The parts of two identities that must match for a resume.
+
+    Left out: the ``tasks`` env kwarg (it picks which tasks are played, which may
+    change between runs; files written before the driver dropped it still hold it), and
+    sampling fields only one side has (a field added to `SamplingParams` later must not
+    refuse every collection stored before it).
+    """
+    stored, current = dict(stored), dict(current)
+    for identity in (stored, current):
+        if isinstance(identity.get("env_kwargs"), dict):
+            identity["env_kwargs"] = {key: value for key, value
+                                      in identity["env_kwargs"].items() if key != "tasks"}
+    old, new = stored.get("sampling"), current.get("sampling")
+    if isinstance(old, dict) and isinstance(new, dict):
+        stored["sampling"] = {key: value for key, value in old.items() if key in new}
+        current["sampling"] = {key: value for key, value in new.items() if key in old}
+    return stored, current
+
+
 def _differences(stored: Mapping[str, Any], current: Mapping[str, Any], prefix: str = ""
                  ) -> list[str]:
     """``field: STORED stored, CURRENT now`` for each differing (nested) field."""
@@ -252,9 +274,10 @@ class TrajectoryStore:
             `append` and `maybe_flush`).
         identity: what makes this run's episodes what they are (env id, env kwargs,
             policy, sampling, max turns; JSON-able). Stored in every file written; a
-            collection stored with another identity is refused. One stored without
-            any (an older sandgym) is resumed with a warning. None: no check, and the
-            stored identity is kept.
+            collection stored with another identity is refused (``env_kwargs.tasks``
+            and sampling fields missing on either side are not compared). One stored
+            without any (an older sandgym) is resumed with a warning. None: no check,
+            and the stored identity is kept.
 
     Raises:
         StorageError: another run holds the file's lock, or the collection was made
@@ -310,7 +333,7 @@ class TrajectoryStore:
                                "resuming without checking that policy, env and sampling "
                                "match", self.path)
             return current
-        diffs = _differences(stored, current)
+        diffs = _differences(*_comparable(stored, current))
         if diffs:
             raise StorageError(f"{self.path} was collected with other settings ("
                                f"{'; '.join(diffs)}); resuming would mix them in one file. "

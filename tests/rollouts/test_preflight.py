@@ -98,3 +98,79 @@ def test_resume_with_the_same_settings_skips_what_is_stored(no_ray, tmp_path):
     _stored(out, "canonical")
     result = collect(HUMANEVAL, "canonical", limit=1, out=out, progress=False)
     assert (result.episodes, result.skipped) == (0, 1)
+
+
+# --------------------------------------------------------- a model path on a cluster
+
+
+@pytest.mark.parametrize("address", ["ray://head:10001", "auto"])
+def test_a_model_path_is_left_to_the_workers_of_a_cluster(address, caplog):
+    from sandgym.rollouts.driver import _preflight_policy
+
+    with caplog.at_level("INFO", logger="sandgym.rollouts.driver"):
+        for spec in ("/cluster/storage/no-such-model", "runs/x", "./m", "~/m"):
+            _preflight_policy(spec, address)  # the driver cannot see their filesystem
+    assert "load it from their own filesystem" in caplog.text
+    for spec, reason in [("nonsense", "is not a known form"),
+                         ("openai:http://h:8000/v1", "needs a URL and a model name")]:
+        with pytest.raises(PolicySpecError, match=re.escape(reason)):
+            _preflight_policy(spec, address)  # the other forms are still checked
+
+
+@pytest.mark.parametrize("address", [None, "local"])
+def test_a_model_path_is_checked_when_ray_runs_here(address):
+    from sandgym.rollouts.driver import _preflight_policy
+
+    with pytest.raises(PolicySpecError, match="names no directory"):
+        _preflight_policy("/cluster/storage/no-such-model", address)
+
+
+def test_collect_with_an_address_gets_past_a_path_it_cannot_see(no_ray, tmp_path):
+    with pytest.raises(AssertionError, match="Ray was started"):  # not PolicySpecError
+        collect(HUMANEVAL, str(tmp_path / "no" / "such-model"), limit=1,
+                out=tmp_path / "he.parquet", address="ray://head:10001", progress=False)
+
+
+# --------------------------------------------------------- what the resume compares
+
+
+def test_a_path_policy_is_one_identity_however_it_is_written(no_ray, tmp_path, monkeypatch):
+    model = tmp_path / "runs" / "x" / "adapter"
+    model.mkdir(parents=True)
+    (model / "adapter_config.json").write_text("{}")
+    monkeypatch.chdir(tmp_path)
+    config, sampling = RolloutConfig(), default_sampling(1)
+    identities = {run_identity(HUMANEVAL, spec, sampling, config)["policy"]
+                  for spec in ("runs/x", "./runs/x", "runs/x/", str(tmp_path / "runs" / "x"))}
+    assert identities == {str((tmp_path / "runs" / "x").resolve())}
+    for spec in ("default", "canonical", "openai:http://h:8000/v1#m", "make_policy"):
+        assert run_identity(HUMANEVAL, spec, sampling, config)["policy"] == spec
+    assert run_identity(HUMANEVAL, "runs", sampling, config)["policy"] == \
+        str((tmp_path / "runs").resolve())  # a bare word naming a directory here
+    out = tmp_path / "he.parquet"
+    _stored(out, "runs/x")
+    for spec in ("./runs/x", str(tmp_path / "runs" / "x")):
+        result = collect(HUMANEVAL, spec, limit=1, out=out, progress=False)
+        assert (result.episodes, result.skipped) == (0, 1)
+
+
+def test_the_task_file_is_not_part_of_the_identity():
+    config = RolloutConfig(env_kwargs={"tasks": "mine.jsonl", "reward_mode": "fraction"})
+    identity = run_identity(HUMANEVAL, "canonical", default_sampling(1), config)
+    assert identity["env_kwargs"] == {"reward_mode": "fraction"}
+
+
+def test_worker_start_error_names_the_episodes_it_held_back():
+    from sandgym.rollouts.driver import _start_error_message
+
+    cause = RuntimeError("\x1b[31mworker died: OOM\x1b[0m")
+    plain = _start_error_message(3, cause)
+    assert plain.startswith("3 rollout workers in a row died before finishing a batch; "
+                            "last error: worker died: OOM. Check Docker")
+    assert "never ran" not in plain
+    ids = [f"sandgym/HumanEval-v0|HumanEval/{i}|0" for i in range(8)]
+    text = _start_error_message(3, cause, ids)
+    assert "8 episode(s) never ran and are not stored (" in text
+    assert ", ".join(ids[:5]) + " and 3 more)" in text and ids[5] not in text
+    assert "themselves kill their workers" in text and "excluded (--tasks" in text
+    assert "HumanEval/0|0); a rerun" in _start_error_message(3, cause, ids[:1])

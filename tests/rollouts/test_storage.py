@@ -148,3 +148,35 @@ def test_stored_error_text_has_no_terminal_colours(tmp_path):
                             error="\x1b[36mray::_WorkerActor.__init__()\x1b[39m "
                                   "\x1b[1;31mfailed\x1b[0m"))
     assert load_trajectories(out)[0]["error"] == "ray::_WorkerActor.__init__() failed"
+
+
+def test_the_tasks_env_kwarg_is_not_compared(tmp_path):
+    # Files written before the driver left `tasks` out of the identity still hold it.
+    out = tmp_path / "run.parquet"
+    stored = {**IDENTITY, "env_kwargs": {"tasks": "a.jsonl", "reward_mode": "binary"}}
+    with TrajectoryStore(out, identity=stored) as store:
+        store.append(record(0))
+    for env_kwargs in ({"tasks": "b.jsonl", "reward_mode": "binary"},
+                       {"reward_mode": "binary"}):
+        with TrajectoryStore(out, identity={**IDENTITY, "env_kwargs": env_kwargs}) as store:
+            assert store.finished_ids == {"env|t0|0"}
+    with pytest.raises(StorageError, match=re.escape(
+            "env_kwargs.reward_mode: 'binary' stored, 'fraction' now")):
+        TrajectoryStore(out, identity={**IDENTITY, "env_kwargs": {"tasks": "a.jsonl",
+                                                                   "reward_mode": "fraction"}})
+
+
+def test_sampling_is_compared_on_the_fields_both_sides_know(tmp_path):
+    out = tmp_path / "run.parquet"
+    with TrajectoryStore(out, identity=IDENTITY) as store:  # an older SamplingParams
+        store.append(record(0))
+    newer = {**IDENTITY, "sampling": {**IDENTITY["sampling"], "min_p": 0.05}}
+    with TrajectoryStore(out, identity=newer) as store:  # a field added since: resumes
+        assert store.finished_ids == {"env|t0|0"}
+    older = {**IDENTITY, "sampling": {"temperature": 0.0}}  # and a field dropped since
+    with TrajectoryStore(out, identity=older) as store:
+        assert store.finished_ids == {"env|t0|0"}
+    with pytest.raises(StorageError, match=re.escape(
+            "sampling.temperature: 0.0 stored, 0.8 now")):
+        TrajectoryStore(out, identity={**newer, "sampling": {**newer["sampling"],
+                                                             "temperature": 0.8}})
