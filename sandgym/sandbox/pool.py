@@ -17,9 +17,12 @@ Two promises hold whatever happens:
 
 A start that fails for a reason no retry can fix (the image is missing or speaks another
 protocol, the OCI runtime is not registered: `PERMANENT_ERRORS`) is not retried in the
-background: every caller waiting in `acquire` or `wait_ready` gets that typed error at
-once, rather than a `PoolTimeoutError` minutes later. A later `acquire` tries one start
-again (one cheap image check), so building the image heals a long-lived pool.
+background: `wait_ready` raises that typed error at once, and so does a waiting `acquire`
+when no sandbox is in use or starting (one in use may still come back, so it waits for
+that, and its `PoolTimeoutError` then names the error), rather than a `PoolTimeoutError`
+minutes later. A failure is not remembered against later callers: each `acquire` and
+`wait_ready` tries the missing starts again (one cheap image check), so building the image
+(or an engine back from a restart) heals a long-lived pool.
 """
 
 from __future__ import annotations
@@ -143,14 +146,28 @@ class SandboxPool:
                         return sandbox
                     self._retire_locked(sandbox, "found dead while idle")
                 if self._fatal is not None:
-                    raise _fresh(self._fatal) from self._fatal
-                if self._total_locked() < self.size:
+                    # No new start (it would fail the same way). Raised only when nothing
+                    # can come back: a sandbox in use may be released healthy, a start
+                    # under way may still succeed.
+                    if not self._in_use and self._starting == 0:
+                        raise _fresh(self._fatal) from self._fatal
+                elif self._total_locked() < self.size:
                     self._schedule_start_locked()
                 if self._last_error is not None and self._starting == 0 and not self._in_use:
                     error, self._last_error = self._last_error, None
+                    if isinstance(error, PERMANENT_ERRORS):  # its _fatal cleared by another call
+                        raise _fresh(error) from error
                     raise SandboxError(f"the pool cannot start sandboxes: {error}") from error
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
+                    permanent = self._fatal or self._last_error
+                    if isinstance(permanent, PERMANENT_ERRORS):
+                        # Sandboxes were in use (so the waiter did not give up at once),
+                        # but none came back and none can start: say why.
+                        raise PoolTimeoutError(
+                            f"no sandbox became free within {timeout}s (pool size "
+                            f"{self.size}, {len(self._in_use)} in use) and none can start: "
+                            f"{permanent}") from permanent
                     if self._last_error is not None:
                         # Starts keep failing (the engine is down or restarting): say
                         # so, rather than blame the pool's size.
@@ -225,21 +242,45 @@ class SandboxPool:
             await self.arelease(sandbox)
 
     def wait_ready(self, timeout: float = 120.0) -> None:
-        """Block until every container of a pre-warmed pool has started.
+        """Fill the pool up to ``size`` and block until those starts have finished.
+
+        Start failures from before the call are not held against it: the containers
+        missing (never started, failed to start, retired) are started again, so a pool
+        whose image was built, or whose engine came back, since heals here too. Returns
+        at ``timeout`` even if starts are still under way.
 
         Raises:
-            SandboxError: no sandbox could start; one of `PERMANENT_ERRORS` (e.g.
-                `ImageNotFoundError`) as soon as a start fails that way.
+            SandboxError: no sandbox is idle and a start failed during this call; one of
+                `PERMANENT_ERRORS` (e.g. `ImageNotFoundError`) as soon as a start fails
+                that way, any other failure once the starts have finished.
+            PoolClosedError: the pool is closed (or closes meanwhile).
         """
         deadline = time.monotonic() + timeout
         with self._cond:
-            while (self._starting and self._fatal is None
-                   and time.monotonic() < deadline):
-                self._cond.wait(deadline - time.monotonic())
-            if self._fatal is not None and not self._idle:
-                raise _fresh(self._fatal) from self._fatal
-            if self._last_error is not None and not self._idle:
-                raise SandboxError(f"the pool cannot start sandboxes: {self._last_error}")
+            self._check_open()
+            # Errors from before this call (a missing image since built, an engine since
+            # restarted) would otherwise be raised again without a single new try.
+            self._fatal = self._last_error = None
+            while self._total_locked() < self.size:
+                starting = self._starting
+                self._schedule_start_locked()
+                if self._starting == starting:  # the starter shut down (close() runs)
+                    break
+            while self._starting and self._fatal is None and not self._closed:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+            self._check_open()
+            if self._idle:
+                return
+            # Only failures of this call's starts (or of starts under way at its
+            # beginning) are left: earlier ones were cleared above.
+            error = self._fatal or self._last_error
+            if isinstance(error, PERMANENT_ERRORS):
+                raise _fresh(error) from error
+            if error is not None:
+                raise SandboxError(f"the pool cannot start sandboxes: {error}") from error
 
     # ------------------------------------------------------------------ state
 
@@ -353,9 +394,12 @@ class SandboxPool:
     def _start_one(self) -> None:
         sandbox = None
         error = None
-        if self._fatal is not None or (self._backoff_s and self._closing.wait(self._backoff_s)):
-            # Closed while backing off, or a start queued behind a permanent failure (it
-            # would fail the same way): nothing is created.
+        skip = self._fatal is not None
+        if not skip and self._backoff_s:
+            skip = self._closing.wait(self._backoff_s) or self._fatal is not None
+        if skip:
+            # Closed while backing off, or a start queued (or backing off) behind a
+            # permanent failure (it would fail the same way): nothing is created.
             with self._cond:
                 self._starting -= 1
                 self._cond.notify_all()

@@ -363,3 +363,170 @@ def test_a_missing_image_on_the_real_engine_is_an_image_not_found_error():
         with pytest.raises(ImageNotFoundError, match="sandgym image build"):
             pool.acquire(timeout=60)
         assert pool.stats()["live"] == 0
+
+
+def _wait_for(condition, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+def _in_thread(call) -> tuple[threading.Thread, list]:
+    """Run call() in a thread; the list gets its result or its exception."""
+    outcome: list = []
+
+    def run() -> None:
+        try:
+            outcome.append(call())
+        except BaseException as e:  # noqa: BLE001 - inspected by the test
+            outcome.append(e)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def test_wait_ready_starts_again_once_the_image_is_built(missing_image):
+    # `sandgym eval` calls wait_ready on the long-lived default pool before any acquire:
+    # it kept raising the first ImageNotFoundError after the image was built.
+    with SandboxPool(size=2, image="nope:latest", client=object()) as pool:
+        with pytest.raises(ImageNotFoundError):
+            pool.wait_ready(timeout=60)
+        # Raised at once; the other start, if still under way, ends without a retry.
+        _wait_for(lambda: pool.stats()["starting"] == 0, "the failed starts")
+        missing_image.image_built = True  # `sandgym image build` ran meanwhile
+        pool.wait_ready(timeout=60)
+        stats = pool.stats()
+        assert stats["idle"] == 2 and stats["live"] == 2 and stats["starting"] == 0
+        box = pool.acquire(timeout=60)
+        pool.release(box)
+        # Ready again: no start is made beyond the pool's size.
+        made = len(missing_image.made)
+        pool.wait_ready(timeout=60)
+        assert len(missing_image.made) == made == 2
+
+
+def test_wait_ready_tries_again_after_a_transient_failure(fake_sandboxes, monkeypatch):
+    # After an engine restart the pool's last start error was raised again, no retry made.
+    import sandgym.sandbox.pool as pool_module
+
+    engine = {"up": False, "attempts": 0}
+
+    def sandbox_or_no_engine(image, limits, *, client, labels):
+        engine["attempts"] += 1
+        if not engine["up"]:
+            raise EngineUnavailableError("the Docker engine does not answer")
+        return _FakeSandbox(image, limits, client=client, labels=labels)
+
+    monkeypatch.setattr(pool_module, "DockerSandbox", sandbox_or_no_engine)
+    with SandboxPool(size=2, client=object()) as pool:
+        with pytest.raises(SandboxError, match="the pool cannot start sandboxes: the Docker"):
+            pool.wait_ready(timeout=60)
+        assert pool.stats()["starting"] == 0  # a transient failure starts nothing by itself
+        engine["up"] = True
+        attempts = engine["attempts"]
+        pool.wait_ready(timeout=60)
+        assert engine["attempts"] == attempts + 2
+        assert pool.stats()["idle"] == 2
+
+
+def test_wait_ready_and_acquire_together_after_the_image_is_built(missing_image):
+    with SandboxPool(size=2, image="nope:latest", client=object()) as pool:
+        with pytest.raises(ImageNotFoundError):
+            pool.acquire(timeout=60)
+        missing_image.image_built = True
+
+        def use() -> str:
+            box = pool.acquire(timeout=30)
+            time.sleep(0.05)
+            pool.release(box)
+            return "used"
+
+        runs = [_in_thread(call) for call in [lambda: pool.wait_ready(timeout=30), use] * 4]
+        for thread, _ in runs:
+            thread.join(60)
+        assert [got for _, got in runs] == [[None], ["used"]] * 4
+        stats = pool.stats()
+        assert stats["live"] == stats["created"] == 2 and stats["in_use"] == 0
+
+
+def test_wait_ready_on_a_closed_pool_says_so(fake_sandboxes):
+    pool = SandboxPool(size=1, client=object())
+    pool.close()
+    with pytest.raises(PoolClosedError):
+        pool.wait_ready(timeout=5)
+
+
+def test_a_waiter_outlasts_a_permanent_failure_while_a_sandbox_is_in_use(missing_image):
+    missing_image.image_built = True
+    with SandboxPool(size=2, client=object()) as pool:
+        first, second = pool.acquire(timeout=60), pool.acquire(timeout=60)
+        waiter, got = _in_thread(lambda: pool.acquire(timeout=60))
+        time.sleep(0.1)
+        missing_image.image_built = False  # the image tag was removed meanwhile
+        attempts = missing_image.attempts
+        first.healthy = False
+        pool.release(first)  # retired: its replacement fails with ImageNotFoundError
+        _wait_for(lambda: missing_image.attempts > attempts and pool.stats()["starting"] == 0,
+                  "the replacement's failed start")
+        time.sleep(0.2)
+        # `second` is still in use and may come back healthy: the waiter keeps waiting.
+        assert waiter.is_alive() and not got
+        pool.release(second)
+        waiter.join(10)
+        assert got == [second]
+        pool.release(second)
+
+
+def test_a_waiter_gets_the_permanent_error_once_nothing_can_come_back(missing_image):
+    missing_image.image_built = True
+    with SandboxPool(size=2, client=object()) as pool:
+        first, second = pool.acquire(timeout=60), pool.acquire(timeout=60)
+        waiters = [_in_thread(lambda: pool.acquire(timeout=60)) for _ in range(2)]
+        time.sleep(0.1)
+        missing_image.image_built = False
+        for box in (first, second):
+            box.healthy = False
+            pool.release(box)  # the last one out: nothing in use, nothing can start
+        for thread, got in waiters:
+            thread.join(10)
+            assert not thread.is_alive()
+            assert len(got) == 1 and isinstance(got[0], ImageNotFoundError), got
+
+
+def test_a_waiters_timeout_names_the_permanent_error(missing_image):
+    missing_image.image_built = True
+    with SandboxPool(size=2, client=object()) as pool:
+        first, second = pool.acquire(timeout=60), pool.acquire(timeout=60)
+        waiter, got = _in_thread(lambda: pool.acquire(timeout=1.0))
+        time.sleep(0.1)
+        missing_image.image_built = False
+        first.healthy = False
+        pool.release(first)
+        waiter.join(10)
+        assert len(got) == 1 and isinstance(got[0], PoolTimeoutError), got
+        assert re.search(r"no sandbox became free within 1.0s .*1 in use.* none can start: "
+                         r"sandbox image .* not found", str(got[0])), str(got[0])
+        # No retries in the background while it waited: one failed replacement only.
+        assert missing_image.attempts == 3
+        pool.release(second)
+
+
+def test_close_ends_a_wait_behind_a_permanent_failure(missing_image):
+    missing_image.image_built = True
+    pool = SandboxPool(size=2, client=object())
+    first, second = pool.acquire(timeout=60), pool.acquire(timeout=60)
+    waiter, got = _in_thread(lambda: pool.acquire(timeout=60))
+    time.sleep(0.1)
+    missing_image.image_built = False
+    first.healthy = False
+    pool.release(first)
+    _wait_for(lambda: pool.stats()["starting"] == 0 and pool.stats()["in_use"] == 1,
+              "the replacement's failed start")
+    pool.close()
+    waiter.join(10)
+    assert len(got) == 1 and isinstance(got[0], PoolClosedError), got
+    pool.release(second)  # handed back after close: removed
+    assert first.closed == second.closed == 1
+    assert pool.stats()["live"] == 0
