@@ -83,12 +83,14 @@ def test_eval_canonical_tau2_airline_solves_every_accepted_task(app):
 
 
 def test_eval_canonical_bfcl_multi_turn_solves_every_accepted_task(app):
-    # up to 7 user turns, two replies each (the gold calls, then a reply that ends the turn)
+    # Up to 7 user turns, two replies each (the gold calls, then a reply that ends the
+    # turn): the env declares its longest reference (14), which eval plays by default.
     out = run(app, "eval", "--env", "sandgym/BFCLMultiTurn-v0", "--policy", "canonical",
-              "--max-turns", "16", "--json")
+              "--json")
     assert out.exit_code == 0, out.output
     report = json.loads(out.output.strip().splitlines()[-1])
-    assert (report["tasks"], report["solved"], report["mean_reward"]) == (197, 197, 1.0)
+    assert (report["tasks"], report["solved"], report["mean_reward"]) == (196, 196, 1.0)
+    assert report["max_turns"] == 14
 
 
 def test_envs_list_counts_the_tasks_an_env_plays(app):
