@@ -14,6 +14,7 @@ Accepted forms:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,8 @@ from typing import Any
 from sandgym.agents.base import Policy
 from sandgym.agents.errors import PolicySpecError
 
-__all__ = ["CANONICAL", "POLICY_SPEC_HELP", "Oracle", "check_policy_spec", "model_dir_of",
-           "policy_from_spec"]
+__all__ = ["CANONICAL", "POLICY_SPEC_HELP", "Oracle", "check_policy_spec", "is_path_spec",
+           "model_dir_of", "policy_from_spec"]
 
 CANONICAL = "canonical"
 POLICY_SPEC_HELP = ("'default' (the shipped SmolLM2-135M-Instruct), 'openai:URL#MODEL' (an "
@@ -91,11 +92,23 @@ def policy_from_spec(spec: str, *, oracle: Oracle | None = None, **options: Any)
         return TransformersPolicy(candidate, **options)
     if path.is_dir():
         reason = "is a directory with no model, adapter/ or model/ in it"
-    elif "/" in spec or spec.startswith((".", "~")):
+    elif is_path_spec(spec):
         reason = "names no directory (no such path)"
     else:
         reason = "is not a known form"
     raise PolicySpecError(f"policy spec {spec!r} {reason}; use {POLICY_SPEC_HELP}")
+
+
+def is_path_spec(spec: str) -> bool:
+    """Whether a policy spec is written as a path (``runs/x``, ``./m``, ``~/m``, ``/m``).
+
+    ``openai:URL#MODEL`` is not, though its URL holds slashes; a bare word (``defualt``)
+    is not either: a typo, not a directory.
+    """
+    spec = spec.strip()
+    if spec.startswith("openai:"):
+        return False
+    return "/" in spec or os.sep in spec or spec.startswith((".", "~"))
 
 
 def model_dir_of(path: str | Path) -> Path | None:

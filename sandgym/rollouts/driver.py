@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import ray
 
-from sandgym.agents.specs import check_policy_spec
+from sandgym.agents.specs import check_policy_spec, is_path_spec
 from sandgym.rollouts.config import SANDBOX_RESOURCE, EpisodeSpec, RolloutConfig, plan_episodes
 from sandgym.rollouts.errors import NoSandboxNodesError, RolloutError, WorkerStartError
 from sandgym.rollouts.progress import NullProgress, make_progress
@@ -178,16 +178,6 @@ def _joins_cluster(address: str | None) -> bool:
     return address is not None and address.strip() not in ("", "local")
 
 
-def _is_path_spec(spec: str) -> bool:
-    """Whether a policy spec is written as a path (``runs/x``, ``./m``, ``~/m``, ``/m``).
-
-    The same test `policy_from_spec` uses to say a spec "names no directory"; a bare
-    word (``defualt``) is not a path here, so it is still checked as a typo.
-    """
-    spec = spec.strip()
-    return "/" in spec or os.sep in spec or spec.startswith((".", "~"))
-
-
 def _preflight_policy(spec: str, address: str | None) -> None:
     """`check_policy_spec` as far as the driver can tell, before Ray starts.
 
@@ -201,8 +191,7 @@ def _preflight_policy(spec: str, address: str | None) -> None:
     Raises:
         sandgym.agents.PolicySpecError: ``spec`` is no valid spec.
     """
-    if _joins_cluster(address) and _is_path_spec(spec) \
-            and not spec.strip().startswith("openai:"):
+    if _joins_cluster(address) and is_path_spec(spec):
         logger.info("policy %r is a path: not checked here, since the workers of the "
                     "cluster at %s load it from their own filesystem", spec, address)
         return
@@ -221,7 +210,7 @@ def _identity_policy(policy: str) -> str:
     spec = policy.strip()
     if spec in (CANONICAL, "default", "scripted") or spec.startswith("openai:"):
         return spec
-    if _is_path_spec(spec) or Path(spec).is_dir():
+    if is_path_spec(spec) or Path(spec).is_dir():
         return str(Path(spec).expanduser().resolve())
     return spec
 
