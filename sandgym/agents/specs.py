@@ -73,12 +73,12 @@ def policy_from_spec(spec: str, *, oracle: Oracle | None = None, **options: Any)
     if spec.startswith("openai:"):
         from sandgym.agents.openai_policy import OpenAIPolicy
 
-        url, sep, model = spec[len("openai:"):].rpartition("#")
-        if not sep or not url or not model:
+        target = _openai_target(spec)
+        if target is None:
             raise PolicySpecError(f"policy spec {spec!r} needs a URL and a model name: "
                                   "openai:URL#MODEL, e.g. openai:http://127.0.0.1:8000/v1#my-model")
         try:
-            return OpenAIPolicy(url, model, **options)
+            return OpenAIPolicy(*target, **options)
         except ValueError as e:
             raise PolicySpecError(f"policy spec {spec!r}: {e}") from e
     if spec == "scripted":
@@ -97,6 +97,12 @@ def policy_from_spec(spec: str, *, oracle: Oracle | None = None, **options: Any)
     else:
         reason = "is not a known form"
     raise PolicySpecError(f"policy spec {spec!r} {reason}; use {POLICY_SPEC_HELP}")
+
+
+def _openai_target(spec: str) -> tuple[str, str] | None:
+    """(URL, model) of an ``openai:URL#MODEL`` spec, or None when either is missing."""
+    url, sep, model = spec[len("openai:"):].rpartition("#")
+    return (url, model) if sep and url and model else None
 
 
 def is_path_spec(spec: str) -> bool:
@@ -149,8 +155,7 @@ def check_policy_spec(spec: str) -> None:
     if spec in (CANONICAL, "default"):
         return
     if spec.startswith("openai:"):
-        url, sep, model = spec[len("openai:"):].rpartition("#")
-        if sep and url and model:
+        if _openai_target(spec) is not None:
             return
     elif model_dir_of(spec) is not None:
         return
